@@ -1,0 +1,90 @@
+#pragma once
+/// The server's typed configuration: every key has a default, a check and a line of docs.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "xiaonao/domain/error.hpp"
+
+namespace xiaonao::config {
+
+/// HTTP listener limits.
+struct Http {
+  std::size_t max_header_bytes = 16 * 1024;  ///< request line + headers; over it: 431
+  std::size_t max_body_bytes = 1024 * 1024;  ///< request body; over it: 413
+  int read_timeout_ms = 15000;    ///< a request must arrive whole within this once it starts
+  int idle_timeout_ms = 60000;    ///< a keep-alive connection with no request is closed after this
+  int pipeline_limit = 16;        ///< requests read ahead of their responses on one connection
+  std::size_t max_json_depth = 16;  ///< nesting of arrays/objects accepted in a JSON body
+};
+
+/// The live WebSocket feed.
+struct Feed {
+  std::size_t send_queue_max = 8192;  ///< frames queued for one subscriber before it is cut off
+  std::size_t ring_size = 65536;      ///< recent frames kept in memory to join replay and live
+  int ping_interval_ms = 20000;       ///< ping period; a peer silent for 2 periods is closed
+  int replay_page = 1000;             ///< events read from the database per replay step
+  int slow_close_grace_ms = 5000;     ///< how long a cut-off subscriber gets to take the close frame
+  int poll_interval_ms = 1000;        ///< safety poll of the event table when no NOTIFY arrives
+};
+
+/// Database access.
+struct Db {
+  std::string conninfo = "dbname=xiaonao";  ///< libpq connection string (env XIAONAO_DB)
+  int pool_size = 4;             ///< reader connections (queries for HTTP and replay)
+  int queue_limit = 2000;        ///< jobs waiting for a connection before 503
+  int writer_threads = 2;        ///< intake writers, each batching concurrent alerts into one commit
+  int batch_max = 256;           ///< alerts per intake transaction at most
+  int statement_timeout_ms = 5000;  ///< PostgreSQL statement_timeout for every connection
+  bool migrate_on_start = true;  ///< apply pending migrations at start-up
+};
+
+/// Logging.
+struct Log {
+  std::string level = "info";  ///< trace|debug|info|warn|error (env XIAONAO_LOG_LEVEL)
+  bool json = false;           ///< JSON lines instead of text (env XIAONAO_LOG_JSON=1)
+};
+
+/// Everything xiaonaod reads at start-up.
+struct Config {
+  std::string listen = "127.0.0.1:8080";  ///< host:port, port 0 = any free port (env XIAONAO_LISTEN)
+  int io_threads = 2;                     ///< threads running network I/O
+  int shutdown_grace_ms = 10000;          ///< in-flight work gets this long after SIGTERM
+  int utc_offset_minutes = 480;           ///< local time for incident numbers (China: +08:00)
+  Http http;
+  Feed feed;
+  Db db;
+  Log log;
+
+  /// The host part of `listen`, without IPv6 brackets ("::1" for "[::1]:8080").
+  std::string listen_host() const;
+  /// The port part of `listen` (0 = any free port; also 0 if `listen` was never validated).
+  unsigned short listen_port() const;
+};
+
+/// Loads a config: defaults, then the JSON file (if path is not empty), then environment
+/// overrides from `env`. Unknown keys and out-of-range values are errors naming the key.
+/// Every key has a variable: XIAONAO_ + its path upper-cased with '.' as '_'
+/// (XIAONAO_FEED_SEND_QUEUE_MAX); XIAONAO_DB is a short alias of XIAONAO_DB_CONNINFO and wins.
+domain::Result<Config> load(const std::string& path, const std::map<std::string, std::string>& env);
+
+/// Validates a JSON object onto a Config (used by load; exposed for tests).
+domain::Result<Config> from_json_text(std::string_view text);
+
+/// Reads the XIAONAO_* variables of this process into a map for load().
+std::map<std::string, std::string> process_env();
+
+/// The XIAONAO_* names in `env` that match no key (likely typos); load() ignores them because
+/// scripts may set XIAONAO_* variables of their own, so the caller should log a warning.
+std::vector<std::string> unknown_env(const std::map<std::string, std::string>& env);
+
+/// Every key with its value, in the file's layout (what the example file holds for Config{}).
+/// db.conninfo is included verbatim and may hold a password: mask it before logging.
+nlohmann::json to_json(const Config& c);
+
+}  // namespace xiaonao::config

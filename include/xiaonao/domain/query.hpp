@@ -1,0 +1,22 @@
+#pragma once
+/// Parsing of request targets: path and query string, percent-decoded.
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace xiaonao::domain {
+
+/// Decodes %XX escapes (and '+' as space when `plus_is_space`); nullopt on a bad escape.
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space);
+
+/// A request target split into its decoded path and query parameters.
+struct Target {
+  std::string path;
+  std::map<std::string, std::string> query;  ///< a repeated key keeps its last value
+};
+
+/// Splits and decodes "/path?a=1&b=x%20y"; nullopt on a bad escape.
+std::optional<Target> parse_target(std::string_view target);
+
+}  // namespace xiaonao::domain

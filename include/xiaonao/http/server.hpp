@@ -1,0 +1,76 @@
+#pragma once
+/// The network edge: accepts connections, serves HTTP and upgrades /ws/feed to the feed.
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "xiaonao/config/config.hpp"
+#include "xiaonao/http/router.hpp"
+#include "xiaonao/service/categories.hpp"
+#include "xiaonao/service/feed_hub.hpp"
+#include "xiaonao/service/metrics.hpp"
+#include "xiaonao/store/alert_writer.hpp"
+#include "xiaonao/store/db_pool.hpp"
+
+namespace xiaonao::http {
+
+/// Everything the handlers and sessions use; owned by the composition root.
+struct Context {
+  const config::Config& cfg;
+  store::DbPool& pool;
+  store::AlertWriter& writer;
+  service::FeedHub& hub;
+  service::Metrics& metrics;
+  service::CategoryCache& categories;
+};
+
+/// Something the server can ask to wind down on shutdown.
+class Session {
+ public:
+  virtual ~Session() = default;
+  /// Called once on shutdown from any thread; the session finishes what is in flight.
+  virtual void shutdown() = 0;
+};
+
+class Server {
+ public:
+  Server(boost::asio::io_context& ioc, Context ctx);
+  ~Server();
+
+  /// Binds and starts accepting; returns the bound port (useful with port 0).
+  unsigned short listen(const std::string& host, unsigned short port);
+  /// Stops accepting, closes feeds with "going away" and idle keep-alive connections,
+  /// and lets in-flight requests finish.
+  void begin_shutdown();
+  /// Open connections (HTTP and WebSocket).
+  std::size_t active_sessions() const { return active_->load(); }
+
+  // Used by sessions.
+  const Router& router() const { return router_; }
+  Context& context() { return ctx_; }
+  bool shutting_down() const { return shutting_down_.load(); }
+  void track(const std::shared_ptr<Session>& s);
+  /// Shared with the sessions, which may outlive the server during teardown.
+  const std::shared_ptr<std::atomic<std::size_t>>& active_counter() const { return active_; }
+
+ private:
+  void do_accept();
+
+  boost::asio::io_context& ioc_;
+  Context ctx_;
+  Router router_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::atomic<bool> shutting_down_{false};
+  std::shared_ptr<std::atomic<std::size_t>> active_ = std::make_shared<std::atomic<std::size_t>>(0);
+  std::mutex mu_;
+  std::vector<std::weak_ptr<Session>> sessions_;
+};
+
+/// Registers every route of the API on `router`.
+void register_routes(Router& router, Context& ctx);
+
+}  // namespace xiaonao::http

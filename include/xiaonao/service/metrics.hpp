@@ -1,0 +1,46 @@
+#pragma once
+/// Prometheus metrics: request counters and latency histograms by route, plus gauges and
+/// counters read from their owners at scrape time.
+#include <array>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+namespace xiaonao::service {
+
+class Metrics {
+ public:
+  /// Upper bounds (seconds) of the latency histogram buckets.
+  static constexpr std::array<double, 12> buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                  0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+
+  /// Records one finished request. `route` is the route pattern, not the raw path.
+  void observe_request(std::string_view route, std::string_view method, int status, double seconds);
+
+  /// A value read at scrape time: `type` is "gauge" or "counter".
+  void add_sampled(std::string name, std::string type, std::string help, std::function<double()> read);
+
+  /// The text exposition format.
+  std::string render() const;
+
+ private:
+  struct Histogram {
+    std::array<std::uint64_t, buckets.size()> counts{};
+    std::uint64_t count{0};
+    double sum{0};
+  };
+  struct Sampled {
+    std::string name, type, help;
+    std::function<double()> read;
+  };
+  mutable std::mutex mu_;
+  std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests_;
+  std::map<std::string, Histogram> latency_;
+  std::vector<Sampled> sampled_;
+};
+
+}  // namespace xiaonao::service

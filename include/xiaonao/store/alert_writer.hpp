@@ -1,0 +1,75 @@
+#pragma once
+/// Durable alert intake: concurrent alerts are batched into shared transactions, each alert
+/// gets its incident and its feed events in the same commit, and the caller hears back only
+/// after COMMIT returned.
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "xiaonao/domain/alert.hpp"
+#include "xiaonao/domain/error.hpp"
+#include "xiaonao/domain/feed_order.hpp"
+
+namespace xiaonao::store {
+
+/// What the client is told about one accepted alert.
+struct IngestResult {
+  std::string alert_id;
+  std::string incident_id;
+  std::string incident_number;
+  bool merged{false};
+  bool created{false};  ///< false: (source, source_ref) was already stored; nothing written
+};
+
+/// Settings of the writer.
+struct AlertWriterOptions {
+  std::string conninfo;
+  int threads = 2;
+  std::size_t batch_max = 256;
+  std::size_t queue_limit = 10000;
+  int statement_timeout_ms = 5000;
+  int utc_offset_minutes = 480;
+};
+
+/// The intake writer. Thread-safe.
+class AlertWriter {
+ public:
+  using Callback = std::function<void(domain::Result<IngestResult>)>;
+  /// Receives the feed frames of each committed batch, in seq order.
+  using CommitSink = std::function<void(std::vector<domain::Frame>)>;
+
+  /// `priority` must be resolved (category default applied) before submit.
+  AlertWriter(AlertWriterOptions options, CommitSink sink);
+  ~AlertWriter();
+  AlertWriter(const AlertWriter&) = delete;
+  AlertWriter& operator=(const AlertWriter&) = delete;
+
+  /// Queues an alert; false when the queue is full (answer 503). The callback runs on a
+  /// writer thread after the commit (or the failure).
+  bool submit(domain::AlertInput alert, Callback done);
+  std::size_t queue_depth() const;
+  /// Writes what is queued, then joins the threads.
+  void stop();
+
+ private:
+  struct Item {
+    domain::AlertInput alert;
+    Callback done;
+  };
+  void run();
+
+  AlertWriterOptions options_;
+  CommitSink sink_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item> queue_;
+  bool stopping_{false};
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace xiaonao::store

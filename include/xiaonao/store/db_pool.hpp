@@ -1,0 +1,58 @@
+#pragma once
+/// A fixed set of worker threads, each owning one PostgreSQL connection.
+/// libpqxx calls block, so they run here and never on the network threads.
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <pqxx/connection>
+
+namespace xiaonao::store {
+
+/// Opens a connection with the session settings every Xiaonao connection uses
+/// (UTC time zone, statement timeout).
+std::unique_ptr<pqxx::connection> open_connection(const std::string& conninfo, int statement_timeout_ms);
+
+/// Runs jobs on `size` threads, each with its own connection. The queue is bounded: submit()
+/// says "full" instead of growing, and the caller answers 503.
+class DbPool {
+ public:
+  /// A job gets the worker's connection, or nullptr when the database cannot be reached
+  /// (the job must then report "unavailable" to its caller).
+  using Job = std::function<void(pqxx::connection*)>;
+
+  DbPool(std::string conninfo, int size, std::size_t queue_limit, int statement_timeout_ms);
+  ~DbPool();
+  DbPool(const DbPool&) = delete;
+  DbPool& operator=(const DbPool&) = delete;
+
+  /// Queues a job; false when the queue is full or the pool is stopping.
+  bool submit(Job job);
+  /// Jobs waiting for a connection (the `xiaonao_db_queue_depth` gauge).
+  std::size_t queue_depth() const;
+  /// Finishes queued jobs, then joins the threads.
+  void stop();
+
+ private:
+  void run(int index);
+
+  std::string conninfo_;
+  int statement_timeout_ms_;
+  std::size_t queue_limit_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> queue_;
+  bool stopping_{false};
+  std::vector<std::thread> threads_;
+};
+
+/// True when the exception means the connection is gone and must be recreated.
+bool is_connection_error(const std::exception& e);
+
+}  // namespace xiaonao::store

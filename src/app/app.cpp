@@ -1,0 +1,168 @@
+#include "app.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <pqxx/pqxx>
+
+#include "xiaonao/http/server.hpp"
+#include "xiaonao/log/log.hpp"
+#include "xiaonao/service/categories.hpp"
+#include "xiaonao/service/feed_hub.hpp"
+#include "xiaonao/service/metrics.hpp"
+#include "xiaonao/store/alert_writer.hpp"
+#include "xiaonao/store/db_pool.hpp"
+#include "xiaonao/store/migrations.hpp"
+#include "xiaonao/store/notify_listener.hpp"
+#include "xiaonao/store/readers.hpp"
+
+namespace xiaonao::app {
+namespace {
+
+namespace net = boost::asio;
+
+// Writes the port to a temporary file and renames it, so a reader never sees half a number.
+void write_port_file(const std::string& path, unsigned short port) {
+  const auto tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << '\n';
+    if (!out) throw std::runtime_error("cannot write port file " + tmp);
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+// The database may still be starting (the demo, a container restart): retry for a while.
+int migrate_with_retry(const std::string& conninfo) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return store::apply_migrations(conninfo);
+    } catch (const pqxx::broken_connection& e) {
+      if (attempt >= 20) throw;
+      log::warn("db.not_reachable", {{"attempt", attempt}, {"error", e.what()}});
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  }
+}
+
+}  // namespace
+
+int migrate(const config::Config& cfg) {
+  try {
+    const int n = migrate_with_retry(cfg.db.conninfo);
+    log::info("db.migrations_done", {{"applied", n}, {"version", store::latest_migration_version()}});
+    return 0;
+  } catch (const std::exception& e) {
+    log::error("db.migrate_failed", {{"error", e.what()}});
+    return 1;
+  }
+}
+
+int serve(const config::Config& cfg, const std::string& port_file) {
+  // Declared first so it is destroyed last: handlers still queued in it own sessions.
+  net::io_context ioc{cfg.io_threads};
+
+  // 1. Schema and the state the feed starts from.
+  std::int64_t last_seq = 0;
+  service::CategoryCache categories;
+  try {
+    if (cfg.db.migrate_on_start) migrate_with_retry(cfg.db.conninfo);
+    auto c = store::open_connection(cfg.db.conninfo, cfg.db.statement_timeout_ms);
+    if (store::schema_version(*c) < store::latest_migration_version()) {
+      log::error("server.schema_behind", {{"need", store::latest_migration_version()}});
+      return 1;
+    }
+    categories.replace(store::load_categories(*c));
+    last_seq = store::last_seq(*c);
+  } catch (const std::exception& e) {
+    log::error("server.start_failed", {{"error", e.what()}});
+    return 1;
+  }
+
+  // 2. The feed hub: orders frames and fans them out to subscribers.
+  service::FeedHub hub(cfg.feed.ring_size, last_seq);
+  service::Metrics metrics;
+
+  // 3. Reader pool for queries and replay; intake writers that batch alerts into commits.
+  store::DbPool pool(cfg.db.conninfo, cfg.db.pool_size, static_cast<std::size_t>(cfg.db.queue_limit),
+                     cfg.db.statement_timeout_ms);
+  store::AlertWriterOptions wopt;
+  wopt.conninfo = cfg.db.conninfo;
+  wopt.threads = cfg.db.writer_threads;
+  wopt.batch_max = static_cast<std::size_t>(cfg.db.batch_max);
+  wopt.queue_limit = static_cast<std::size_t>(cfg.db.queue_limit) * 4;
+  wopt.statement_timeout_ms = cfg.db.statement_timeout_ms;
+  wopt.utc_offset_minutes = cfg.utc_offset_minutes;
+  store::AlertWriter writer(wopt, [&hub](std::vector<domain::Frame> frames) { hub.offer(std::move(frames)); });
+
+  // 4. LISTEN/NOTIFY: brings in what other instances commit, and fills any gap.
+  store::NotifyListener listener(
+      cfg.db.conninfo, cfg.feed.poll_interval_ms, [&hub] { return hub.last_released(); },
+      [&hub](std::vector<domain::Frame> frames) { hub.offer(std::move(frames)); });
+  listener.start();
+
+  metrics.add_sampled("xiaonao_db_queue_depth", "gauge", "Database jobs waiting for a connection (reads and intake).",
+                      [&] { return static_cast<double>(pool.queue_depth() + writer.queue_depth()); });
+  metrics.add_sampled("xiaonao_feed_subscribers", "gauge", "Open feed WebSocket subscriptions.",
+                      [&] { return static_cast<double>(hub.subscriber_count()); });
+  metrics.add_sampled("xiaonao_feed_events_published_total", "counter", "Feed events released to subscribers.",
+                      [&] { return static_cast<double>(hub.published_total()); });
+  metrics.add_sampled("xiaonao_feed_last_seq", "gauge", "Highest seq released on this instance's feed.",
+                      [&] { return static_cast<double>(hub.last_released()); });
+
+  // 5. The network edge.
+  http::Server server(ioc, http::Context{cfg, pool, writer, hub, metrics, categories});
+  unsigned short port = 0;
+  try {
+    port = server.listen(cfg.listen_host(), cfg.listen_port());
+    if (!port_file.empty()) write_port_file(port_file, port);
+  } catch (const std::exception& e) {
+    log::error("server.listen_failed", {{"listen", cfg.listen}, {"error", e.what()}});
+    listener.stop();
+    writer.stop();
+    pool.stop();
+    return 1;
+  }
+  log::info("server.listening", {{"host", cfg.listen_host()}, {"port", port}, {"last_seq", last_seq}});
+
+  // 6. Graceful shutdown: stop accepting, close feeds with "going away", let in-flight
+  // requests finish, and give up after the grace period.
+  net::signal_set signals(ioc, SIGINT, SIGTERM);
+  net::steady_timer drain(ioc);
+  std::chrono::steady_clock::time_point deadline;
+  std::function<void()> poll_drain = [&] {
+    if (server.active_sessions() == 0 || std::chrono::steady_clock::now() >= deadline) {
+      if (server.active_sessions() != 0) log::warn("server.shutdown_timeout", {{"sessions", server.active_sessions()}});
+      ioc.stop();
+      return;
+    }
+    drain.expires_after(std::chrono::milliseconds(20));
+    drain.async_wait([&](boost::system::error_code) { poll_drain(); });
+  };
+  signals.async_wait([&](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    log::info("server.signal", {{"signal", sig}});
+    deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg.shutdown_grace_ms);
+    server.begin_shutdown();
+    poll_drain();
+  });
+
+  std::vector<std::thread> threads;
+  for (int i = 1; i < cfg.io_threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
+  ioc.run();
+  for (auto& t : threads) t.join();
+
+  listener.stop();
+  writer.stop();
+  pool.stop();
+  log::info("server.stopped", {});
+  return 0;
+}
+
+}  // namespace xiaonao::app

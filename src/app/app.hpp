@@ -1,0 +1,15 @@
+#pragma once
+// The composition root: builds every component in order and runs the server.
+#include <string>
+
+#include "xiaonao/config/config.hpp"
+
+namespace xiaonao::app {
+
+/// Serves until SIGTERM/SIGINT, then shuts down gracefully. Returns the process exit code.
+int serve(const config::Config& cfg, const std::string& port_file);
+
+/// Applies pending migrations and returns the process exit code.
+int migrate(const config::Config& cfg);
+
+}  // namespace xiaonao::app

@@ -1,0 +1,51 @@
+// xiaonaod: the Xiaonao dispatch server.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "app.hpp"
+#include "xiaonao/config/config.hpp"
+#include "xiaonao/log/log.hpp"
+
+namespace {
+
+constexpr const char* usage =
+    "usage: xiaonaod [serve] [--config PATH] [--port-file PATH]\n"
+    "       xiaonaod migrate [--config PATH]\n"
+    "\n"
+    "  serve      run the server (default)\n"
+    "  migrate    apply pending database migrations and exit\n"
+    "  --config   JSON config file (see config/xiaonao.example.json)\n"
+    "  --port-file  write the bound port here once listening\n"
+    "Environment: XIAONAO_DB (libpq connection string), XIAONAO_LISTEN (host:port, port 0 = any),\n"
+    "and XIAONAO_<SECTION>_<KEY> for any key, e.g. XIAONAO_LOG_JSON=1 (docs/configuration.md).\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string command = "serve", config_path, port_file;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      std::fputs(usage, stdout);
+      return 0;
+    } else if ((a == "--config" || a == "--port-file") && i + 1 < argc) {
+      (a == "--config" ? config_path : port_file) = argv[++i];
+    } else if (i == 1 && (a == "serve" || a == "migrate")) {
+      command = a;
+    } else {
+      std::fprintf(stderr, "xiaonaod: unexpected argument '%s'\n%s", a.c_str(), usage);
+      return 2;
+    }
+  }
+  auto cfg = xiaonao::config::load(config_path, xiaonao::config::process_env());
+  if (!cfg) {
+    const auto& e = cfg.error();
+    std::fprintf(stderr, "xiaonaod: bad configuration: %s%s%s\n", e.field.empty() ? "" : e.field.c_str(),
+                 e.field.empty() ? "" : ": ", e.message.c_str());
+    return 2;
+  }
+  xiaonao::log::init(cfg->log.level, cfg->log.json);
+  if (command == "migrate") return xiaonao::app::migrate(*cfg);
+  return xiaonao::app::serve(*cfg, port_file);
+}

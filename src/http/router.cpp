@@ -1,0 +1,59 @@
+#include "xiaonao/http/router.hpp"
+
+namespace xiaonao::http {
+namespace {
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    const auto j = path.find('/', i);
+    out.push_back(path.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i));
+    if (j == std::string_view::npos) break;
+    i = j;
+  }
+  return out;
+}
+}  // namespace
+
+void Router::add(bhttp::verb method, std::string pattern, Handler handler) {
+  Route r{method, pattern, {}, std::move(handler)};
+  for (auto s : split_path(pattern)) r.segments.emplace_back(s);
+  routes_.push_back(std::move(r));
+}
+
+Router::Match Router::match(bhttp::verb method, std::string_view path) const {
+  Match m;
+  m.route = "unmatched";
+  const auto parts = split_path(path);
+  for (const auto& r : routes_) {
+    if (r.segments.size() != parts.size()) continue;
+    std::vector<std::string> params;
+    bool ok = true;
+    for (std::size_t i = 0; i < parts.size() && ok; ++i) {
+      const auto& seg = r.segments[i];
+      if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}') {
+        params.emplace_back(parts[i]);
+      } else {
+        ok = seg == parts[i];
+      }
+    }
+    if (!ok) continue;
+    if (r.method == method) {
+      m.handler = &r.handler;
+      m.route = r.pattern;
+      m.params = std::move(params);
+      m.allow.clear();
+      return m;
+    }
+    m.route = r.pattern;
+    if (!m.allow.empty()) m.allow += ", ";
+    m.allow += std::string(bhttp::to_string(r.method));
+  }
+  return m;
+}
+
+}  // namespace xiaonao::http

@@ -1,0 +1,59 @@
+#include "xiaonao/service/metrics.hpp"
+
+#include <cstdio>
+
+namespace xiaonao::service {
+namespace {
+std::string num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+}  // namespace
+
+void Metrics::observe_request(std::string_view route, std::string_view method, int status, double seconds) {
+  std::lock_guard lk(mu_);
+  ++requests_[{std::string(route), std::string(method), status}];
+  auto& h = latency_[std::string(route)];
+  for (std::size_t i = 0; i < buckets.size(); ++i) {
+    if (seconds <= buckets[i]) ++h.counts[i];
+  }
+  ++h.count;
+  h.sum += seconds;
+}
+
+void Metrics::add_sampled(std::string name, std::string type, std::string help, std::function<double()> read) {
+  std::lock_guard lk(mu_);
+  sampled_.push_back({std::move(name), std::move(type), std::move(help), std::move(read)});
+}
+
+std::string Metrics::render() const {
+  std::string out;
+  std::lock_guard lk(mu_);
+  out += "# HELP xiaonao_http_requests_total HTTP requests by route, method and status.\n";
+  out += "# TYPE xiaonao_http_requests_total counter\n";
+  for (const auto& [key, n] : requests_) {
+    const auto& [route, method, status] = key;
+    out += "xiaonao_http_requests_total{route=\"" + route + "\",method=\"" + method + "\",status=\"" +
+           std::to_string(status) + "\"} " + std::to_string(n) + "\n";
+  }
+  out += "# HELP xiaonao_http_request_duration_seconds Time from a whole request read to its response queued.\n";
+  out += "# TYPE xiaonao_http_request_duration_seconds histogram\n";
+  for (const auto& [route, h] : latency_) {
+    const std::string lbl = "route=\"" + route + "\"";
+    for (std::size_t i = 0; i < buckets.size(); ++i) {
+      out += "xiaonao_http_request_duration_seconds_bucket{" + lbl + ",le=\"" + num(buckets[i]) + "\"} " +
+             std::to_string(h.counts[i]) + "\n";
+    }
+    out += "xiaonao_http_request_duration_seconds_bucket{" + lbl + ",le=\"+Inf\"} " + std::to_string(h.count) + "\n";
+    out += "xiaonao_http_request_duration_seconds_sum{" + lbl + "} " + num(h.sum) + "\n";
+    out += "xiaonao_http_request_duration_seconds_count{" + lbl + "} " + std::to_string(h.count) + "\n";
+  }
+  for (const auto& s : sampled_) {
+    out += "# HELP " + s.name + " " + s.help + "\n# TYPE " + s.name + " " + s.type + "\n";
+    out += s.name + " " + num(s.read()) + "\n";
+  }
+  return out;
+}
+
+}  // namespace xiaonao::service

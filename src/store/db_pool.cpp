@@ -1,0 +1,86 @@
+#include "xiaonao/store/db_pool.hpp"
+
+#include <pqxx/pqxx>
+
+#include "xiaonao/log/log.hpp"
+
+namespace xiaonao::store {
+
+std::unique_ptr<pqxx::connection> open_connection(const std::string& conninfo, int statement_timeout_ms) {
+  auto c = std::make_unique<pqxx::connection>(conninfo);
+  pqxx::nontransaction n(*c);
+  n.exec("SET TIME ZONE 'UTC'; SET statement_timeout = " + std::to_string(statement_timeout_ms));
+  return c;
+}
+
+bool is_connection_error(const std::exception& e) {
+  return dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
+         dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr;
+}
+
+DbPool::DbPool(std::string conninfo, int size, std::size_t queue_limit, int statement_timeout_ms)
+    : conninfo_(std::move(conninfo)), statement_timeout_ms_(statement_timeout_ms), queue_limit_(queue_limit) {
+  for (int i = 0; i < size; ++i) threads_.emplace_back([this, i] { run(i); });
+}
+
+DbPool::~DbPool() { stop(); }
+
+bool DbPool::submit(Job job) {
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_ || queue_.size() >= queue_limit_) return false;
+    queue_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+  return true;
+}
+
+std::size_t DbPool::queue_depth() const {
+  std::lock_guard lk(mu_);
+  return queue_.size();
+}
+
+void DbPool::stop() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+void DbPool::run(int index) {
+  std::unique_ptr<pqxx::connection> conn;
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    if (!conn) {
+      try {
+        conn = open_connection(conninfo_, statement_timeout_ms_);
+      } catch (const std::exception& e) {
+        log::warn("db.connect_failed", {{"worker", index}, {"error", e.what()}});
+      }
+    }
+    try {
+      job(conn.get());
+    } catch (const std::exception& e) {
+      // Jobs report their own errors; what reaches here means the connection is suspect.
+      log::warn("db.job_failed", {{"worker", index}, {"error", e.what()}});
+      if (is_connection_error(e)) conn.reset();
+    }
+    // libpqxx 6 may keep is_open() true after a drop; a failed job's connection_error above
+    // is the reliable signal, and a closed socket is the other.
+    if (conn && !conn->is_open()) conn.reset();
+  }
+}
+
+}  // namespace xiaonao::store

@@ -1,0 +1,95 @@
+#include "xiaonao/store/notify_listener.hpp"
+
+#include <chrono>
+
+#include <pqxx/pqxx>
+
+#include "xiaonao/log/log.hpp"
+#include "xiaonao/store/db_pool.hpp"
+#include "xiaonao/store/readers.hpp"
+
+namespace xiaonao::store {
+namespace {
+
+// Remembers the highest seq any instance announced since the last look.
+class Receiver final : public pqxx::notification_receiver {
+ public:
+  Receiver(pqxx::connection_base& c, std::int64_t& announced) : notification_receiver(c, feed_channel), announced_(announced) {}
+  void operator()(const std::string& payload, int) override {
+    try {
+      announced_ = std::max<std::int64_t>(announced_, std::stoll(payload));
+    } catch (const std::exception&) {
+      announced_ = std::numeric_limits<std::int64_t>::max();  // unreadable: just look
+    }
+  }
+
+ private:
+  std::int64_t& announced_;
+};
+
+constexpr int catch_up_page = 1000;
+
+}  // namespace
+
+NotifyListener::NotifyListener(std::string conninfo, int poll_interval_ms,
+                               std::function<std::int64_t()> last_published,
+                               std::function<void(std::vector<domain::Frame>)> publish)
+    : conninfo_(std::move(conninfo)),
+      poll_interval_ms_(poll_interval_ms),
+      last_published_(std::move(last_published)),
+      publish_(std::move(publish)) {}
+
+NotifyListener::~NotifyListener() { stop(); }
+
+void NotifyListener::start() { thread_ = std::thread([this] { run(); }); }
+
+void NotifyListener::stop() {
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void NotifyListener::run() {
+  std::unique_ptr<pqxx::connection> conn;
+  std::unique_ptr<Receiver> receiver;
+  std::int64_t announced = 0;
+  const auto catch_up = [&] {
+    for (;;) {
+      auto frames = read_events(*conn, last_published_(), catch_up_page);
+      const bool more = frames.size() == static_cast<std::size_t>(catch_up_page);
+      if (!frames.empty()) publish_(std::move(frames));
+      if (!more) break;
+    }
+  };
+  while (!stopping_) {
+    try {
+      if (!conn) {
+        conn = open_connection(conninfo_, 0);
+        // LISTEN again after every reconnect, then read what we may have missed meanwhile.
+        receiver = std::make_unique<Receiver>(*conn, announced);
+        catch_up();
+      }
+      const auto wait_us = static_cast<long>(std::min(poll_interval_ms_, 250)) * 1000;
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(poll_interval_ms_);
+      bool woke = false;
+      // Short waits so stop() is honoured quickly; a poll of the table when nothing came.
+      while (!stopping_ && std::chrono::steady_clock::now() < deadline) {
+        if (conn->await_notification(0, wait_us) > 0) {
+          woke = true;
+          break;
+        }
+      }
+      if (stopping_) break;
+      // Our own commits usually reach the feed straight from the writer; read the table only
+      // when an instance announced a seq the feed has not released yet, or on the poll.
+      if (!woke || announced > last_published_()) catch_up();
+    } catch (const std::exception& e) {
+      log::warn("feed.listener_error", {{"error", e.what()}});
+      receiver.reset();
+      conn.reset();
+      for (int i = 0; i < 10 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  receiver.reset();
+}
+
+}  // namespace xiaonao::store

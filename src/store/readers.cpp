@@ -1,0 +1,183 @@
+#include "xiaonao/store/readers.hpp"
+
+#include <pqxx/pqxx>
+
+namespace xiaonao::store {
+namespace {
+
+using nlohmann::json;
+
+// Timestamps leave the database already in the API's RFC 3339 UTC form.
+#define XN_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+constexpr const char* incident_columns =
+    "id, number, status, category, priority, " XN_TS("received_at") ", " XN_TS("created_at") ", " XN_TS(
+        "updated_at") ", ST_X(location), ST_Y(location), address, description, alert_count, station_id, "
+                      "(extract(epoch FROM received_at) * 1000000)::bigint";
+
+json text_or_null(const pqxx::field& f) { return f.is_null() ? json(nullptr) : json(f.as<std::string>()); }
+
+json point_or_null(const pqxx::field& lon, const pqxx::field& lat) {
+  if (lon.is_null() || lat.is_null()) return nullptr;
+  return {{"lon", lon.as<double>()}, {"lat", lat.as<double>()}};
+}
+
+json incident_json(const pqxx::row& r) {
+  return {{"id", r[0].as<std::string>()},
+          {"number", r[1].as<std::string>()},
+          {"status", r[2].as<std::string>()},
+          {"category", r[3].as<std::string>()},
+          {"priority", r[4].as<int>()},
+          {"received_at", r[5].as<std::string>()},
+          {"created_at", r[6].as<std::string>()},
+          {"updated_at", r[7].as<std::string>()},
+          {"location", point_or_null(r[8], r[9])},
+          {"address", text_or_null(r[10])},
+          {"description", text_or_null(r[11])},
+          {"alert_count", r[12].as<int>()},
+          {"station_id", text_or_null(r[13])}};
+}
+
+const char* join_or_null(const std::vector<std::string>& v, std::string& storage) {
+  if (v.empty()) return nullptr;
+  storage.clear();
+  for (const auto& s : v) {
+    if (!storage.empty()) storage += ',';
+    storage += s;
+  }
+  return storage.c_str();
+}
+
+}  // namespace
+
+std::string frame_text(std::int64_t seq, const std::string& type, const std::string& at,
+                       const std::string& data_json) {
+  std::string out;
+  out.reserve(data_json.size() + type.size() + 64);
+  out += "{\"seq\":";
+  out += std::to_string(seq);
+  out += ",\"type\":";
+  out += json(type).dump();
+  out += ",\"at\":\"";
+  out += at;
+  out += "\",\"data\":";
+  out += data_json;
+  out += '}';
+  return out;
+}
+
+json list_incidents(pqxx::connection& c, const IncidentFilter& f) {
+  std::string statuses, categories;
+  const auto from = f.from ? std::optional(domain::format_rfc3339(*f.from)) : std::nullopt;
+  const auto to = f.to ? std::optional(domain::format_rfc3339(*f.to)) : std::nullopt;
+  const auto after_t = f.after ? std::optional(domain::format_rfc3339(f.after->received_at)) : std::nullopt;
+  // Unnamed statements are planned with the actual values, so the NULL branches fold away.
+  const std::string sql = std::string("SELECT ") + incident_columns +
+                          " FROM incidents"
+                          " WHERE ($1::text IS NULL OR status = ANY (string_to_array($1, ',')))"
+                          " AND ($2::text IS NULL OR category = ANY (string_to_array($2, ',')))"
+                          " AND ($3::timestamptz IS NULL OR received_at >= $3)"
+                          " AND ($4::timestamptz IS NULL OR received_at < $4)"
+                          " AND ($5::timestamptz IS NULL OR (received_at, id) < ($5, $6::uuid))"
+                          " ORDER BY received_at DESC, id DESC LIMIT $7";
+  pqxx::read_transaction t(c);
+  const auto rows = t.exec_params(sql, join_or_null(f.statuses, statuses), join_or_null(f.categories, categories),
+                                  from ? from->c_str() : nullptr, to ? to->c_str() : nullptr,
+                                  after_t ? after_t->c_str() : nullptr, f.after ? f.after->id.c_str() : nullptr,
+                                  f.limit + 1);
+  json items = json::array();
+  json next = nullptr;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (static_cast<int>(i) == f.limit) {
+      const auto& prev = rows[i - 1];
+      next = domain::encode_cursor(
+          {domain::TimePoint(std::chrono::microseconds(prev[14].as<std::int64_t>())), prev[0].as<std::string>()});
+      break;
+    }
+    items.push_back(incident_json(rows[i]));
+  }
+  return {{"items", std::move(items)}, {"next_cursor", std::move(next)}};
+}
+
+std::optional<json> get_incident(pqxx::connection& c, const std::string& id) {
+  pqxx::read_transaction t(c);
+  const auto inc = t.exec_params(std::string("SELECT ") + incident_columns + " FROM incidents WHERE id = $1", id);
+  if (inc.empty()) return std::nullopt;
+  json alerts = json::array();
+  for (const auto& r : t.exec_params(
+           "SELECT id, source, source_ref, " XN_TS("received_at") ", category, priority, caller_phone, caller_name,"
+           " ST_X(location), ST_Y(location), address, marker, subject_phone, subject_id_number, description,"
+           " merged, " XN_TS("created_at") " FROM alerts WHERE incident_id = $1 ORDER BY received_at, id",
+           id)) {
+    json caller = nullptr;
+    if (!r[6].is_null() || !r[7].is_null()) caller = {{"phone", text_or_null(r[6])}, {"name", text_or_null(r[7])}};
+    json subject = nullptr;
+    if (!r[12].is_null() || !r[13].is_null())
+      subject = {{"phone", text_or_null(r[12])}, {"id_number", text_or_null(r[13])}};
+    alerts.push_back({{"id", r[0].as<std::string>()},
+                      {"source", r[1].as<std::string>()},
+                      {"source_ref", r[2].as<std::string>()},
+                      {"received_at", r[3].as<std::string>()},
+                      {"category", r[4].as<std::string>()},
+                      {"priority", r[5].as<int>()},
+                      {"caller", std::move(caller)},
+                      {"location", point_or_null(r[8], r[9])},
+                      {"address", text_or_null(r[10])},
+                      {"marker", text_or_null(r[11])},
+                      {"subject", std::move(subject)},
+                      {"description", text_or_null(r[14])},
+                      {"merged", r[15].as<bool>()},
+                      {"created_at", r[16].as<std::string>()}});
+  }
+  json timeline = json::array();
+  for (const auto& r : t.exec_params(
+           "SELECT seq, type, " XN_TS("at") ", data::text FROM events WHERE incident_id = $1 ORDER BY seq", id)) {
+    timeline.push_back({{"seq", r[0].as<std::int64_t>()},
+                        {"type", r[1].as<std::string>()},
+                        {"at", r[2].as<std::string>()},
+                        {"data", json::parse(r[3].as<std::string>())}});
+  }
+  return json{{"incident", incident_json(inc[0])}, {"alerts", std::move(alerts)}, {"timeline", std::move(timeline)}};
+}
+
+std::vector<domain::Category> load_categories(pqxx::connection& c) {
+  pqxx::read_transaction t(c);
+  std::vector<domain::Category> out;
+  for (const auto& r :
+       t.exec("SELECT code, name_zh, name_en, default_priority, non_police FROM categories ORDER BY code")) {
+    out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<int>(),
+                   r[4].as<bool>()});
+  }
+  return out;
+}
+
+std::vector<domain::Frame> read_events(pqxx::connection& c, std::int64_t after, int limit) {
+  pqxx::read_transaction t(c);
+  std::vector<domain::Frame> out;
+  const auto rows = t.exec_params("SELECT seq, type, " XN_TS("at") ", coalesce(category, ''), coalesce(station_id, ''),"
+                                  " data::text FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+                                  after, limit);
+  out.reserve(rows.size());
+  for (const auto& r : rows) {
+    const auto seq = r[0].as<std::int64_t>();
+    out.push_back(domain::Frame{seq, r[3].as<std::string>(), r[4].as<std::string>(),
+                                std::make_shared<const std::string>(frame_text(
+                                    seq, r[1].as<std::string>(), r[2].as<std::string>(), r[5].as<std::string>()))});
+  }
+  return out;
+}
+
+std::int64_t last_seq(pqxx::connection& c) {
+  pqxx::read_transaction t(c);
+  return t.exec1("SELECT last FROM feed_seq")[0].as<std::int64_t>();
+}
+
+int schema_version(pqxx::connection& c) {
+  pqxx::read_transaction t(c);
+  const auto r = t.exec(
+      "SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN 0"
+      " ELSE (SELECT coalesce(max(version), 0) FROM schema_migrations) END");
+  return r[0][0].as<int>();
+}
+
+}  // namespace xiaonao::store
