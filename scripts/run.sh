@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# Usage: bash scripts/run.sh [--detach]   install what is missing, build, start PostgreSQL+PostGIS
+#                                         (.run/pg), the server and a live alert stream
+#        bash scripts/run.sh stop         stop the replay, the server and PostgreSQL
+#        bash scripts/run.sh status       what is running, and where
+#
+# Without --detach it stays in the foreground; Ctrl-C stops the replay and the server and
+# leaves PostgreSQL running (its data in .run/pg persists between runs; "stop" shuts it down).
+# Running it again restarts the server and the replay with the same database.
+# Environment:
+#   XIAONAO_LISTEN  host:port for the server (default 127.0.0.1:8080; port 0 = any free port)
+#   RATE            alerts per second posted by the replay tool (default 2)
+#   HISTORY         alerts back-filled by the replay tool before the live stream (default 200)
+#   START_TIMEOUT   seconds to wait for the server to become ready (default 60)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd -P)
+
+run_dir=$repo/.run
+pg_dir=$run_dir/pg
+db_name=xiaonao
+server_bin=$repo/build/xiaonaod
+replay_bin=$repo/build/xiaonao-replay
+server_pid_file=$run_dir/xiaonaod.pid
+replay_pid_file=$run_dir/replay.pid
+port_file=$run_dir/port
+server_log=$run_dir/xiaonaod.log
+replay_log=$run_dir/replay.log
+
+listen=${XIAONAO_LISTEN:-127.0.0.1:8080}
+rate=${RATE:-2}
+history=${HISTORY:-200}
+start_timeout=${START_TIMEOUT:-60}
+
+say() { echo "run: $*"; }
+die() { echo "run: $*" >&2; exit 1; }
+
+# True if PID is a live (not zombie) process whose command line contains NAME.
+alive() {
+  local pid=$1 name=$2 state
+  [[ -r "/proc/$pid/stat" ]] || return 1
+  state=$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
+  [[ "$state" != Z && "$state" != X ]] || return 1
+  [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" == *"$name"* ]]
+}
+
+# Prints the pid recorded in FILE if that process is still alive and is NAME (a recycled pid
+# belonging to something else is never touched).
+live_pid() {
+  local file=$1 name=$2 pid
+  [[ -f "$file" ]] || return 1
+  pid=$(<"$file")
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  alive "$pid" "$name" || return 1
+  echo "$pid"
+}
+
+# stop_recorded FILE NAME LABEL: SIGTERM (graceful), SIGKILL after 15 s.
+stop_recorded() {
+  local file=$1 name=$2 label=$3 pid deadline
+  if pid=$(live_pid "$file" "$name"); then
+    kill -TERM "$pid" 2>/dev/null || true
+    deadline=$((SECONDS + 15))
+    while alive "$pid" "$name" && ((SECONDS < deadline)); do sleep 0.2; done
+    if alive "$pid" "$name"; then
+      say "$label (pid $pid) did not stop within 15 s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    say "stopped $label (pid $pid)"
+  fi
+  rm -f "$file"
+}
+
+stop_apps() {
+  stop_recorded "$replay_pid_file" xiaonao-replay replay
+  stop_recorded "$server_pid_file" xiaonaod xiaonaod
+}
+
+# The host that clients on this machine use to reach the listen address.
+client_host() {
+  local host=${listen%:*}
+  host=${host#[}
+  host=${host%]}
+  case "$host" in
+    "" | 0.0.0.0 | "::" | localhost) echo 127.0.0.1 ;;
+    *:*) echo "[$host]" ;;
+    *) echo "$host" ;;
+  esac
+}
+
+print_info() {
+  local port=$1 base
+  base="http://$(client_host):$port"
+  cat <<EOF
+
+Xiaonao is running.
+  API        $base/api/v1/incidents
+  alerts in  curl -sS -X POST -H 'Content-Type: application/json' --data @alert.json $base/api/v1/alerts
+  live feed  ws://$(client_host):$port/ws/feed?since=0
+  health     $base/healthz   $base/readyz
+  metrics    $base/metrics
+  logs       $server_log
+             $replay_log
+             $pg_dir/postgres.log
+  database   bash scripts/pg.sh psql .run/pg $db_name
+             (conninfo: $(bash scripts/pg.sh conninfo "$pg_dir" "$db_name"))
+  replay     $rate alerts/s after $history back-filled (RATE=, HISTORY= to change)
+  stop       bash scripts/run.sh stop   (replay, server and PostgreSQL)
+EOF
+}
+
+cmd_stop() {
+  stop_apps
+  rm -f "$port_file"
+  bash scripts/pg.sh stop "$pg_dir"
+}
+
+cmd_status() {
+  local pid port=""
+  [[ -f "$port_file" ]] && port=$(<"$port_file")
+  if pid=$(live_pid "$server_pid_file" xiaonaod); then
+    say "xiaonaod running (pid $pid, port ${port:-?})"
+  else
+    say "xiaonaod not running"
+  fi
+  if pid=$(live_pid "$replay_pid_file" xiaonao-replay); then
+    say "replay running (pid $pid)"
+  else
+    say "replay not running"
+  fi
+  bash scripts/pg.sh status "$pg_dir" || true
+  if [[ -n "$port" ]] && live_pid "$server_pid_file" xiaonaod >/dev/null; then print_info "$port"; fi
+}
+
+# Shows the end of the server log and stops what this run started, then fails.
+fail_start() {
+  echo "run: $*" >&2
+  if [[ -f "$server_log" ]]; then
+    echo "---- last lines of $server_log ----" >&2
+    tail -n 40 "$server_log" >&2 || true
+    echo "----" >&2
+  fi
+  stop_apps
+  exit 1
+}
+
+rotate_log() {
+  if [[ -s "$1" ]]; then mv -f "$1" "$1.1"; fi
+}
+
+cmd_start() {
+  local detach=$1
+
+  bash scripts/setup.sh
+  bash scripts/build.sh
+  [[ -x "$server_bin" ]] || die "$server_bin was not built"
+  [[ -x "$replay_bin" ]] || die "$replay_bin was not built"
+
+  mkdir -p "$run_dir"
+  bash scripts/pg.sh start "$pg_dir"
+  bash scripts/pg.sh createdb "$pg_dir" "$db_name"
+  local db
+  db=$(bash scripts/pg.sh conninfo "$pg_dir" "$db_name")
+
+  # A second run replaces the first run's server and replay.
+  stop_apps
+
+  say "applying migrations"
+  XIAONAO_DB="$db" "$server_bin" migrate || die "xiaonaod migrate failed"
+
+  rm -f "$port_file"
+  rotate_log "$server_log"
+  rotate_log "$replay_log"
+  # setsid: the server and the replay get their own session, so they outlive --detach and a
+  # closed terminal; in the foreground, Ctrl-C reaches them only through the trap below.
+  XIAONAO_DB="$db" XIAONAO_LISTEN="$listen" \
+    setsid "$server_bin" --port-file "$port_file" </dev/null >"$server_log" 2>&1 &
+  local server_pid=$!
+  echo "$server_pid" >"$server_pid_file"
+  say "xiaonaod started (pid $server_pid, listen $listen), waiting until ready"
+
+  local deadline=$((SECONDS + start_timeout)) port=""
+  while :; do
+    alive "$server_pid" xiaonaod ||
+      fail_start "xiaonaod exited during start-up (port in use? try XIAONAO_LISTEN=127.0.0.1:0)"
+    if [[ -s "$port_file" ]]; then
+      port=$(tr -d '[:space:]' <"$port_file")
+      [[ "$port" =~ ^[0-9]+$ ]] && break
+    fi
+    ((SECONDS < deadline)) || fail_start "no port in $port_file after ${start_timeout} s"
+    sleep 0.1
+  done
+  local base
+  base="http://$(client_host):$port"
+  until curl -fsS -o /dev/null --max-time 2 "$base/readyz" 2>/dev/null; do
+    alive "$server_pid" xiaonaod ||
+      fail_start "xiaonaod exited before it was ready"
+    ((SECONDS < deadline)) || fail_start "$base/readyz not ready after ${start_timeout} s"
+    sleep 0.2
+  done
+  say "xiaonaod ready on port $port"
+
+  setsid "$replay_bin" --url "$base" --rate "$rate" --history "$history" \
+    </dev/null >"$replay_log" 2>&1 &
+  local replay_pid=$!
+  echo "$replay_pid" >"$replay_pid_file"
+  sleep 0.5
+  if ! alive "$replay_pid" xiaonao-replay; then
+    echo "run: warning: the replay tool exited at once; last lines of $replay_log:" >&2
+    tail -n 20 "$replay_log" >&2 || true
+  fi
+
+  print_info "$port"
+
+  if ((detach)); then
+    echo
+    echo "Detached. 'bash scripts/run.sh status' shows what runs; 'bash scripts/run.sh stop' stops it."
+    return 0
+  fi
+
+  echo
+  echo "Press Ctrl-C to stop the server and the replay (PostgreSQL keeps running in .run/pg;"
+  echo "'bash scripts/run.sh stop' stops it as well)."
+  trap 'echo; stop_apps; say "PostgreSQL still running in .run/pg (bash scripts/run.sh stop)"; exit 0' INT TERM
+  # Wakes up on Ctrl-C (the trap) or when the server exits by itself.
+  wait "$server_pid" || true
+  trap - INT TERM
+  say "xiaonaod exited on its own; see $server_log"
+  stop_apps
+  exit 1
+}
+
+main() {
+  local detach=0
+  case "${1:-}" in
+    stop) cmd_stop; return ;;
+    status) cmd_status; return ;;
+    -h | --help | help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; return ;;
+  esac
+  for a in "$@"; do
+    case "$a" in
+      --detach | -d) detach=1 ;;
+      *) die "unknown argument: $a (see: bash scripts/run.sh --help)" ;;
+    esac
+  done
+  cmd_start "$detach"
+}
+
+main "$@"

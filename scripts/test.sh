@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Usage: bash scripts/test.sh [ctest args...]
+#
+# THE test command (CI runs exactly this through .ci/run). Installs what is missing, builds,
+# starts a throw-away PostgreSQL + PostGIS cluster (fsync off) in a temp dir, exports
+# XIAONAO_TEST_DB (a libpq conninfo for dbname=postgres as superuser; tests create their own
+# databases from it) and runs ctest. The cluster and the temp dir are always removed on exit.
+# Extra arguments go to ctest, e.g.: bash scripts/test.sh -R intake
+# XIAONAO_KEEP_TEST_DIR=1 keeps the temp dir (stopped cluster and its log) for a post-mortem.
+# Exit code: ctest's.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+bash scripts/build.sh
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/xiaonao-test.XXXXXX")
+# mktemp makes it 0700; the postgres user (when we are root) must be able to reach it.
+chmod 755 "$tmp"
+pg_dir="$tmp/pg"
+
+# shellcheck disable=SC2317  # reached through the trap
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  bash scripts/pg.sh stop "$pg_dir" >/dev/null 2>&1 || true
+  if [[ "${XIAONAO_KEEP_TEST_DIR:-0}" == 1 ]]; then
+    echo "test: kept $tmp (PostgreSQL log: $pg_dir/postgres.log)"
+  else
+    rm -rf "$tmp"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+bash scripts/pg.sh start "$pg_dir" --fast
+XIAONAO_TEST_DB=$(bash scripts/pg.sh conninfo "$pg_dir" postgres)
+export XIAONAO_TEST_DB
+# Where the cluster lives, for tests that want pg.sh or the server log.
+export XIAONAO_TEST_PG_DIR="$pg_dir"
+echo "test: XIAONAO_TEST_DB=$XIAONAO_TEST_DB"
+
+rc=0
+ctest --test-dir build --output-on-failure -j2 "$@" || rc=$?
+exit "$rc"
