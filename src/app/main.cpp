@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  auto cfg = xiaonao::config::load(config_path, xiaonao::config::process_env());
+  const auto env = xiaonao::config::process_env();
+  auto cfg = xiaonao::config::load(config_path, env);
   if (!cfg) {
     const auto& e = cfg.error();
     std::fprintf(stderr, "xiaonaod: bad configuration: %s%s%s\n", e.field.empty() ? "" : e.field.c_str(),
@@ -46,6 +47,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   xiaonao::log::init(cfg->log.level, cfg->log.json);
+  // A misspelt variable would otherwise be silently ignored.
+  for (const auto& name : xiaonao::config::unknown_env(env)) {
+    xiaonao::log::warn("config.unknown_env", {{"variable", name}});
+  }
   if (command == "migrate") return xiaonao::app::migrate(*cfg);
   return xiaonao::app::serve(*cfg, port_file);
 }

@@ -273,6 +273,11 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
 
 void AlertWriter::run() {
   std::unique_ptr<pqxx::connection> conn;
+  try {
+    conn = open_connection(options_.conninfo, options_.statement_timeout_ms);
+  } catch (const std::exception& e) {
+    log::warn("intake.connect_failed", {{"error", e.what()}});
+  }
   for (;;) {
     std::vector<Item> batch;
     {

@@ -54,6 +54,12 @@ void DbPool::stop() {
 
 void DbPool::run(int index) {
   std::unique_ptr<pqxx::connection> conn;
+  // Connect up front so the first requests do not pay for it.
+  try {
+    conn = open_connection(conninfo_, statement_timeout_ms_);
+  } catch (const std::exception& e) {
+    log::warn("db.connect_failed", {{"worker", index}, {"error", e.what()}});
+  }
   for (;;) {
     Job job;
     {

@@ -52,7 +52,11 @@ struct AlertLimits {
 };
 
 /// Parses and validates a request body. Errors name the field as a dotted path
-/// ("location.lat", "caller.phone"); malformed JSON is ErrorKind::malformed_json.
+/// ("location.lat", "caller.phone"); malformed JSON or nesting deeper than limits.max_depth is
+/// ErrorKind::malformed_json; a body that is JSON but not an object is invalid_field with an
+/// empty field. A JSON null counts as an absent field (so a null required field is missing).
+/// Lengths are in Unicode code points; text may not contain U+0000 or control characters
+/// (description and address may contain tab, CR and LF).
 Result<AlertInput> parse_alert(std::string_view body, const AlertLimits& limits = {});
 
 /// Validates an already parsed JSON value (used by parse_alert and by batch imports).
