@@ -54,7 +54,7 @@ bool valid_categories(const std::string& list, std::set<std::string>& out) {
 }
 }  // namespace
 
-HttpSession::HttpSession(tcp::socket&& socket, Server& server) : stream_(std::move(socket)), server_(server), active_(server.active_counter()) {
+HttpSession::HttpSession(tcp::socket&& socket, Server& server) : stream_(std::move(socket)), server_(server), active_(server.active_counter()), linger_(stream_.get_executor()) {
   ++*active_;
 }
 
@@ -67,8 +67,18 @@ void HttpSession::run() {
 void HttpSession::shutdown() {
   net::post(stream_.get_executor(), [self = shared_from_this()] {
     self->stop_reading_ = true;
-    // Idle or half-way through reading the next request: nothing is in flight, close now.
-    if (self->slots_.empty()) self->close();
+    if (!self->slots_.empty()) return;  // on_write closes after the last owed response
+    // A request whose bytes have already arrived is in flight too: let the read finish and
+    // answer it (with Connection: close).
+    // The bytes may also be on their way through the reactor into our buffer, invisible
+    // from here for a moment: an idle connection therefore gets a short linger first.
+    if (!self->reading_) return self->close();
+    self->linger_.expires_after(std::chrono::milliseconds(250));
+    self->linger_.async_wait([self](beast::error_code ec) {
+      if (ec) return;
+      const bool started = self->parser_ && self->parser_->got_some();
+      if (self->slots_.empty() && !started) self->close();
+    });
   });
 }
 
@@ -102,7 +112,7 @@ void HttpSession::on_header(beast::error_code ec) {
                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
 }
 
-void HttpSession::reject(unsigned status, const std::string& message) {
+void HttpSession::reject(unsigned status, const std::string& message, const Request* req) {
   reading_ = false;
   stop_reading_ = true;
   auto kind = status == 413 ? domain::ErrorKind::payload_too_large : domain::ErrorKind::bad_request;
@@ -111,7 +121,8 @@ void HttpSession::reject(unsigned status, const std::string& message) {
   auto slot = std::make_shared<Slot>();
   slot->keep_alive = false;
   slots_.push_back(slot);
-  finish(slot, std::move(res), "unmatched", "-", new_request_id(), "-", std::chrono::steady_clock::now());
+  finish(slot, std::move(res), "unmatched", req ? std::string(req->method_string()) : "-", new_request_id(),
+         req ? std::string(req->target()) : "-", std::chrono::steady_clock::now());
 }
 
 void HttpSession::on_read(beast::error_code ec) {
@@ -127,18 +138,21 @@ void HttpSession::on_read(beast::error_code ec) {
   if (websocket::is_upgrade(req)) {
     const auto target = domain::parse_target(req.target());
     const auto rid = new_request_id();
-    if (!target || target->path != "/ws/feed") return reject(404, "no WebSocket at this path");
-    if (!slots_.empty()) return reject(400, "upgrade while earlier requests are unanswered");
+    if (!target || target->path != "/ws/feed") return reject(404, "no WebSocket at this path", &req);
+    if (!slots_.empty()) return reject(400, "upgrade while earlier requests are unanswered", &req);
     std::int64_t since = -1;
     if (auto it = target->query.find("since"); it != target->query.end()) {
       const auto& s = it->second;
       if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos)
-        return reject(400, "since must be a non-negative integer");
+        return reject(400, "since must be a non-negative integer", &req);
       since = std::stoll(s);
     }
     std::set<std::string> cats;
     if (auto it = target->query.find("category"); it != target->query.end()) {
-      if (!valid_categories(it->second, cats)) return reject(400, "category must be a comma-separated list of codes");
+      if (!valid_categories(it->second, cats)) return reject(400, "category must be a comma-separated list of codes", &req);
+      for (const auto& c : cats) {
+        if (!server_.context().categories.find(c)) return reject(400, "unknown category '" + c + "'", &req);
+      }
     }
     stream_.expires_never();
     auto ws = std::make_shared<WsSession>(stream_.release_socket(), server_, since, std::move(cats), rid);
@@ -232,6 +246,7 @@ void HttpSession::on_write(bool close_after, beast::error_code ec) {
 void HttpSession::close() {
   if (closing_) return;
   closing_ = true;
+  linger_.cancel();
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   stream_.close();

@@ -50,7 +50,7 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
   void finish(const std::shared_ptr<Slot>& slot, Response res, const std::string& route,
               const std::string& method, const std::string& rid, const std::string& target,
               std::chrono::steady_clock::time_point started);
-  void reject(unsigned status, const std::string& message);
+  void reject(unsigned status, const std::string& message, const Request* req = nullptr);
   void maybe_write();
   void on_write(bool close, beast::error_code ec);
   void close();
@@ -59,6 +59,7 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
   beast::flat_buffer buffer_;
   Server& server_;
   std::shared_ptr<std::atomic<std::size_t>> active_;
+  net::steady_timer linger_;  // shutdown: how long an idle connection may still deliver a request
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::deque<std::shared_ptr<Slot>> slots_;
   bool reading_{false};
@@ -87,7 +88,9 @@ class WsSession final : public Session, public service::Subscriber, public std::
   void do_write();
   void on_write(beast::error_code ec, std::size_t);
   void close_with(std::uint16_t code, const char* reason);
+  void start_close();
   void on_closed();
+  std::size_t replay_page() const;
 
   websocket::stream<beast::tcp_stream> ws_;
   beast::flat_buffer read_buffer_;
@@ -97,6 +100,7 @@ class WsSession final : public Session, public service::Subscriber, public std::
   std::set<std::string> categories_;
   std::string rid_;
   std::deque<std::shared_ptr<const std::string>> queue_;
+  bool accepted_{false};
   bool live_{false};
   bool replay_in_flight_{false};
   bool writing_{false};

@@ -42,11 +42,16 @@ void WsSession::run(Request req) {
 }
 
 void WsSession::on_accept(beast::error_code ec) {
+  accepted_ = true;
   if (ec) {
     fail(ec, "ws_accept");
     return on_closed();
   }
-  if (server_.shutting_down()) return close_with(static_cast<std::uint16_t>(websocket::close_code::going_away), "server shutting down");
+  // A close asked for during the handshake waits until now: a close frame needs an open socket.
+  if (pending_close_) return start_close();
+  if (server_.shutting_down()) {
+    return close_with(static_cast<std::uint16_t>(websocket::close_code::going_away), "server shutting down");
+  }
   log::info("feed.subscribed", {{"rid", rid_}, {"since", cursor_}, {"categories", categories_}});
   do_read();
   if (cursor_ < 0) cursor_ = server_.context().hub.last_released();
@@ -77,7 +82,7 @@ void WsSession::step_replay() {
   // Behind the in-memory ring: read the next page from the event table.
   replay_in_flight_ = true;
   const auto from = cursor_;
-  const int page = ctx.cfg.feed.replay_page;
+  const int page = static_cast<int>(replay_page());
   auto self = shared_from_this();
   const bool queued = ctx.pool.submit([self, from, page](pqxx::connection* c) {
     std::vector<domain::Frame> frames;
@@ -113,7 +118,7 @@ void WsSession::on_replay(std::vector<domain::Frame> frames, bool failed) {
   for (const auto& f : frames) enqueue(f);
   do_write();
   // Fetch the next page once this one is mostly sent (see on_write).
-  if (queue_.size() < static_cast<std::size_t>(server_.context().cfg.feed.replay_page) / 2) step_replay();
+  if (queue_.size() < replay_page() / 2) step_replay();
 }
 
 void WsSession::deliver(service::FrameBatch batch) {
@@ -150,13 +155,9 @@ void WsSession::on_write(beast::error_code ec, std::size_t) {
     return on_closed();
   }
   if (!queue_.empty()) queue_.pop_front();
-  if (pending_close_) {
-    auto reason = *pending_close_;
-    ws_.async_close(reason, [self = shared_from_this()](beast::error_code) { self->on_closed(); });
-    return;
-  }
+  if (pending_close_) return start_close();
   do_write();
-  if (!live_ && queue_.size() < static_cast<std::size_t>(server_.context().cfg.feed.replay_page) / 2) step_replay();
+  if (!live_ && queue_.size() < replay_page() / 2) step_replay();
 }
 
 void WsSession::close_with(std::uint16_t code, const char* reason) {
@@ -166,15 +167,25 @@ void WsSession::close_with(std::uint16_t code, const char* reason) {
   // Keep only the frame being written (its buffer is in use); the client resumes with since.
   while (queue_.size() > (writing_ ? 1u : 0u)) queue_.pop_back();
   pending_close_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
-  if (!writing_) {
-    ws_.async_close(*pending_close_, [self = shared_from_this()](beast::error_code) { self->on_closed(); });
-  }
+  if (accepted_ && !writing_) start_close();
   // A peer that does not read cannot take the close frame either: cut it off after a grace.
   close_timer_.expires_after(std::chrono::milliseconds(server_.context().cfg.feed.slow_close_grace_ms));
   close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (ec || self->closed_) return;
     beast::get_lowest_layer(self->ws_).close();
   });
+}
+
+void WsSession::start_close() {
+  ws_.async_close(*pending_close_, [self = shared_from_this()](beast::error_code) { self->on_closed(); });
+}
+
+// Replay pages are sized to the send queue: a page, half of the next and the live frames that
+// arrive meanwhile must fit under send_queue_max, or a client that is merely behind would be
+// cut off as slow.
+std::size_t WsSession::replay_page() const {
+  const auto& feed = server_.context().cfg.feed;
+  return std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(feed.replay_page), feed.send_queue_max / 4));
 }
 
 void WsSession::shutdown() {
