@@ -79,6 +79,16 @@ json location_json(const std::optional<domain::GeoPoint>& p) {
   return {{"lon", p->lon}, {"lat", p->lat}};
 }
 
+// The batch statements are prepared once per connection: planning these CTEs on every batch
+// costs more than running them.
+std::unique_ptr<pqxx::connection> open_writer_connection(const AlertWriterOptions& o) {
+  auto c = open_connection(o.conninfo, o.statement_timeout_ms);
+  c->prepare("xn_insert_alerts", insert_alerts_sql);
+  c->prepare("xn_existing_alerts", existing_alerts_sql);
+  c->prepare("xn_append", append_sql);
+  return c;
+}
+
 bool is_transient(const std::exception& e) {
   return is_connection_error(e) || dynamic_cast<const pqxx::serialization_failure*>(&e) != nullptr ||
          dynamic_cast<const pqxx::deadlock_detected*>(&e) != nullptr;
@@ -171,7 +181,7 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
   std::vector<std::int64_t> serial(alerts.size(), 0);
 
   pqxx::work w(conn);
-  for (const auto& row : w.exec_params(insert_alerts_sql, input.dump(), now_text)) {
+  for (const auto& row : w.exec_prepared("xn_insert_alerts", input.dump(), now_text)) {
     const auto idx = row[0].as<std::size_t>();
     inserted[idx] = true;
     serial[idx] = row[1].as<std::int64_t>();
@@ -184,7 +194,7 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
     }
   }
   if (!lookup.empty()) {
-    for (const auto& row : w.exec_params(existing_alerts_sql, lookup.dump())) {
+    for (const auto& row : w.exec_prepared("xn_existing_alerts", lookup.dump())) {
       const auto idx = row[0].as<std::size_t>();
       results[idx] = IngestResult{row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<std::string>(),
                                   row[4].as<bool>(), false};
@@ -192,9 +202,14 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
   }
 
   json incidents = json::array();
-  json events = json::array();
-  std::vector<std::pair<std::string, json>> event_payloads;  // (type, data) in seq order
-  std::vector<std::string> event_categories;
+  // Each event's data is serialized once: the same text goes to the table and to the feed.
+  struct EventText {
+    const char* type;
+    std::string category;
+    std::string data;
+  };
+  std::vector<EventText> event_texts;
+  std::string events = "[";
   for (std::size_t i = 0; i < alerts.size(); ++i) {
     if (!inserted[i]) continue;
     const auto& a = alerts[i];
@@ -234,31 +249,30 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
                   {"address", opt(a.address)},
                   {"description", opt(a.description)}};
     for (auto* ev : {&incident, &alert}) {
-      const char* type = ev == &incident ? "incident.opened" : "alert.received";
-      events.push_back({{"ord", event_payloads.size() + 1},
-                        {"type", type},
-                        {"incident_id", incident_ids[i]},
-                        {"category", a.category},
-                        {"data", *ev}});
-      event_payloads.emplace_back(type, std::move(*ev));
-      event_categories.push_back(a.category);
+      EventText e{ev == &incident ? "incident.opened" : "alert.received", a.category, ev->dump()};
+      if (events.size() > 1) events += ',';
+      events += R"({"ord":)" + std::to_string(event_texts.size() + 1) + R"(,"type":")" + e.type +
+                R"(","incident_id":")" + incident_ids[i] + R"(","category":)" + json(a.category).dump() +
+                R"(,"data":)" + e.data + "}";
+      event_texts.push_back(std::move(e));
     }
     results[i] = IngestResult{alert_ids[i], incident_ids[i], number, false, true};
   }
 
   std::int64_t last = 0;
-  if (!event_payloads.empty()) {
-    const auto n = static_cast<std::int64_t>(event_payloads.size());
-    last = w.exec_params1(append_sql, incidents.dump(), n, now_text, events.dump())[0].as<std::int64_t>();
+  events += ']';
+  if (!event_texts.empty()) {
+    const auto n = static_cast<std::int64_t>(event_texts.size());
+    last = w.exec_prepared1("xn_append", incidents.dump(), n, now_text, events)[0].as<std::int64_t>();
   }
   w.commit();
 
-  const auto n = static_cast<std::int64_t>(event_payloads.size());
+  const auto n = static_cast<std::int64_t>(event_texts.size());
   for (std::int64_t k = 0; k < n; ++k) {
     const auto seq = last - n + 1 + k;
-    auto& [type, data] = event_payloads[static_cast<std::size_t>(k)];
-    frames.push_back(domain::Frame{seq, event_categories[static_cast<std::size_t>(k)], "",
-                                   std::make_shared<const std::string>(frame_text(seq, type, now_text, data.dump()))});
+    auto& e = event_texts[static_cast<std::size_t>(k)];
+    frames.push_back(domain::Frame{seq, std::move(e.category), "",
+                                   std::make_shared<const std::string>(frame_text(seq, e.type, now_text, e.data))});
   }
   for (std::size_t i = 0; i < alerts.size(); ++i) {
     if (primary[i] != i) {
@@ -274,7 +288,7 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
 void AlertWriter::run() {
   std::unique_ptr<pqxx::connection> conn;
   try {
-    conn = open_connection(options_.conninfo, options_.statement_timeout_ms);
+    conn = open_writer_connection(options_);
   } catch (const std::exception& e) {
     log::warn("intake.connect_failed", {{"error", e.what()}});
   }
@@ -302,7 +316,7 @@ void AlertWriter::run() {
       for (int attempt = 1;; ++attempt) {
         std::vector<domain::Frame> frames;
         try {
-          if (!conn) conn = open_connection(options_.conninfo, options_.statement_timeout_ms);
+          if (!conn) conn = open_writer_connection(options_);
           auto results = write_batch(*conn, alerts, options_, frames);
           if (!frames.empty()) sink_(std::move(frames));
           for (std::size_t i = 0; i < items.size(); ++i) items[i].done(std::move(results[i]));
