@@ -5,6 +5,8 @@
 // is an async operation bounded by a deadline (a plain blocking socket read cannot time out).
 #include "xiaonao/client/client.hpp"
 
+#include <cstdlib>
+
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>
@@ -395,5 +397,37 @@ bool WsClient::closed() const { return impl_->closed; }
 int WsClient::close_code() const { return impl_->close_code; }
 
 void WsClient::close() { impl_->close(); }
+
+std::optional<Endpoint> parse_http_url(std::string_view url, std::string& why) {
+  std::string_view rest = url;
+  if (rest.substr(0, 7) == "http://") {
+    rest.remove_prefix(7);
+  } else if (rest.find("://") != std::string_view::npos) {
+    why = "the URL must be http://HOST:PORT";
+    return std::nullopt;
+  }
+  if (const auto slash = rest.find('/'); slash != std::string_view::npos) rest = rest.substr(0, slash);
+  Endpoint e;
+  const auto colon = rest.rfind(':');
+  const auto bracket = rest.rfind(']');
+  if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
+    const std::string port(rest.substr(colon + 1));
+    char* end = nullptr;
+    const long p = std::strtol(port.c_str(), &end, 10);
+    if (port.empty() || *end != '\0' || p <= 0 || p > 65535) {
+      why = "bad port in the URL";
+      return std::nullopt;
+    }
+    e.port = static_cast<unsigned short>(p);
+    rest = rest.substr(0, colon);
+  }
+  if (rest.size() > 2 && rest.front() == '[' && rest.back() == ']') rest = rest.substr(1, rest.size() - 2);
+  if (rest.empty()) {
+    why = "no host in the URL";
+    return std::nullopt;
+  }
+  e.host = std::string(rest);
+  return e;
+}
 
 }  // namespace xiaonao::client

@@ -72,23 +72,11 @@ struct Options {
 
 /// Parses "http://host:port[/]" into host and port.
 void parse_url(const std::string& url, Options& o) {
-  std::string rest = url;
-  if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
-  else if (rest.find("://") != std::string::npos) usage("--url must be http://HOST:PORT");
-  if (auto slash = rest.find('/'); slash != std::string::npos) rest = rest.substr(0, slash);
-  auto colon = rest.rfind(':');
-  if (colon == std::string::npos) {
-    o.host = rest;
-    o.port = 80;
-  } else {
-    o.host = rest.substr(0, colon);
-    long p = std::strtol(rest.c_str() + colon + 1, nullptr, 10);
-    if (p <= 0 || p > 65535) usage("bad port in --url");
-    o.port = static_cast<unsigned short>(p);
-  }
-  if (o.host.size() > 2 && o.host.front() == '[' && o.host.back() == ']')
-    o.host = o.host.substr(1, o.host.size() - 2);
-  if (o.host.empty()) usage("bad host in --url");
+  std::string why;
+  const auto e = xiaonao::client::parse_http_url(url, why);
+  if (!e) usage(why.c_str());
+  o.host = e->host;
+  o.port = e->port;
 }
 
 Options parse_args(int argc, char** argv) {

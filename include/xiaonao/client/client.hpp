@@ -13,6 +13,16 @@
 
 namespace xiaonao::client {
 
+/// Where a server listens.
+struct Endpoint {
+  std::string host;
+  unsigned short port{80};
+};
+
+/// Parses "http://HOST[:PORT][/...]" (or "HOST:PORT"); IPv6 hosts in brackets. Returns nullopt
+/// with a reason in `why` for anything else.
+std::optional<Endpoint> parse_http_url(std::string_view url, std::string& why);
+
 /// One HTTP response. Header names are lowercased.
 struct Response {
   int status{0};
