@@ -205,7 +205,7 @@ void HttpSession::finish(const std::shared_ptr<Slot>& slot, Response res, const 
                          std::chrono::steady_clock::time_point started) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   server_.context().metrics.observe_request(route, method, static_cast<int>(res.result_int()), seconds);
-  log::info("http.request", {{"rid", rid},
+  if (log::enabled(spdlog::level::info)) log::info("http.request", {{"rid", rid},
                              {"method", method},
                              {"target", target},
                              {"route", route},
