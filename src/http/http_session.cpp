@@ -73,7 +73,7 @@ void HttpSession::shutdown() {
     // The bytes may also be on their way through the reactor into our buffer, invisible
     // from here for a moment: an idle connection therefore gets a short linger first.
     if (!self->reading_) return self->close();
-    self->linger_.expires_after(std::chrono::milliseconds(250));
+    self->linger_.expires_after(std::chrono::seconds(1));
     self->linger_.async_wait([self](beast::error_code ec) {
       if (ec) return;
       const bool started = self->parser_ && self->parser_->got_some();
@@ -98,6 +98,9 @@ void HttpSession::do_read() {
 }
 
 void HttpSession::on_header(beast::error_code ec) {
+  // A read that completed just before close() still reports success: a request that arrives
+  // on a connection we already closed must not be processed, since it can no longer be answered.
+  if (closing_) return;
   if (ec == bhttp::error::header_limit) return reject(431, "request headers too large");
   if (ec == bhttp::error::body_limit) return reject(413, "request body too large");
   if (ec) {
@@ -127,6 +130,7 @@ void HttpSession::reject(unsigned status, const std::string& message, const Requ
 
 void HttpSession::on_read(beast::error_code ec) {
   reading_ = false;
+  if (closing_) return;  // see on_header
   if (ec == bhttp::error::body_limit) return reject(413, "request body too large");
   if (ec) {
     fail(ec, "read");
