@@ -94,10 +94,6 @@ bool is_transient(const std::exception& e) {
          dynamic_cast<const pqxx::deadlock_detected*>(&e) != nullptr;
 }
 
-struct Pending {
-  std::size_t primary;  // index in the batch of the first item with the same key
-};
-
 }  // namespace
 
 AlertWriter::AlertWriter(AlertWriterOptions options, CommitSink sink)
