@@ -20,6 +20,8 @@
 //     subscriber must have seen every measured alert.
 // Idle mode: opens K subscribers that only answer pings, and reports the server's VmRSS
 // (from /proc/PID/status) before and after.
+// Credentials: XIAONAO_API_KEY (or --api-key), a key with alerts:write and feed:read, sent as
+// `Authorization: Bearer` by every poster and subscriber.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -82,6 +84,7 @@ struct Options {
   int server_pid = 0;
   double hold = 5;
   int sub_threads = 2;  // 0: a blocking WsClient thread per subscriber
+  std::string api_key;  // sent as Authorization: Bearer
 };
 
 [[noreturn]] void usage(const char* msg = nullptr) {
@@ -103,7 +106,10 @@ struct Options {
          "  --hold S              seconds to hold the idle connections before measuring (5)\n"
          "output:\n"
          "  --json                also print one JSON line with the results\n"
-         "  --label NAME          a name for the scenario, echoed in the output\n";
+         "  --label NAME          a name for the scenario, echoed in the output\n"
+         "credentials:\n"
+         "  --api-key KEY         key with alerts:write and feed:read (default: the environment\n"
+         "                        variable XIAONAO_API_KEY, which keeps it out of ps)\n";
   std::exit(2);
 }
 
@@ -153,6 +159,8 @@ Options parse_args(int argc, char** argv) {
         if (o.sub_threads < 0) usage("--sub-threads must be >= 0");
       } else if (a == "--hold") {
         o.hold = std::stod(value());
+      } else if (a == "--api-key") {
+        o.api_key = value();
       } else if (a == "-h" || a == "--help") {
         usage();
       } else {
@@ -163,6 +171,9 @@ Options parse_args(int argc, char** argv) {
     }
   }
   if (!have_url) usage("--url is required");
+  if (o.api_key.empty()) {
+    if (const char* env = std::getenv("XIAONAO_API_KEY")) o.api_key = env;
+  }
   if (o.clients < 1 && o.idle_subscribers == 0) usage("--clients must be >= 1");
   if (o.subscribers < 0 || o.idle_subscribers < 0) usage("counts must be >= 0");
   if (!(o.duration > 0) || o.warmup < 0 || o.rate < 0 || o.drain < 0 || o.hold < 0)
@@ -171,6 +182,12 @@ Options parse_args(int argc, char** argv) {
 }
 
 // --- small helpers -----------------------------------------------------------------------------
+
+/// The headers every request and handshake carries.
+std::vector<std::pair<std::string, std::string>> auth_headers(const Options& o) {
+  if (o.api_key.empty()) return {};
+  return {{"Authorization", "Bearer " + o.api_key}};
+}
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
@@ -409,6 +426,7 @@ void poster(Shared& sh, int id, PosterResult& r) {
   std::optional<xiaonao::client::HttpClient> http;
   try {
     http.emplace(o.host, o.port, std::chrono::seconds(10));
+    if (!o.api_key.empty()) http->set_header("Authorization", "Bearer " + o.api_key);
   } catch (const std::exception& e) {
     r.first_error = e.what();
     ++r.io_errors;
@@ -435,6 +453,14 @@ void poster(Shared& sh, int id, PosterResult& r) {
       status = res.status;
       if (status == 201) {
         alert_id = res.json().at("alert_id").get<std::string>();
+      } else if (status == 401 || status == 403) {
+        // Every later request would be refused the same way: stop this poster.
+        ++r.http_4xx;
+        if (r.first_error.empty())
+          r.first_error = (status == 401 ? "HTTP 401 unauthorized (set XIAONAO_API_KEY to a live key) "
+                                         : "HTTP 403 forbidden (the key needs alerts:write) ") +
+                          res.body.substr(0, 200);
+        break;
       } else if (r.first_error.empty()) {
         r.first_error = "HTTP " + std::to_string(status) + " " + res.body.substr(0, 200);
       }
@@ -544,7 +570,23 @@ class AsyncSubscribers {
       sub->ws.set_option(
           websocket::stream_base::timeout::suggested(beast::role_type::client));
       sub->ws.read_message_max(16 * 1024 * 1024);
-      sub->ws.handshake(sh_.opt.host + ":" + std::to_string(sh_.opt.port), "/ws/feed");
+      if (!sh_.opt.api_key.empty()) {
+        sub->ws.set_option(websocket::stream_base::decorator(
+            [auth = "Bearer " + sh_.opt.api_key](websocket::request_type& req) {
+              req.set(beast::http::field::authorization, auth);
+            }));
+      }
+      websocket::response_type res;
+      try {
+        sub->ws.handshake(res, sh_.opt.host + ":" + std::to_string(sh_.opt.port), "/ws/feed");
+      } catch (const boost::system::system_error&) {
+        if (res.result_int() == 401 || res.result_int() == 403) {
+          throw std::runtime_error("feed handshake refused: HTTP " + std::to_string(res.result_int()) +
+                                   (res.result_int() == 401 ? " unauthorized (set XIAONAO_API_KEY to a live key)"
+                                                            : " forbidden (the key needs feed:read)"));
+        }
+        throw;
+      }
       lowest.expires_never();
       subs_.push_back(std::move(sub));
     }
@@ -652,7 +694,8 @@ int run_load(const Options& o) {
     async_subs.start(o.subscribers > 0 ? o.sub_threads : 0);
   } else {
     for (int i = 0; i < o.subscribers; ++i)
-      ws.push_back(std::make_unique<xiaonao::client::WsClient>(o.host, o.port, "/ws/feed"));
+      ws.push_back(std::make_unique<xiaonao::client::WsClient>(o.host, o.port, "/ws/feed",
+                                                               std::chrono::seconds(10), auth_headers(o)));
     for (int i = 0; i < o.subscribers; ++i) {
       sub_threads.emplace_back(blocking_subscriber, std::ref(sh), i,
                                std::ref(*ws[static_cast<std::size_t>(i)]),

@@ -4,7 +4,8 @@
 # The reproducible intake benchmark (docs/PERFORMANCE.md). On this machine, in one run:
 #   1. builds xiaonaod and xiaonao-bench if needed (scripts/build.sh);
 #   2. starts a private, durable PostgreSQL (scripts/pg.sh start, fsync on) in a temp dir;
-#   3. starts xiaonaod on it (127.0.0.1, any free port) and waits for /readyz;
+#   3. creates an API key for the load generator (xiaonaod apikey create), starts xiaonaod on it
+#      (127.0.0.1, any free port, rate limits out of the way) and waits for /readyz;
 #   4. 1,000 idle feed subscribers and the server's resident memory (on the fresh server);
 #   5. K times, at 8 and at 32 clients: pgbench with a three-INSERT transaction on the same
 #      PostgreSQL, then xiaonao-bench closed loop with the same client count (interleaved, so
@@ -135,10 +136,25 @@ END;
 SQL
 
 # --- 3. the server -------------------------------------------------------------------------------
+db=$(bash scripts/pg.sh conninfo "$pg_dir" xiaonao)
+# The load generator's credential: every request and feed handshake carries it. It reaches
+# xiaonao-bench through its environment (run_bench), never a command line (visible in ps).
+say "creating the benchmark's API key"
+api_key=$(XIAONAO_DB="$db" "$server_bin" apikey create --name bench --sources '*' \
+  --scopes alerts:write,feed:read,metrics:read,categories:read 2>>"$work/apikey.log") ||
+  { cat "$work/apikey.log" >&2; die "xiaonaod apikey create failed"; }
+[[ -n "$api_key" ]] || die "xiaonaod apikey create printed no key"
 # 1,000 idle subscribers need as many descriptors in the server as in the benchmark.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 say "starting xiaonaod"
-XIAONAO_DB="$(bash scripts/pg.sh conninfo "$pg_dir" xiaonao)" XIAONAO_LISTEN=127.0.0.1:0 \
+# Rate limits far above what the benchmark sends (one key; one address for wrk's health
+# checks): the benchmark measures intake, not the limiter's refusals. Set in the environment,
+# they win.
+XIAONAO_DB="$db" XIAONAO_LISTEN=127.0.0.1:0 \
+  XIAONAO_SECURITY_RATE_PER_PRINCIPAL=${XIAONAO_SECURITY_RATE_PER_PRINCIPAL:-1000000} \
+  XIAONAO_SECURITY_BURST_PER_PRINCIPAL=${XIAONAO_SECURITY_BURST_PER_PRINCIPAL:-1000000} \
+  XIAONAO_SECURITY_RATE_PER_ADDRESS=${XIAONAO_SECURITY_RATE_PER_ADDRESS:-1000000} \
+  XIAONAO_SECURITY_BURST_PER_ADDRESS=${XIAONAO_SECURITY_BURST_PER_ADDRESS:-1000000} \
   "$server_bin" --port-file "$work/port" </dev/null >"$work/xiaonaod.log" 2>&1 &
 server_pid=$!
 port=""
@@ -185,7 +201,7 @@ run_pgbench() {  # run_pgbench CLIENTS REP
 run_bench() {  # run_bench NAME [xiaonao-bench args...]; result JSON in $results/NAME.json
   local name=$1 f="$results/$1.txt"
   shift
-  if ! "$bench_bin" --url "$url" --json --label "$name" "$@" >"$f" 2>&1; then
+  if ! XIAONAO_API_KEY=$api_key "$bench_bin" --url "$url" --json --label "$name" "$@" >"$f" 2>&1; then
     notes+=("$name: $(grep -E 'errors|VIOLATION|MISSING|xiaonao-bench:|Error|error:' "$f" | grep -vE '^\{|errors +0 ' | head -n 2 | tr -s ' ' | tr '\n' ';')")
   fi
   grep '^{' "$f" | tail -n 1 >"$results/$name.json" || true

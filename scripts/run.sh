@@ -7,11 +7,19 @@
 # Without --detach it stays in the foreground; Ctrl-C stops the replay and the server and
 # leaves PostgreSQL running (its data in .run/pg persists between runs; "stop" shuts it down).
 # Running it again restarts the server and the replay with the same database.
+#
+# It also creates demo credentials (docs/security.md), once: a user per role (police numbers
+# 000001-000005; duty officer and station chief at station S01) and an integrator key for the
+# replay tool (alerts:write, every source), kept in .run/demo-api-key (mode 600) and reused
+# while it is live. Users that exist are left as they are. The summary at the end prints them,
+# with how to log in: these are demo credentials, never use them on real data.
 # Environment:
 #   XIAONAO_LISTEN  host:port for the server (default 127.0.0.1:8080; port 0 = any free port)
 #   RATE            alerts per second posted by the replay tool (default 2)
 #   HISTORY         alerts back-filled by the replay tool before the live stream (default 200)
 #   START_TIMEOUT   seconds to wait for the server to become ready (default 60)
+#   BIN_DIR         take xiaonaod and xiaonao-replay from this directory instead of build/,
+#                   and build nothing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd -P)
@@ -19,13 +27,25 @@ repo=$(pwd -P)
 run_dir=$repo/.run
 pg_dir=$run_dir/pg
 db_name=xiaonao
-server_bin=$repo/build/xiaonaod
-replay_bin=$repo/build/xiaonao-replay
+bin_dir=${BIN_DIR:-$repo/build}
+server_bin=$bin_dir/xiaonaod
+replay_bin=$bin_dir/xiaonao-replay
 server_pid_file=$run_dir/xiaonaod.pid
 replay_pid_file=$run_dir/replay.pid
 port_file=$run_dir/port
 server_log=$run_dir/xiaonaod.log
 replay_log=$run_dir/replay.log
+key_file=$run_dir/demo-api-key
+
+# The demo users: police number, password, roles, station, name. Demo credentials only.
+demo_station=S01
+demo_users=(
+  "000001 demo-duty-officer duty_officer $demo_station 陈明"
+  "000002 demo-station-chief station_chief $demo_station 周建国"
+  "000003 demo-county-commander county_commander - 吴卫东"
+  "000004 demo-analyst analyst - 林晓"
+  "000005 demo-admin-pass admin - 徐海燕"
+)
 
 listen=${XIAONAO_LISTEN:-127.0.0.1:8080}
 rate=${RATE:-2}
@@ -88,17 +108,21 @@ client_host() {
   esac
 }
 
+# A path as the user would type it from the repository root.
+rel() { echo "${1#"$repo"/}"; }
+
 print_info() {
-  local port=$1 base
+  local port=$1 base u number password roles station name
   base="http://$(client_host):$port"
   cat <<EOF
 
 Xiaonao is running.
-  API        $base/api/v1/incidents
-  alerts in  curl -sS -X POST -H 'Content-Type: application/json' --data @alert.json $base/api/v1/alerts
-  live feed  ws://$(client_host):$port/ws/feed?since=0
+  API        $base/api/v1/incidents   (every route but health and login needs a token or key)
+  alerts in  curl -sS -X POST -H 'Content-Type: application/json' \\
+               -H "Authorization: Bearer \$(cat $(rel "$key_file"))" --data @alert.json $base/api/v1/alerts
+  live feed  ws://$(client_host):$port/ws/feed?since=0   (Authorization: Bearer <token>)
   health     $base/healthz   $base/readyz
-  metrics    $base/metrics
+  metrics    $base/metrics   (analyst or admin token)
   logs       $server_log
              $replay_log
              $pg_dir/postgres.log
@@ -106,6 +130,28 @@ Xiaonao is running.
              (conninfo: $(bash scripts/pg.sh conninfo "$pg_dir" "$db_name"))
   replay     $rate alerts/s after $history back-filled (RATE=, HISTORY= to change)
   stop       bash scripts/run.sh stop   (replay, server and PostgreSQL)
+
+Demo credentials (for this demo only; docs/security.md):
+  police no  password               role              station  name
+EOF
+  for u in "${demo_users[@]}"; do
+    read -r number password roles station name <<<"$u"
+    printf '  %-10s %-22s %-17s %-8s %s\n' "$number" "$password" "$roles" "$station" "$name"
+  done
+  cat <<EOF
+  integrator key (alerts:write, all sources; used by the replay): $(rel "$key_file")
+    $(cat "$key_file" 2>/dev/null || echo '(not created yet)')
+  Station roles see only their station's incidents; incidents get a station with a later
+  issue, so until then use the county commander (000003) to read them.
+
+Log in, then read incidents and who you are:
+  TOKEN=\$(curl -sS -X POST $base/api/v1/auth/login -H 'Content-Type: application/json' \\
+    -d '{"police_number":"000003","password":"demo-county-commander"}' \\
+    | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+  curl -sS -H "Authorization: Bearer \$TOKEN" '$base/api/v1/incidents?limit=5'
+  curl -sS -H "Authorization: Bearer \$TOKEN" $base/api/v1/auth/me
+Watch the live feed with that token (one JSON frame per line, Ctrl-C stops):
+  XIAONAO_API_KEY=\$TOKEN $(rel "$replay_bin") --url $base --watch --since 0
 EOF
 }
 
@@ -144,6 +190,46 @@ fail_start() {
   exit 1
 }
 
+# Creates the demo users that do not exist yet (an existing one is left as it is, whatever
+# its password now).
+ensure_demo_users() {
+  local db=$1 existing u number password roles station name
+  existing=$(XIAONAO_DB="$db" "$server_bin" user list) || die "xiaonaod user list failed"
+  for u in "${demo_users[@]}"; do
+    read -r number password roles station name <<<"$u"
+    if awk -v n="$number" 'NR > 1 && $1 == n {found = 1} END {exit !found}' <<<"$existing"; then
+      continue
+    fi
+    local station_args=()
+    [[ "$station" != - ]] && station_args=(--station "$station")
+    printf '%s\n' "$password" | XIAONAO_DB="$db" "$server_bin" user add --police-number "$number" \
+      --name "$name" "${station_args[@]}" --roles "$roles" --password-stdin >/dev/null ||
+      die "could not create the demo user $number ($roles)"
+    say "created demo user $number ($roles)"
+  done
+}
+
+# Reuses the key saved in $key_file while the database lists its id as live (not revoked, and
+# not from a database since deleted); otherwise creates a new one and saves it (mode 600).
+ensure_demo_key() {
+  local db=$1 key="" id
+  [[ -s "$key_file" ]] && key=$(<"$key_file")
+  if [[ "$key" =~ ^xnk_([0-9a-f]+)_ ]]; then
+    id=${BASH_REMATCH[1]}
+    if XIAONAO_DB="$db" "$server_bin" apikey list |
+      awk -v id="$id" 'NR > 1 && $1 == id && $3 == "no" {found = 1} END {exit !found}'; then
+      return 0
+    fi
+  fi
+  key=$(XIAONAO_DB="$db" "$server_bin" apikey create --name demo-replay --sources '*' \
+    --scopes alerts:write 2>"$run_dir/apikey.err") ||
+    { cat "$run_dir/apikey.err" >&2; die "xiaonaod apikey create failed"; }
+  rm -f "$run_dir/apikey.err"
+  [[ "$key" == xnk_* ]] || die "xiaonaod apikey create printed no key"
+  (umask 077 && printf '%s\n' "$key" >"$key_file.tmp") && mv -f "$key_file.tmp" "$key_file"
+  say "created the demo integrator key (saved in $(rel "$key_file"))"
+}
+
 rotate_log() {
   if [[ -s "$1" ]]; then mv -f "$1" "$1.1"; fi
 }
@@ -152,7 +238,7 @@ cmd_start() {
   local detach=$1
 
   bash scripts/setup.sh
-  bash scripts/build.sh
+  if [[ -z "${BIN_DIR:-}" ]]; then bash scripts/build.sh; fi
   [[ -x "$server_bin" ]] || die "$server_bin was not built"
   [[ -x "$replay_bin" ]] || die "$replay_bin was not built"
 
@@ -167,6 +253,8 @@ cmd_start() {
 
   say "applying migrations"
   XIAONAO_DB="$db" "$server_bin" migrate || die "xiaonaod migrate failed"
+  ensure_demo_users "$db"
+  ensure_demo_key "$db"
 
   rm -f "$port_file"
   rotate_log "$server_log"
@@ -200,7 +288,8 @@ cmd_start() {
   done
   say "xiaonaod ready on port $port"
 
-  setsid "$replay_bin" --url "$base" --rate "$rate" --history "$history" \
+  # The key goes through the environment: a command line is visible to every user in ps.
+  XIAONAO_API_KEY=$(<"$key_file") setsid "$replay_bin" --url "$base" --rate "$rate" --history "$history" \
     </dev/null >"$replay_log" 2>&1 &
   local replay_pid=$!
   echo "$replay_pid" >"$replay_pid_file"

@@ -7,7 +7,10 @@
 # databases from it) and runs ctest. The cluster and the temp dir are always removed on exit.
 # Extra arguments go to ctest, e.g.: bash scripts/test.sh -R intake
 # XIAONAO_KEEP_TEST_DIR=1 keeps the temp dir (stopped cluster and its log) for a post-mortem.
-# Exit code: ctest's.
+# Then, when no ctest arguments were given, runs every libFuzzer target for 20 s
+# (bash scripts/fuzz.sh 20: a clang build in build-fuzz/, about 1-3 min the first time);
+# XIAONAO_SKIP_FUZZ=1 skips that step.
+# Exit code: ctest's, or the fuzz step's when ctest passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,4 +47,11 @@ echo "test: XIAONAO_TEST_DB=$XIAONAO_TEST_DB"
 
 rc=0
 ctest --test-dir build --output-on-failure -j2 "$@" || rc=$?
+
+# A focused run (ctest arguments) skips the fuzzers; CI passes none.
+if (($# == 0)) && [[ "${XIAONAO_SKIP_FUZZ:-0}" != 1 ]]; then
+  fuzz_rc=0
+  bash scripts/fuzz.sh 20 || fuzz_rc=$?
+  ((rc != 0)) || rc=$fuzz_rc
+fi
 exit "$rc"

@@ -73,6 +73,7 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   service::CategoryCache categories;
   try {
     if (cfg.db.migrate_on_start) migrate_with_retry(cfg.db.conninfo);
+    // As the connecting user: the application role is set below, after this check.
     auto c = store::open_connection(cfg.db.conninfo, cfg.db.statement_timeout_ms);
     if (store::schema_version(*c) < store::latest_migration_version()) {
       log::error("server.schema_behind", {{"need", store::latest_migration_version()}});
@@ -84,6 +85,9 @@ int serve(const config::Config& cfg, const std::string& port_file) {
     log::error("server.start_failed", {{"error", e.what()}});
     return 1;
   }
+
+  // The server's connections act as the application role from here on (docs/security.md).
+  store::set_app_role(cfg.db.app_role);
 
   // 2. The feed hub: orders frames and fans them out to subscribers.
   service::FeedHub hub(cfg.feed.ring_size, last_seq);
@@ -105,6 +109,10 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   store::NotifyListener listener(
       cfg.db.conninfo, cfg.feed.poll_interval_ms, [&hub] { return hub.last_released(); },
       [&hub](std::vector<domain::Frame> frames) { hub.offer(std::move(frames)); });
+  // Checked credentials, dropped whenever any instance revokes something.
+  service::CredentialCache credentials(std::chrono::milliseconds(cfg.security.credential_cache_ms));
+  service::AbuseGuard guard(cfg.security);
+  listener.on_auth_change([&credentials] { credentials.clear(); });
   listener.start();
 
   metrics.add_sampled("xiaonao_db_queue_depth", "gauge", "Database jobs waiting for a connection (reads and intake).",
@@ -117,7 +125,7 @@ int serve(const config::Config& cfg, const std::string& port_file) {
                       [&] { return static_cast<double>(hub.last_released()); });
 
   // 5. The network edge.
-  http::Server server(ioc, http::Context{cfg, pool, writer, hub, metrics, categories});
+  http::Server server(ioc, http::Context{cfg, pool, writer, hub, metrics, categories, credentials, guard});
   unsigned short port = 0;
   try {
     port = server.listen(cfg.listen_host(), cfg.listen_port());

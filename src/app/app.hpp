@@ -1,6 +1,7 @@
 #pragma once
 // The composition root: builds every component in order and runs the server.
 #include <string>
+#include <vector>
 
 #include "xiaonao/config/config.hpp"
 
@@ -11,5 +12,8 @@ int serve(const config::Config& cfg, const std::string& port_file);
 
 /// Applies pending migrations and returns the process exit code.
 int migrate(const config::Config& cfg);
+
+/// The admin CLI: `user ...`, `apikey ...`, `audit verify` (argv without the program name).
+int admin(const config::Config& cfg, const std::vector<std::string>& argv);
 
 }  // namespace xiaonao::app

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "app.hpp"
 #include "xiaonao/config/config.hpp"
@@ -12,9 +13,17 @@ namespace {
 constexpr const char* usage =
     "usage: xiaonaod [serve] [--config PATH] [--port-file PATH]\n"
     "       xiaonaod migrate [--config PATH]\n"
+    "       xiaonaod user add --police-number N --name NAME [--station ID] --roles R1,R2\n"
+    "                         (--password-stdin | --password P)\n"
+    "       xiaonaod user passwd N (--password-stdin | --password P)\n"
+    "       xiaonaod user disable N | user enable N | user list\n"
+    "       xiaonaod apikey create --name NAME --sources S1,S2|'*' [--scopes alerts:write,...]\n"
+    "       xiaonaod apikey revoke ID | apikey list\n"
+    "       xiaonaod audit verify\n"
     "\n"
     "  serve      run the server (default)\n"
     "  migrate    apply pending database migrations and exit\n"
+    "  user, apikey, audit  administration on the database (docs/security.md); every change is audited\n"
     "  --config   JSON config file (see config/xiaonao.example.json)\n"
     "  --port-file  write the bound port here once listening\n"
     "Environment: XIAONAO_DB (libpq connection string), XIAONAO_LISTEN (host:port, port 0 = any),\n"
@@ -24,8 +33,18 @@ constexpr const char* usage =
 
 int main(int argc, char** argv) {
   std::string command = "serve", config_path, port_file;
+  std::vector<std::string> admin_args;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
+    if (i == 1 && (a == "user" || a == "apikey" || a == "audit")) command = "admin";
+    if (command == "admin") {
+      if (a == "--config" && i + 1 < argc) {
+        config_path = argv[++i];
+      } else {
+        admin_args.push_back(a);
+      }
+      continue;
+    }
     if (a == "-h" || a == "--help") {
       std::fputs(usage, stdout);
       return 0;
@@ -52,5 +71,6 @@ int main(int argc, char** argv) {
     xiaonao::log::warn("config.unknown_env", {{"variable", name}});
   }
   if (command == "migrate") return xiaonao::app::migrate(*cfg);
+  if (command == "admin") return xiaonao::app::admin(*cfg, admin_args);
   return xiaonao::app::serve(*cfg, port_file);
 }

@@ -95,6 +95,7 @@ void connect_stream(asio::io_context& ioc, beast::tcp_stream& stream, const std:
 // HttpClient
 
 struct HttpClient::Impl {
+  std::vector<std::pair<std::string, std::string>> default_headers;
   std::string host;
   unsigned short port;
   std::chrono::milliseconds timeout;
@@ -198,6 +199,7 @@ struct HttpClient::Impl {
     req.set(http::field::host, host + ":" + std::to_string(port));
     req.set(http::field::user_agent, kUserAgent);
     req.keep_alive(true);
+    for (const auto& [k, v] : default_headers) req.set(k, v);
     for (const auto& [k, v] : headers) req.set(k, v);
     if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
       if (!content_type.empty()) req.set(http::field::content_type, content_type);
@@ -240,6 +242,16 @@ HttpClient::~HttpClient() {
   delete impl_;
 }
 
+void HttpClient::set_header(std::string name, std::string value) {
+  for (auto& [k, v] : impl_->default_headers) {
+    if (beast::iequals(k, name)) {
+      v = std::move(value);
+      return;
+    }
+  }
+  impl_->default_headers.emplace_back(std::move(name), std::move(value));
+}
+
 Response HttpClient::request(std::string_view method, std::string_view target,
                              std::string_view body, std::string_view content_type,
                              const std::vector<std::pair<std::string, std::string>>& headers) {
@@ -263,7 +275,7 @@ struct WsClient::Impl {
   int close_code = 0;
 
   void connect(const std::string& host, unsigned short port, const std::string& target,
-               std::chrono::milliseconds timeout) {
+               std::chrono::milliseconds timeout, const std::vector<std::pair<std::string, std::string>>& headers) {
     auto& lowest = beast::get_lowest_layer(ws);
     connect_stream(ioc, lowest, host, port, timeout);
 
@@ -272,8 +284,9 @@ struct WsClient::Impl {
     auto opt = websocket::stream_base::timeout::suggested(beast::role_type::client);
     opt.handshake_timeout = timeout;
     ws.set_option(opt);
-    ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+    ws.set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
       req.set(http::field::user_agent, kUserAgent);
+      for (const auto& [k, v] : headers) req.set(k, v);
     }));
     ws.read_message_max(64ULL * 1024 * 1024);
 
@@ -370,10 +383,11 @@ struct WsClient::Impl {
 };
 
 WsClient::WsClient(std::string host, unsigned short port, std::string target,
-                   std::chrono::milliseconds connect_timeout)
+                   std::chrono::milliseconds connect_timeout,
+                   const std::vector<std::pair<std::string, std::string>>& headers)
     : impl_(new Impl) {
   try {
-    impl_->connect(host, port, target, connect_timeout);
+    impl_->connect(host, port, target, connect_timeout, headers);
   } catch (...) {
     delete impl_;
     throw;

@@ -77,6 +77,32 @@ std::optional<std::string> check_conninfo(const std::string& s) {
   return "must not contain a NUL character";
 }
 
+std::optional<std::string> check_role(const std::string& s) {
+  if (s.size() <= 63 && std::all_of(s.begin(), s.end(), [](unsigned char c) {
+        return std::islower(c) || std::isdigit(c) || c == '_';
+      }) && (s.empty() || !std::isdigit(static_cast<unsigned char>(s[0]))))
+    return std::nullopt;
+  return "must be empty or a lowercase SQL identifier (a-z, 0-9, _)";
+}
+
+// "https://console.example:8443,http://10.0.0.5": scheme, host, optional port; no paths.
+std::optional<std::string> check_origins(const std::string& s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto j = s.find(',', i);
+    if (j == std::string::npos) j = s.size();
+    const std::string_view o(s.data() + i, j - i);
+    const bool scheme = o.starts_with("http://") || o.starts_with("https://");
+    const auto rest = o.substr(o.find("//") == std::string_view::npos ? 0 : o.find("//") + 2);
+    const bool clean = !rest.empty() && std::all_of(rest.begin(), rest.end(), [](unsigned char c) {
+      return std::isalnum(c) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
+    });
+    if (!scheme || !clean) return "must be a comma-separated list of origins like https://host:port";
+    i = j + 1;
+  }
+  return std::nullopt;
+}
+
 constexpr std::int64_t kMiB = 1024 * 1024;
 
 // Ranges: wide enough for any sane deployment, narrow enough to catch unit mix-ups
@@ -115,13 +141,34 @@ const std::vector<KeySpec>& key_specs() {
       {"db.statement_timeout_ms", [](Config& c) -> Ref { return &c.db.statement_timeout_ms; }, 0,
        3600000},
       {"db.migrate_on_start", [](Config& c) -> Ref { return &c.db.migrate_on_start; }},
+      {"db.app_role", [](Config& c) -> Ref { return &c.db.app_role; }, 0, 0, check_role},
+      {"security.access_ttl_s", [](Config& c) -> Ref { return &c.security.access_ttl_s; }, 1, 86400},
+      {"security.refresh_ttl_s", [](Config& c) -> Ref { return &c.security.refresh_ttl_s; }, 60, 30 * 86400},
+      {"security.credential_cache_ms", [](Config& c) -> Ref { return &c.security.credential_cache_ms; }, 0,
+       600000},
+      {"security.rate_per_principal", [](Config& c) -> Ref { return &c.security.rate_per_principal; }, 1,
+       1000000},
+      {"security.burst_per_principal", [](Config& c) -> Ref { return &c.security.burst_per_principal; }, 1,
+       1000000},
+      {"security.rate_per_address", [](Config& c) -> Ref { return &c.security.rate_per_address; }, 1, 1000000},
+      {"security.burst_per_address", [](Config& c) -> Ref { return &c.security.burst_per_address; }, 1,
+       1000000},
+      {"security.login_max_failures", [](Config& c) -> Ref { return &c.security.login_max_failures; }, 1, 1000},
+      {"security.login_window_s", [](Config& c) -> Ref { return &c.security.login_window_s; }, 1, 86400},
+      {"security.password_min_length", [](Config& c) -> Ref { return &c.security.password_min_length; }, 8,
+       128},
+      {"security.argon2_memory_kib", [](Config& c) -> Ref { return &c.security.argon2_memory_kib; }, 8192,
+       1048576},
+      {"security.argon2_ops", [](Config& c) -> Ref { return &c.security.argon2_ops; }, 1, 10},
+      {"security.open_metrics", [](Config& c) -> Ref { return &c.security.open_metrics; }},
+      {"security.cors_origins", [](Config& c) -> Ref { return &c.security.cors_origins; }, 0, 0, check_origins},
       {"log.level", [](Config& c) -> Ref { return &c.log.level; }, 0, 0, check_level},
       {"log.json", [](Config& c) -> Ref { return &c.log.json; }},
   };
   return specs;
 }
 
-constexpr std::string_view kSections[] = {"http", "feed", "db", "log"};
+constexpr std::string_view kSections[] = {"http", "feed", "db", "security", "log"};
 
 bool is_section(std::string_view name) {
   return std::find(std::begin(kSections), std::end(kSections), name) != std::end(kSections);

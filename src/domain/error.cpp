@@ -11,9 +11,12 @@ const char* error_code(ErrorKind kind) {
     case ErrorKind::unknown_category: return "unknown_category";
     case ErrorKind::unsupported_media_type: return "unsupported_media_type";
     case ErrorKind::payload_too_large: return "payload_too_large";
+    case ErrorKind::unauthorized: return "unauthorized";
+    case ErrorKind::forbidden: return "forbidden";
     case ErrorKind::not_found: return "not_found";
     case ErrorKind::method_not_allowed: return "method_not_allowed";
     case ErrorKind::conflict: return "conflict";
+    case ErrorKind::too_many_requests: return "too_many_requests";
     case ErrorKind::unavailable: return "unavailable";
     case ErrorKind::internal: return "internal";
   }
@@ -30,9 +33,12 @@ int http_status(ErrorKind kind) {
     case ErrorKind::unknown_category: return 422;
     case ErrorKind::unsupported_media_type: return 415;
     case ErrorKind::payload_too_large: return 413;
+    case ErrorKind::unauthorized: return 401;
+    case ErrorKind::forbidden: return 403;
     case ErrorKind::not_found: return 404;
     case ErrorKind::method_not_allowed: return 405;
     case ErrorKind::conflict: return 409;
+    case ErrorKind::too_many_requests: return 429;
     case ErrorKind::unavailable: return 503;
     case ErrorKind::internal: return 500;
   }

@@ -2,9 +2,15 @@
 // answer through Reply (which hops back to the connection's strand).
 #include <pqxx/pqxx>
 
+#include "auth.hpp"
+#include "handler_util.hpp"
 #include "sessions.hpp"
+#include "xiaonao/domain/json_limits.hpp"
 #include "xiaonao/domain/alert.hpp"
+#include "xiaonao/domain/audit.hpp"
 #include "xiaonao/domain/incident.hpp"
+#include "xiaonao/domain/privacy.hpp"
+#include "xiaonao/store/auth_store.hpp"
 #include "xiaonao/log/log.hpp"
 #include "xiaonao/store/migrations.hpp"
 #include "xiaonao/store/readers.hpp"
@@ -29,6 +35,35 @@ Response error_response(const Error& e) {
 }
 
 namespace {
+bool is_json_content_type(std::string_view ct);
+}
+
+domain::Result<json> json_object_body(const Context& ctx, const Call& call) {
+  if (!is_json_content_type(call.req[bhttp::field::content_type]))
+    return Error{ErrorKind::unsupported_media_type, "Content-Type must be application/json", ""};
+  const auto& body = call.req.body();
+  if (domain::json_depth(body, ctx.cfg.http.max_json_depth) > ctx.cfg.http.max_json_depth)
+    return Error{ErrorKind::malformed_json, "JSON nests too deep", ""};
+  auto j = json::parse(body, nullptr, false);
+  if (j.is_discarded()) return Error{ErrorKind::malformed_json, "body is not valid JSON", ""};
+  if (!j.is_object()) return Error{ErrorKind::invalid_field, "body must be a JSON object", ""};
+  return j;
+}
+
+domain::Result<std::string> string_member(const json& body, const char* name, bool required, std::size_t max_bytes) {
+  const auto it = body.find(name);
+  if (it == body.end() || it->is_null()) {
+    if (required) return Error{ErrorKind::missing_field, std::string(name) + " is required", name};
+    return std::string();
+  }
+  if (!it->is_string()) return Error{ErrorKind::invalid_field, std::string(name) + " must be a string", name};
+  auto v = it->get<std::string>();
+  if (v.size() > max_bytes)
+    return Error{ErrorKind::invalid_field, std::string(name) + " is longer than " + std::to_string(max_bytes) + " bytes", name};
+  return v;
+}
+
+namespace {
 
 bool is_json_content_type(std::string_view ct) {
   const auto semi = ct.find(';');
@@ -36,26 +71,6 @@ bool is_json_content_type(std::string_view ct) {
   while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
   while (!media.empty() && media.front() == ' ') media.remove_prefix(1);
   return boost::beast::iequals(media, "application/json");
-}
-
-// Runs `query` on a pool connection and replies with its result; 503 when the queue is full
-// or the database is down. pqxx exceptions stop here.
-template <class F>
-void on_db(Context& ctx, Reply reply, const std::string& rid, F query) {
-  auto shared_reply = std::make_shared<Reply>(std::move(reply));
-  const bool queued = ctx.pool.submit([shared_reply, rid, query = std::move(query)](pqxx::connection* c) {
-    if (!c) return (*shared_reply)(error_response({ErrorKind::unavailable, "database unavailable", ""}));
-    try {
-      (*shared_reply)(query(*c));
-    } catch (const std::exception& e) {
-      const bool down = store::is_connection_error(e);
-      log::error("db.query_failed", {{"rid", rid}, {"error", e.what()}});
-      (*shared_reply)(error_response(down ? Error{ErrorKind::unavailable, "database unavailable", ""}
-                                          : Error{ErrorKind::internal, "internal error", ""}));
-      if (down) throw;
-    }
-  });
-  if (!queued) (*shared_reply)(error_response({ErrorKind::unavailable, "server busy, retry later", ""}));
 }
 
 std::optional<Error> split_codes(const std::map<std::string, std::string>& q, const char* key,
@@ -91,6 +106,9 @@ void post_alert(Context& ctx, Call& call, Reply reply) {
   if (!category) {
     return reply(error_response({ErrorKind::unknown_category, "unknown category '" + alert.category + "'", "category"}));
   }
+  if (!call.principal->may_send_source(alert.source)) {
+    return reply(error_response({ErrorKind::forbidden, "this key may not send alerts of source '" + alert.source + "'", "source"}));
+  }
   if (!alert.priority) alert.priority = category->default_priority;
   auto shared_reply = std::make_shared<Reply>(std::move(reply));
   const bool queued = ctx.writer.submit(std::move(alert), [shared_reply](domain::Result<store::IngestResult> r) {
@@ -109,6 +127,8 @@ void list_incidents(Context& ctx, Call& call, Reply reply) {
   store::IncidentFilter f;
   if (auto e = split_codes(call.query, "status", f.statuses)) return reply(error_response(*e));
   if (auto e = split_codes(call.query, "category", f.categories)) return reply(error_response(*e));
+  if (auto e = split_codes(call.query, "station", f.stations)) return reply(error_response(*e));
+  if (!call.principal->county_wide) f.visible_to_station = call.principal->station_id;
   for (const char* key : {"from", "to"}) {
     if (auto it = call.query.find(key); it != call.query.end()) {
       auto t = domain::parse_rfc3339(it->second);
@@ -131,12 +151,47 @@ void list_incidents(Context& ctx, Call& call, Reply reply) {
         [f](pqxx::connection& c) { return json_response(200, store::list_incidents(c, f).dump()); });
 }
 
+// The one-screen view. Personal data is masked unless the caller asks with ?unmask=true and a
+// reason, holds persons:unmask and can see the incident; then one audit row per person is
+// committed before the answer leaves.
 void get_incident(Context& ctx, Call& call, Reply reply) {
   const auto id = call.params.at(0);
   if (!domain::is_uuid(id)) return reply(error_response({ErrorKind::bad_request, "id must be a UUID", "id"}));
-  on_db(ctx, std::move(reply), call.request_id, [id](pqxx::connection& c) {
+  bool unmask = false;
+  std::string reason;
+  if (auto it = call.query.find("unmask"); it != call.query.end()) {
+    if (it->second != "true" && it->second != "false")
+      return reply(error_response({ErrorKind::bad_request, "unmask must be true or false", "unmask"}));
+    unmask = it->second == "true";
+  }
+  if (unmask) {
+    if (!call.principal->may(domain::Permission::persons_unmask)) return reply(forbidden(domain::Permission::persons_unmask));
+    if (auto it = call.query.find("reason"); it != call.query.end()) reason = it->second;
+    if (reason.empty() || reason.size() > 500)
+      return reply(error_response({ErrorKind::bad_request, "unmask needs a reason (1-500 bytes): why you look this person up", "reason"}));
+  }
+  on_db(ctx, std::move(reply), call.request_id, [id, unmask, reason, who = call.principal](pqxx::connection& c) {
     auto view = store::get_incident(c, id);
+    // Not visible is answered like unknown: a station must not learn what other stations hold.
     if (!view) return error_response({ErrorKind::not_found, "no incident with this id", "id"});
+    const auto& inc = (*view)["incident"];
+    const auto station = inc["station_id"].is_string() ? inc["station_id"].get<std::string>() : std::string();
+    if (!who->sees_station(station, (*view)["shared_with"].get<std::vector<std::string>>()))
+      return error_response({ErrorKind::not_found, "no incident with this id", "id"});
+    const auto people = domain::mask_people(*view, unmask);
+    if (unmask && !people.empty()) {
+      pqxx::work w(c);
+      for (const auto& person : people) {
+        auto e = domain::audit_entry(*who, "person.unmask");
+        e.target = person;
+        e.incident_id = id;
+        e.reason = reason;
+        if (e.station_id.empty()) e.station_id = station;
+        store::append_audit(w, e);
+      }
+      w.commit();
+    }
+    (*view)["masked"] = !unmask;
     return json_response(200, view->dump());
   });
 }
@@ -182,19 +237,21 @@ void register_routes(Router& r, Context& ctx) {
   auto bind = [&ctx](void (*fn)(Context&, Call&, Reply)) {
     return [&ctx, fn](Call& call, Reply reply) { fn(ctx, call, std::move(reply)); };
   };
-  r.add(verb::get, "/healthz", [](Call&, Reply reply) { reply(json_response(200, R"({"status":"ok"})")); });
-  r.add(verb::get, "/readyz", bind(readyz));
-  r.add(verb::get, "/metrics", [&ctx](Call&, Reply reply) {
+  using P = domain::Permission;
+  r.add(verb::get, "/healthz", P::open, [](Call&, Reply reply) { reply(json_response(200, R"({"status":"ok"})")); });
+  r.add(verb::get, "/readyz", P::open, bind(readyz));
+  r.add(verb::get, "/metrics", P::metrics_read, [&ctx](Call&, Reply reply) {
     Response res{bhttp::status::ok, 11};
     res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
     res.body() = ctx.metrics.render();
     reply(std::move(res));
   });
-  r.add(verb::post, "/api/v1/alerts", bind(post_alert));
-  r.add(verb::get, "/api/v1/categories", bind(list_categories));
-  r.add(verb::get, "/api/v1/incidents", bind(list_incidents));
-  r.add(verb::get, "/api/v1/incidents/{id}", bind(get_incident));
-  r.add(verb::get, "/ws/feed", [](Call&, Reply reply) {
+  r.add(verb::post, "/api/v1/alerts", P::alerts_write, bind(post_alert));
+  r.add(verb::get, "/api/v1/categories", P::categories_read, bind(list_categories));
+  r.add(verb::get, "/api/v1/incidents", P::incidents_read, bind(list_incidents));
+  r.add(verb::get, "/api/v1/incidents/{id}", P::incidents_read, bind(get_incident));
+  // A plain GET of the feed (no Upgrade): upgrades are checked in HttpSession::upgrade.
+  r.add(verb::get, "/ws/feed", P::feed_read, [](Call&, Reply reply) {
     auto res = error_response({ErrorKind::bad_request, "this is a WebSocket endpoint; send an Upgrade request", ""});
     res.result(bhttp::status::upgrade_required);
     res.set(bhttp::field::upgrade, "websocket");

@@ -54,7 +54,11 @@ bool valid_categories(const std::string& list, std::set<std::string>& out) {
 }
 }  // namespace
 
-HttpSession::HttpSession(tcp::socket&& socket, Server& server) : stream_(std::move(socket)), server_(server), active_(server.active_counter()), linger_(stream_.get_executor()) {
+HttpSession::HttpSession(tcp::socket&& socket, Server& server)
+    : stream_(std::move(socket)), server_(server), active_(server.active_counter()), linger_(stream_.get_executor()) {
+  beast::error_code ec;
+  const auto ep = stream_.socket().remote_endpoint(ec);
+  address_ = ec ? "unknown" : ep.address().to_string();
   ++*active_;
 }
 
@@ -119,13 +123,20 @@ void HttpSession::reject(unsigned status, const std::string& message, const Requ
   reading_ = false;
   stop_reading_ = true;
   auto kind = status == 413 ? domain::ErrorKind::payload_too_large : domain::ErrorKind::bad_request;
-  auto res = error_response(domain::Error{kind, message, ""});
+  if (status == 401) kind = domain::ErrorKind::unauthorized;
+  if (status == 403) kind = domain::ErrorKind::forbidden;
+  if (status == 503) kind = domain::ErrorKind::unavailable;
+  auto res = status == 401 ? unauthorized(message) : error_response(domain::Error{kind, message, ""});
   res.result(status);
-  auto slot = std::make_shared<Slot>();
-  slot->keep_alive = false;
-  slots_.push_back(slot);
-  finish(slot, std::move(res), "unmatched", req ? std::string(req->method_string()) : "-", new_request_id(),
-         req ? std::string(req->target()) : "-", std::chrono::steady_clock::now());
+  auto ex = std::make_shared<Exchange>();
+  ex->slot = std::make_shared<Slot>();
+  ex->slot->keep_alive = false;
+  slots_.push_back(ex->slot);
+  ex->method = req ? std::string(req->method_string()) : "-";
+  ex->rid = new_request_id();
+  ex->target = req ? std::string(req->target()) : "-";
+  ex->started = std::chrono::steady_clock::now();
+  finish(*ex, std::move(res));
 }
 
 void HttpSession::on_read(beast::error_code ec) {
@@ -139,88 +150,188 @@ void HttpSession::on_read(beast::error_code ec) {
     return;
   }
   auto req = parser_->release();
-  if (websocket::is_upgrade(req)) {
-    const auto target = domain::parse_target(req.target());
-    const auto rid = new_request_id();
-    if (!target || target->path != "/ws/feed") return reject(404, "no WebSocket at this path", &req);
-    if (!slots_.empty()) return reject(400, "upgrade while earlier requests are unanswered", &req);
-    std::int64_t since = -1;
-    if (auto it = target->query.find("since"); it != target->query.end()) {
-      const auto& s = it->second;
-      if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos)
-        return reject(400, "since must be a non-negative integer", &req);
-      since = std::stoll(s);
-    }
-    std::set<std::string> cats;
-    if (auto it = target->query.find("category"); it != target->query.end()) {
-      if (!valid_categories(it->second, cats)) return reject(400, "category must be a comma-separated list of codes", &req);
-      for (const auto& c : cats) {
-        if (!server_.context().categories.find(c)) return reject(400, "unknown category '" + c + "'", &req);
-      }
-    }
-    stream_.expires_never();
-    auto ws = std::make_shared<WsSession>(stream_.release_socket(), server_, since, std::move(cats), rid);
-    server_.track(ws);
-    ws->run(std::move(req));
-    closing_ = true;
-    return;
-  }
+  if (websocket::is_upgrade(req)) return upgrade(std::move(req));
   handle(std::move(req));
   do_read();
 }
 
+namespace {
+// Whether `origin` is one of the configured CORS origins (exact match).
+bool allowed_origin(const std::string& list, std::string_view origin) {
+  if (origin.empty() || list.empty()) return false;
+  std::size_t i = 0;
+  while (i < list.size()) {
+    auto j = list.find(',', i);
+    if (j == std::string::npos) j = list.size();
+    if (std::string_view(list).substr(i, j - i) == origin) return true;
+    i = j + 1;
+  }
+  return false;
+}
+}  // namespace
+
+// The feed: checked like any request (credentials, feed:read, filters), then handed to a
+// WsSession. Errors are plain HTTP answers, since the handshake has not happened yet.
+void HttpSession::upgrade(Request&& req) {
+  const auto target = domain::parse_target(req.target());
+  const auto rid = new_request_id();
+  if (!target || target->path != "/ws/feed") return reject(404, "no WebSocket at this path", &req);
+  if (!slots_.empty()) return reject(400, "upgrade while earlier requests are unanswered", &req);
+  std::int64_t since = -1;
+  if (auto it = target->query.find("since"); it != target->query.end()) {
+    const auto& s = it->second;
+    if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos)
+      return reject(400, "since must be a non-negative integer", &req);
+    since = std::stoll(s);
+  }
+  std::set<std::string> cats;
+  if (auto it = target->query.find("category"); it != target->query.end()) {
+    if (!valid_categories(it->second, cats)) return reject(400, "category must be a comma-separated list of codes", &req);
+    for (const auto& c : cats) {
+      if (!server_.context().categories.find(c)) return reject(400, "unknown category '" + c + "'", &req);
+    }
+  }
+  const auto credential = credential_of(req);
+  if (credential.empty()) return reject(401, "the feed needs a token: Authorization: Bearer, or the subprotocol xiaonao.bearer.<token>", &req);
+  // Keep reading nothing more on this connection: it becomes the feed or closes.
+  stop_reading_ = true;
+  auto shared_req = std::make_shared<Request>(std::move(req));
+  auto self = shared_from_this();
+  authenticate(server_.context(), credential,
+               [self, shared_req, since, cats = std::move(cats), rid](AuthOutcome o) mutable {
+                 net::dispatch(self->stream_.get_executor(), [self, shared_req, since, cats = std::move(cats), rid,
+                                                              o = std::move(o)]() mutable {
+                   if (self->closing_) return;
+                   if (o.unavailable) return self->reject(503, "database unavailable", shared_req.get());
+                   if (!o.principal) return self->reject(401, "invalid or expired credentials", shared_req.get());
+                   if (!o.principal->may(domain::Permission::feed_read))
+                     return self->reject(403, "this needs the permission feed:read", shared_req.get());
+                   self->stream_.expires_never();
+                   auto ws = std::make_shared<WsSession>(self->stream_.release_socket(), self->server_, since,
+                                                         std::move(cats), rid, o.principal);
+                   self->server_.track(ws);
+                   ws->run(std::move(*shared_req));
+                   self->closing_ = true;
+                 });
+               });
+}
+
 void HttpSession::handle(Request&& req) {
-  const auto started = std::chrono::steady_clock::now();
-  auto slot = std::make_shared<Slot>();
-  slot->keep_alive = req.keep_alive();
-  slots_.push_back(slot);
+  auto ex = std::make_shared<Exchange>();
+  ex->started = std::chrono::steady_clock::now();
+  ex->slot = std::make_shared<Slot>();
+  ex->slot->keep_alive = req.keep_alive();
+  slots_.push_back(ex->slot);
   const auto given = req["X-Request-Id"];
-  std::string rid = sane_request_id(given) ? std::string(given) : new_request_id();
-  const std::string method(req.method_string());
-  const std::string raw_target(req.target());
+  ex->rid = sane_request_id(given) ? std::string(given) : new_request_id();
+  ex->method = std::string(req.method_string());
+  ex->target = std::string(req.target());
+  auto& ctx = server_.context();
+  const auto origin = req[bhttp::field::origin];
+  if (allowed_origin(ctx.cfg.security.cors_origins, origin)) ex->origin = std::string(origin);
 
   auto target = domain::parse_target(req.target());
-  if (!target) {
-    return finish(slot, error_response({domain::ErrorKind::bad_request, "malformed request target", "target"}),
-                  "unmatched", method, rid, raw_target, started);
-  }
+  if (!target) return finish(*ex, error_response({domain::ErrorKind::bad_request, "malformed request target", "target"}));
   auto m = server_.router().match(req.method(), target->path);
+  ex->route = m.route;
+  // CORS preflight: answered here for allowed origins; nothing is allowed by default.
+  if (req.method() == bhttp::verb::options && !origin.empty() && m.route != "unmatched") {
+    if (ex->origin.empty()) {
+      return finish(*ex, error_response({domain::ErrorKind::forbidden, "cross-origin requests from this origin are not allowed", "Origin"}));
+    }
+    Response res{bhttp::status::no_content, 11};
+    res.set(bhttp::field::access_control_allow_methods, m.handler ? ex->method : (m.allow.empty() ? "GET" : m.allow));
+    res.set(bhttp::field::access_control_allow_headers, "Authorization, Content-Type, X-Api-Key, X-Request-Id");
+    res.set(bhttp::field::access_control_max_age, "600");
+    return finish(*ex, std::move(res));
+  }
   if (!m.handler) {
     if (!m.allow.empty()) {
       auto res = error_response({domain::ErrorKind::method_not_allowed, "method not allowed here", ""});
       res.set(bhttp::field::allow, m.allow);
-      return finish(slot, std::move(res), m.route, method, rid, raw_target, started);
+      return finish(*ex, std::move(res));
     }
-    return finish(slot, error_response({domain::ErrorKind::not_found, "no such route", ""}), m.route, method, rid,
-                  raw_target, started);
+    return finish(*ex, error_response({domain::ErrorKind::not_found, "no such route", ""}));
   }
-  Call call{req, std::move(target->path), std::move(target->query), std::move(m.params), rid};
+  auto shared_req = std::make_shared<Request>(std::move(req));
+  const auto now = std::chrono::steady_clock::now();
+  double retry = 0;
+  const bool open = m.permission == domain::Permission::open ||
+                    (m.permission == domain::Permission::metrics_read && ctx.cfg.security.open_metrics);
+  if (open) {
+    if (!ctx.guard.allow_address(address_, now, retry)) return finish(*ex, too_many_requests(retry, "too many requests from this address"));
+    return dispatch_call(shared_req, ex, m.handler, std::move(target->path), std::move(target->query),
+                         std::move(m.params), nullptr);
+  }
+  const auto credential = credential_of(*shared_req);
+  if (credential.empty()) {
+    if (!ctx.guard.allow_address(address_, now, retry)) return finish(*ex, too_many_requests(retry, "too many requests from this address"));
+    return finish(*ex, unauthorized("credentials required: Authorization: Bearer <token> or X-Api-Key"));
+  }
   auto self = shared_from_this();
-  Reply reply = [self, slot, route = m.route, method, rid, raw_target, started](Response res) {
-    net::post(self->stream_.get_executor(), [=, res = std::move(res)]() mutable {
-      self->finish(slot, std::move(res), route, method, rid, raw_target, started);
-    });
-  };
-  (*m.handler)(call, std::move(reply));
+  authenticate(ctx, credential,
+               [self, shared_req, ex, handler = m.handler, permission = m.permission, path = std::move(target->path),
+                query = std::move(target->query), params = std::move(m.params)](AuthOutcome o) mutable {
+                 net::dispatch(self->stream_.get_executor(), [self, shared_req, ex, handler, permission,
+                                                              path = std::move(path), query = std::move(query),
+                                                              params = std::move(params), o = std::move(o)]() mutable {
+                   auto& ctx = self->server_.context();
+                   const auto now = std::chrono::steady_clock::now();
+                   double retry = 0;
+                   if (o.unavailable) {
+                     return self->finish(*ex, error_response({domain::ErrorKind::unavailable, "database unavailable", ""}));
+                   }
+                   if (!o.principal) {
+                     if (!ctx.guard.allow_address(self->address_, now, retry))
+                       return self->finish(*ex, too_many_requests(retry, "too many requests from this address"));
+                     return self->finish(*ex, unauthorized("invalid or expired credentials"));
+                   }
+                   if (!ctx.guard.allow_principal(o.principal->ref(), now, retry))
+                     return self->finish(*ex, too_many_requests(retry, "rate limit of this user or key exceeded"));
+                   if (!o.principal->may(permission)) return self->finish(*ex, forbidden(permission));
+                   self->dispatch_call(shared_req, ex, handler, std::move(path), std::move(query), std::move(params),
+                                       std::move(o.principal));
+                 });
+               });
 }
 
-void HttpSession::finish(const std::shared_ptr<Slot>& slot, Response res, const std::string& route,
-                         const std::string& method, const std::string& rid, const std::string& target,
-                         std::chrono::steady_clock::time_point started) {
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  server_.context().metrics.observe_request(route, method, static_cast<int>(res.result_int()), seconds);
-  if (log::enabled(spdlog::level::info)) log::info("http.request", {{"rid", rid},
-                             {"method", method},
-                             {"target", target},
-                             {"route", route},
+void HttpSession::dispatch_call(std::shared_ptr<Request> req, std::shared_ptr<Exchange> ex, const Handler* handler,
+                                std::string path, std::map<std::string, std::string> query,
+                                std::vector<std::string> params, std::shared_ptr<const domain::Principal> principal) {
+  Call call{*req, std::move(path), std::move(query), std::move(params), ex->rid, std::move(principal), address_};
+  auto self = shared_from_this();
+  // The request stays alive until the reply: handlers may keep references into it.
+  Reply reply = [self, ex, req](Response res) {
+    net::post(self->stream_.get_executor(), [self, ex, res = std::move(res)]() mutable { self->finish(*ex, std::move(res)); });
+  };
+  (*handler)(call, std::move(reply));
+}
+
+void HttpSession::finish(const Exchange& ex, Response res) {
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - ex.started).count();
+  server_.context().metrics.observe_request(ex.route, ex.method, static_cast<int>(res.result_int()), seconds);
+  if (log::enabled(spdlog::level::info)) log::info("http.request", {{"rid", ex.rid},
+                             {"method", ex.method},
+                             {"target", ex.target},
+                             {"route", ex.route},
                              {"status", res.result_int()},
                              {"ms", static_cast<double>(static_cast<long>(seconds * 1e5)) / 100.0}});
   if (closing_) return;
   res.set(bhttp::field::server, "xiaonao");
-  res.set("X-Request-Id", rid);
-  res.keep_alive(slot->keep_alive && !server_.shutting_down());
+  res.set("X-Request-Id", ex.rid);
+  // The API serves data, never pages: nothing may frame, sniff or run it.
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("X-Frame-Options", "DENY");
+  res.set("Referrer-Policy", "no-referrer");
+  if (res.find("Content-Security-Policy") == res.end())
+    res.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+  if (!ex.origin.empty()) {
+    res.set(bhttp::field::access_control_allow_origin, ex.origin);
+    res.set(bhttp::field::vary, "Origin");
+  }
+  res.keep_alive(ex.slot->keep_alive && !server_.shutting_down());
   res.prepare_payload();
-  slot->response = std::move(res);
+  ex.slot->response = std::move(res);
   maybe_write();
 }
 

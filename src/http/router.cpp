@@ -19,8 +19,8 @@ std::vector<std::string_view> split_path(std::string_view path) {
 }
 }  // namespace
 
-void Router::add(bhttp::verb method, std::string pattern, Handler handler) {
-  Route r{method, pattern, {}, std::move(handler)};
+void Router::add(bhttp::verb method, std::string pattern, domain::Permission permission, Handler handler) {
+  Route r{method, pattern, permission, {}, std::move(handler)};
   for (auto s : split_path(pattern)) r.segments.emplace_back(s);
   routes_.push_back(std::move(r));
 }
@@ -46,6 +46,7 @@ Router::Match Router::match(bhttp::verb method, std::string_view path) const {
       m.handler = &r.handler;
       m.route = r.pattern;
       m.params = std::move(params);
+      m.permission = r.permission;
       m.allow.clear();
       return m;
     }

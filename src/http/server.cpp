@@ -9,6 +9,7 @@ namespace xiaonao::http {
 
 Server::Server(boost::asio::io_context& ioc, Context ctx) : ioc_(ioc), ctx_(ctx), acceptor_(net::make_strand(ioc)) {
   register_routes(router_, ctx_);
+  register_auth_routes(router_, ctx_);
 }
 
 Server::~Server() = default;

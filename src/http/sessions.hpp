@@ -15,6 +15,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "xiaonao/http/server.hpp"
+#include "auth.hpp"
 
 namespace xiaonao::http {
 
@@ -43,13 +44,25 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
     std::optional<Response> response;
     bool keep_alive{true};
   };
+  /// What the log line, the metrics and the response headers need of one request.
+  struct Exchange {
+    std::shared_ptr<Slot> slot;
+    std::string route{"unmatched"};
+    std::string method;
+    std::string rid;
+    std::string target;
+    std::string origin;  ///< an allowed CORS origin to echo, else empty
+    std::chrono::steady_clock::time_point started;
+  };
   void do_read();
   void on_header(beast::error_code ec);
   void on_read(beast::error_code ec);
+  void upgrade(Request&& req);
   void handle(Request&& req);
-  void finish(const std::shared_ptr<Slot>& slot, Response res, const std::string& route,
-              const std::string& method, const std::string& rid, const std::string& target,
-              std::chrono::steady_clock::time_point started);
+  void dispatch_call(std::shared_ptr<Request> req, std::shared_ptr<Exchange> ex, const Handler* handler,
+                     std::string path, std::map<std::string, std::string> query, std::vector<std::string> params,
+                     std::shared_ptr<const domain::Principal> principal);
+  void finish(const Exchange& ex, Response res);
   void reject(unsigned status, const std::string& message, const Request* req = nullptr);
   void maybe_write();
   void on_write(bool close, beast::error_code ec);
@@ -58,6 +71,7 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   Server& server_;
+  std::string address_;  // the peer's IP, for per-address limits and the audit log
   std::shared_ptr<std::atomic<std::size_t>> active_;
   net::steady_timer linger_;  // shutdown: how long an idle connection may still deliver a request
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -72,8 +86,9 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
 class WsSession final : public Session, public service::Subscriber, public std::enable_shared_from_this<WsSession> {
  public:
   /// `since` < 0: start live from the next event. `categories` empty: no filter.
+  /// `principal` decides the station scope: a station role sees its own station's events only.
   WsSession(tcp::socket&& socket, Server& server, std::int64_t since, std::set<std::string> categories,
-            std::string request_id);
+            std::string request_id, std::shared_ptr<const domain::Principal> principal);
   ~WsSession() override;
   void run(Request req);
   void shutdown() override;
@@ -99,6 +114,7 @@ class WsSession final : public Session, public service::Subscriber, public std::
   std::int64_t cursor_;  // highest seq already queued or skipped
   std::set<std::string> categories_;
   std::string rid_;
+  std::shared_ptr<const domain::Principal> principal_;
   std::deque<std::shared_ptr<const std::string>> queue_;
   bool accepted_{false};
   bool live_{false};

@@ -11,13 +11,14 @@ constexpr std::uint16_t close_too_slow = 4001;
 }
 
 WsSession::WsSession(tcp::socket&& socket, Server& server, std::int64_t since, std::set<std::string> categories,
-                     std::string request_id)
+                     std::string request_id, std::shared_ptr<const domain::Principal> principal)
     : ws_(std::move(socket)),
       server_(server),
       active_(server.active_counter()),
       cursor_(since),
       categories_(std::move(categories)),
       rid_(std::move(request_id)),
+      principal_(std::move(principal)),
       close_timer_(ws_.get_executor()) {
   ++*active_;
 }
@@ -34,8 +35,13 @@ void WsSession::run(Request req) {
   t.idle_timeout = std::chrono::milliseconds(2 * feed.ping_interval_ms);
   t.keep_alive_pings = true;
   ws_.set_option(t);
-  ws_.set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& res) { res.set(bhttp::field::server, "xiaonao"); }));
+  // A browser that sent its token as a subprotocol must get one of its offered protocols back.
+  const bool offered_v1 = std::string_view(req[bhttp::field::sec_websocket_protocol]).find(kFeedProtocol) !=
+                          std::string_view::npos;
+  ws_.set_option(websocket::stream_base::decorator([offered_v1](websocket::response_type& res) {
+    res.set(bhttp::field::server, "xiaonao");
+    if (offered_v1) res.set(bhttp::field::sec_websocket_protocol, kFeedProtocol);
+  }));
   // Clients only send control frames; anything big is a mistake or an attack.
   ws_.read_message_max(4096);
   ws_.async_accept(req, beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
@@ -52,7 +58,11 @@ void WsSession::on_accept(beast::error_code ec) {
   if (server_.shutting_down()) {
     return close_with(static_cast<std::uint16_t>(websocket::close_code::going_away), "server shutting down");
   }
-  log::info("feed.subscribed", {{"rid", rid_}, {"since", cursor_}, {"categories", categories_}});
+  log::info("feed.subscribed", {{"rid", rid_},
+                                {"since", cursor_},
+                                {"categories", categories_},
+                                {"principal", principal_->ref()},
+                                {"station", principal_->county_wide ? "*" : principal_->station_id}});
   do_read();
   if (cursor_ < 0) cursor_ = server_.context().hub.last_released();
   step_replay();
@@ -133,6 +143,8 @@ void WsSession::enqueue(const domain::Frame& f) {
   if (closing_ || f.seq <= cursor_) return;  // already sent: the seam between replay and live
   cursor_ = f.seq;
   if (!categories_.empty() && !categories_.count(f.category)) return;
+  // Station terminals: only their own station's events.
+  if (!principal_->county_wide && f.station_id != principal_->station_id) return;
   queue_.push_back(f.text);
   if (queue_.size() > server_.context().cfg.feed.send_queue_max) {
     log::warn("feed.slow_subscriber", {{"rid", rid_}, {"queued", queue_.size()}, {"seq", f.seq}});

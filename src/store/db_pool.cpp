@@ -6,10 +6,22 @@
 
 namespace xiaonao::store {
 
+namespace {
+std::string& app_role() {
+  static std::string role;
+  return role;
+}
+}  // namespace
+
+void set_app_role(std::string role) { app_role() = std::move(role); }
+
 std::unique_ptr<pqxx::connection> open_connection(const std::string& conninfo, int statement_timeout_ms) {
   auto c = std::make_unique<pqxx::connection>(conninfo);
   pqxx::nontransaction n(*c);
-  n.exec("SET TIME ZONE 'UTC'; SET statement_timeout = " + std::to_string(statement_timeout_ms));
+  std::string setup = "SET TIME ZONE 'UTC'; SET statement_timeout = " + std::to_string(statement_timeout_ms);
+  // The role name was checked by config to be a plain identifier; quote it anyway.
+  if (!app_role().empty()) setup += "; SET ROLE " + n.quote_name(app_role());
+  n.exec(setup);
   return c;
 }
 

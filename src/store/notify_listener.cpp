@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "xiaonao/log/log.hpp"
+#include "xiaonao/store/auth_store.hpp"
 #include "xiaonao/store/db_pool.hpp"
 #include "xiaonao/store/readers.hpp"
 
@@ -27,6 +28,19 @@ class Receiver final : public pqxx::notification_receiver {
   std::int64_t& announced_;
 };
 
+// Calls back on every change of credentials anywhere (logout, revocation, password change).
+class AuthReceiver final : public pqxx::notification_receiver {
+ public:
+  AuthReceiver(pqxx::connection_base& c, const std::function<void()>& changed)
+      : notification_receiver(c, kAuthChannel), changed_(changed) {}
+  void operator()(const std::string&, int) override {
+    if (changed_) changed_();
+  }
+
+ private:
+  const std::function<void()>& changed_;
+};
+
 constexpr int catch_up_page = 1000;
 
 }  // namespace
@@ -38,6 +52,8 @@ NotifyListener::NotifyListener(std::string conninfo, int poll_interval_ms,
       poll_interval_ms_(poll_interval_ms),
       last_published_(std::move(last_published)),
       publish_(std::move(publish)) {}
+
+void NotifyListener::on_auth_change(std::function<void()> changed) { auth_changed_ = std::move(changed); }
 
 NotifyListener::~NotifyListener() { stop(); }
 
@@ -51,6 +67,7 @@ void NotifyListener::stop() {
 void NotifyListener::run() {
   std::unique_ptr<pqxx::connection> conn;
   std::unique_ptr<Receiver> receiver;
+  std::unique_ptr<AuthReceiver> auth_receiver;
   std::int64_t announced = 0;
   const auto catch_up = [&] {
     for (;;) {
@@ -66,6 +83,9 @@ void NotifyListener::run() {
         conn = open_connection(conninfo_, 0);
         // LISTEN again after every reconnect, then read what we may have missed meanwhile.
         receiver = std::make_unique<Receiver>(*conn, announced);
+        auth_receiver = std::make_unique<AuthReceiver>(*conn, auth_changed_);
+        // A revocation may have been announced while we were not listening.
+        if (auth_changed_) auth_changed_();
         catch_up();
       }
       const auto wait_us = static_cast<long>(std::min(poll_interval_ms_, 250)) * 1000;
@@ -85,11 +105,13 @@ void NotifyListener::run() {
     } catch (const std::exception& e) {
       log::warn("feed.listener_error", {{"error", e.what()}});
       receiver.reset();
+      auth_receiver.reset();
       conn.reset();
       for (int i = 0; i < 10 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
   receiver.reset();
+  auth_receiver.reset();
 }
 
 }  // namespace xiaonao::store

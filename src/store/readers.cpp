@@ -67,7 +67,7 @@ std::string frame_text(std::int64_t seq, const std::string& type, const std::str
 }
 
 json list_incidents(pqxx::connection& c, const IncidentFilter& f) {
-  std::string statuses, categories;
+  std::string statuses, categories, stations;
   const auto from = f.from ? std::optional(domain::format_rfc3339(*f.from)) : std::nullopt;
   const auto to = f.to ? std::optional(domain::format_rfc3339(*f.to)) : std::nullopt;
   const auto after_t = f.after ? std::optional(domain::format_rfc3339(f.after->received_at)) : std::nullopt;
@@ -79,12 +79,16 @@ json list_incidents(pqxx::connection& c, const IncidentFilter& f) {
                           " AND ($3::timestamptz IS NULL OR received_at >= $3)"
                           " AND ($4::timestamptz IS NULL OR received_at < $4)"
                           " AND ($5::timestamptz IS NULL OR (received_at, id) < ($5, $6::uuid))"
+                          " AND ($8::text IS NULL OR station_id = ANY (string_to_array($8, ',')))"
+                          " AND ($9::text IS NULL OR station_id = $9 OR EXISTS (SELECT 1 FROM incident_shares s"
+                          "      WHERE s.incident_id = incidents.id AND s.station_id = $9))"
                           " ORDER BY received_at DESC, id DESC LIMIT $7";
   pqxx::read_transaction t(c);
   const auto rows = t.exec_params(sql, join_or_null(f.statuses, statuses), join_or_null(f.categories, categories),
                                   from ? from->c_str() : nullptr, to ? to->c_str() : nullptr,
                                   after_t ? after_t->c_str() : nullptr, f.after ? f.after->id.c_str() : nullptr,
-                                  f.limit + 1);
+                                  f.limit + 1, join_or_null(f.stations, stations),
+                                  f.visible_to_station.empty() ? nullptr : f.visible_to_station.c_str());
   json items = json::array();
   json next = nullptr;
   for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -137,7 +141,15 @@ std::optional<json> get_incident(pqxx::connection& c, const std::string& id) {
                         {"at", r[2].as<std::string>()},
                         {"data", json::parse(r[3].as<std::string>())}});
   }
-  return json{{"incident", incident_json(inc[0])}, {"alerts", std::move(alerts)}, {"timeline", std::move(timeline)}};
+  json shared = json::array();
+  for (const auto& r : t.exec_params("SELECT station_id FROM incident_shares WHERE incident_id = $1 ORDER BY station_id",
+                                     id)) {
+    shared.push_back(r[0].as<std::string>());
+  }
+  return json{{"incident", incident_json(inc[0])},
+              {"shared_with", std::move(shared)},
+              {"alerts", std::move(alerts)},
+              {"timeline", std::move(timeline)}};
 }
 
 std::vector<domain::Category> load_categories(pqxx::connection& c) {

@@ -1,7 +1,8 @@
 // xiaonao-replay: posts a realistic stream of alerts to a Xiaonao server.
 //
 //   xiaonao-replay --url http://127.0.0.1:8080 [--rate 2] [--history 0] [--count N] [--seed S]
-//                  [--quiet] [--dry-run]
+//                  [--quiet] [--dry-run] [--api-key KEY]
+//   xiaonao-replay --url http://127.0.0.1:8080 --watch [--since N]
 //
 // First posts --history back-dated alerts spread over the past 30 days (as fast as the server
 // answers: the demo dataset), then live alerts at --rate per second on an absolute schedule,
@@ -9,6 +10,12 @@
 // sources, categories, Chinese descriptions, callers and places around Yunhe county (云和县,
 // Lishui, Zhejiang). `source_ref` is `<source>-<seed>-<n>`, so a retry after a 5xx or a lost
 // connection is idempotent, and replaying the same seed again writes nothing new.
+//
+// Credentials: an integrator key with alerts:write (docs/security.md), from the environment
+// variable XIAONAO_API_KEY (preferred: it does not show in `ps`) or --api-key, sent as
+// `Authorization: Bearer`. A 401 or 403 stops the tool with exit code 3: every later alert
+// would be refused the same way. --watch prints the live feed instead (one JSON frame per
+// line); it needs feed:read, e.g. a county commander's access token in XIAONAO_API_KEY.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -19,6 +26,7 @@
 #include <ctime>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <numbers>
 #include <optional>
 #include <random>
@@ -55,18 +63,30 @@ struct Options {
   bool seed_given = false;
   bool quiet = false;
   bool dry_run = false;
+  std::string api_key;  // or an access token: sent as Authorization: Bearer
+  bool watch = false;
+  long long since = -1;  // --watch: replay from this seq; -1 = live only
 };
 
 [[noreturn]] void usage(const char* msg = nullptr) {
   if (msg) std::cerr << "xiaonao-replay: " << msg << "\n\n";
   std::cerr << "usage: xiaonao-replay --url http://HOST:PORT [--rate R] [--history N] [--count N]\n"
-               "                      [--seed S] [--quiet] [--dry-run]\n"
+               "                      [--seed S] [--quiet] [--dry-run] [--api-key KEY]\n"
+               "       xiaonao-replay --url http://HOST:PORT --watch [--since N]\n"
                "  --rate R      live alerts per second (fractional allowed), default 2\n"
                "  --history N   first post N back-dated alerts over the past 30 days, default 0\n"
                "  --count N     stop after N live alerts (0: history only), default unlimited\n"
                "  --seed S      deterministic content and source_refs, default: from the clock\n"
                "  --quiet       no line per alert, only the summaries\n"
-               "  --dry-run     print the alert bodies (JSON lines) instead of posting them\n";
+               "  --dry-run     print the alert bodies (JSON lines) instead of posting them\n"
+               "  --api-key KEY the credential sent as Authorization: Bearer (an integrator key\n"
+               "                with alerts:write, or for --watch a token with feed:read);\n"
+               "                default: the environment variable XIAONAO_API_KEY, which is\n"
+               "                better (command lines are visible to other users in ps)\n"
+               "  --watch       print the live feed (/ws/feed), one JSON frame per line, until\n"
+               "                Ctrl-C; posts nothing\n"
+               "  --since N     with --watch: first replay the events after seq N\n"
+               "exit codes: 0 ok, 1 some alerts rejected or lost, 2 usage, 3 credentials refused\n";
   std::exit(2);
 }
 
@@ -108,6 +128,13 @@ Options parse_args(int argc, char** argv) {
         o.quiet = true;
       } else if (a == "--dry-run") {
         o.dry_run = true;
+      } else if (a == "--api-key") {
+        o.api_key = value();
+      } else if (a == "--watch") {
+        o.watch = true;
+      } else if (a == "--since") {
+        o.since = std::stoll(value());
+        if (o.since < 0) usage("--since must be >= 0");
       } else if (a == "-h" || a == "--help") {
         usage();
       } else {
@@ -118,6 +145,10 @@ Options parse_args(int argc, char** argv) {
     }
   }
   if (!have_url) usage("--url is required");
+  if (o.since >= 0 && !o.watch) usage("--since goes with --watch");
+  if (o.api_key.empty()) {
+    if (const char* env = std::getenv("XIAONAO_API_KEY")) o.api_key = env;
+  }
   if (!o.seed_given) {
     o.seed = static_cast<std::uint64_t>(
                  std::chrono::duration_cast<std::chrono::seconds>(SysClock::now().time_since_epoch())
@@ -496,8 +527,36 @@ struct Stats {
   double latency_ms_sum = 0;
 };
 
-/// Posts one alert; retries 5xx and I/O errors with the same body (same source_ref) and
-/// exponential backoff. Returns the final status (0 when it gave up).
+/// The `message` of an error body, or the start of the body when it is not one.
+std::string error_message(const std::string& body) {
+  try {
+    return json::parse(body).at("error").at("message").get<std::string>();
+  } catch (const std::exception&) {
+    return body.substr(0, 200);
+  }
+}
+
+/// A 401 or 403 ends the run: the credential is missing, wrong, revoked or lacks a scope or a
+/// source, and every later request would be refused the same way.
+[[noreturn]] void credentials_refused(int status, const std::string& message, const char* needs) {
+  std::fflush(g_log);
+  if (status == 401) {
+    std::fprintf(stderr,
+                 "xiaonao-replay: 401 unauthorized: the server did not accept the credentials (%s).\n"
+                 "  Set XIAONAO_API_KEY (or --api-key) to a live credential with %s.\n",
+                 message.c_str(), needs);
+  } else {
+    std::fprintf(stderr,
+                 "xiaonao-replay: 403 forbidden: the credentials are valid but do not allow this (%s).\n"
+                 "  Use one with %s.\n",
+                 message.c_str(), needs);
+  }
+  std::exit(3);
+}
+
+/// Posts one alert; retries 5xx, 429 and I/O errors with the same body (same source_ref) and
+/// exponential backoff (or the server's Retry-After). Returns the final status (0 when it gave
+/// up). Exits on 401 and 403.
 int post_alert(xiaonao::client::HttpClient& http, const json& alert, Stats& st, bool quiet,
                const char* phase, long n) {
   std::string body = alert.dump();
@@ -514,9 +573,18 @@ int post_alert(xiaonao::client::HttpClient& http, const json& alert, Stats& st, 
     std::string error;
     int status = 0;
     std::string number;
+    std::chrono::milliseconds retry_after{0};
     try {
       auto res = http.request("POST", "/api/v1/alerts", body);
       status = res.status;
+      if (status == 401 || status == 403) {
+        credentials_refused(status, error_message(res.body),
+                            "the scope alerts:write and this alert's source in its sources (or '*')");
+      }
+      if (status == 429) {
+        if (auto it = res.headers.find("retry-after"); it != res.headers.end())
+          retry_after = std::chrono::seconds(std::clamp(std::atol(it->second.c_str()), 1L, 60L));
+      }
       if (status == 200 || status == 201) {
         try {
           number = res.json().value("incident_number", "");
@@ -530,7 +598,7 @@ int post_alert(xiaonao::client::HttpClient& http, const json& alert, Stats& st, 
       error = e.what();
     }
     double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-    if (status == 200 || status == 201 || (status >= 400 && status < 500)) {
+    if (status == 200 || status == 201 || (status >= 400 && status < 500 && status != 429)) {
       ++st.posted;
       st.latency_ms_sum += ms;
       if (status == 201) ++st.created;
@@ -547,14 +615,14 @@ int post_alert(xiaonao::client::HttpClient& http, const json& alert, Stats& st, 
       }
       return status;
     }
-    // 5xx or a connection problem: the same source_ref makes the retry safe.
+    // 5xx, 429 or a connection problem: the same source_ref makes the retry safe.
     ++st.retries;
     std::fprintf(g_log, "%s %s #%ld retry %d/%d after %s\n", wall_clock_now().c_str(), phase, n, attempt,
                 kMaxAttempts,
                 status ? ("HTTP " + std::to_string(status) + " " + error).c_str() : error.c_str());
     std::fflush(g_log);
     if (g_stop.load()) break;
-    std::this_thread::sleep_for(backoff);
+    std::this_thread::sleep_for(std::max(backoff, retry_after));
     backoff = std::min(backoff * 2, std::chrono::milliseconds(8000));
   }
   ++st.failed;
@@ -574,6 +642,47 @@ void print_summary(const char* what, const Stats& st, double seconds) {
   std::fflush(g_log);
 }
 
+/// --watch: prints feed frames, one per line, until SIGINT/SIGTERM or the server closes the feed.
+int watch_feed(const Options& o) {
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (!o.api_key.empty()) headers.emplace_back("Authorization", "Bearer " + o.api_key);
+  std::string target = "/ws/feed";
+  if (o.since >= 0) target += "?since=" + std::to_string(o.since);
+  std::unique_ptr<xiaonao::client::WsClient> ws;
+  try {
+    ws = std::make_unique<xiaonao::client::WsClient>(o.host, o.port, target, std::chrono::seconds(10),
+                                                      headers);
+  } catch (const std::exception& e) {
+    // The client reports a refused upgrade as "...: HTTP <status> <body>".
+    const std::string what = e.what();
+    for (int status : {401, 403}) {
+      const std::string mark = "HTTP " + std::to_string(status);
+      if (auto pos = what.find(mark); pos != std::string::npos) {
+        credentials_refused(status, error_message(what.substr(pos + mark.size() + 1)),
+                            "the permission feed:read (the access token of a duty officer, station "
+                            "chief or county commander, or a key with feed:read)");
+      }
+    }
+    std::fprintf(stderr, "xiaonao-replay: %s\n", what.c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "xiaonao-replay: watching ws://%s:%u%s (Ctrl-C stops)\n", o.host.c_str(), o.port,
+               target.c_str());
+  while (!g_stop.load()) {
+    if (auto msg = ws->read(std::chrono::milliseconds(200))) {
+      std::fputs(msg->c_str(), stdout);
+      std::fputc('\n', stdout);
+      std::fflush(stdout);
+    } else if (ws->closed()) {
+      std::fprintf(stderr, "xiaonao-replay: the server closed the feed (close code %d); resume with --since "
+                           "<last seq>\n", ws->close_code());
+      return 1;
+    }
+  }
+  ws->close();
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -583,6 +692,11 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
+  if (opt.watch) return watch_feed(opt);
+  if (opt.api_key.empty() && !g_dry_run) {
+    std::fprintf(stderr, "xiaonao-replay: warning: no credentials (XIAONAO_API_KEY or --api-key); the "
+                         "server will answer 401\n");
+  }
 
   std::fprintf(g_log, "xiaonao-replay: url=http://%s:%u rate=%g/s history=%ld count=%s seed=%llu\n",
               opt.host.c_str(), opt.port, opt.rate, opt.history,
@@ -591,6 +705,7 @@ int main(int argc, char** argv) {
   std::fflush(g_log);
 
   xiaonao::client::HttpClient http(opt.host, opt.port, std::chrono::seconds(10));
+  if (!opt.api_key.empty()) http.set_header("Authorization", "Bearer " + opt.api_key);
   Generator gen(opt.seed);
   long n = 0;
   int exit_code = 0;

@@ -1,5 +1,7 @@
 #include "harness.hpp"
 
+#include <mutex>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -29,6 +31,12 @@
 extern char** environ;
 
 namespace xiaonao::itest {
+
+namespace {
+// The running test's key (SetUp writes it before any client thread starts).
+std::mutex g_key_mu;
+std::string g_key;
+}  // namespace
 
 namespace fs = std::filesystem;
 
@@ -387,7 +395,12 @@ void Server::spawn() {
   }
   std::vector<std::string> argv = {server_path(), "--port-file", port_file_.string()};
   argv.insert(argv.end(), options_.args.begin(), options_.args.end());
-  Env env = {{"XIAONAO_DB", db_conninfo_}, {"XIAONAO_LISTEN", "127.0.0.1:0"}};
+  // Every test client comes from 127.0.0.1: the per-address limit would throttle the tests
+  // themselves, so it is wide open unless a test sets its own.
+  Env env = {{"XIAONAO_DB", db_conninfo_},
+             {"XIAONAO_LISTEN", "127.0.0.1:0"},
+             {"XIAONAO_SECURITY_RATE_PER_ADDRESS", "1000000"},
+             {"XIAONAO_SECURITY_BURST_PER_ADDRESS", "1000000"}};
   env.insert(env.end(), options_.env.begin(), options_.env.end());
   process_ = std::make_unique<Process>(argv, env, log_path_, log_path_);
 }
@@ -490,6 +503,13 @@ void IntegrationTest::SetUp() {
   }
   dir_ = tmpl;
   db_ = std::make_unique<TestDatabase>(*base);
+  // Every API call needs credentials: one integrator key per test, made the way operators do.
+  const auto r = run_command({server_path(), "apikey", "create", "--name", "itest", "--sources", "*", "--scopes",
+                              "alerts:write,incidents:read,feed:read,metrics:read,categories:read"},
+                             {{"XIAONAO_DB", db_->conninfo()}}, dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::lock_guard lk(g_key_mu);
+  g_key = r.out.substr(0, r.out.find('\n'));
 }
 
 void IntegrationTest::TearDown() {
@@ -626,9 +646,23 @@ std::optional<FeedEvent> parse_feed_frame(const std::string& text, std::string& 
   return e;
 }
 
-FeedReader::FeedReader(unsigned short port, const std::string& query)
-    : ws_(std::make_unique<client::WsClient>("127.0.0.1", port,
-                                             query.empty() ? "/ws/feed" : "/ws/feed?" + query)) {}
+FeedReader::FeedReader(unsigned short port, const std::string& query) : FeedReader(port, query, auth_headers()) {}
+
+FeedReader::FeedReader(unsigned short port, const std::string& query,
+                       const std::vector<std::pair<std::string, std::string>>& headers)
+    : ws_(std::make_unique<client::WsClient>("127.0.0.1", port, query.empty() ? "/ws/feed" : "/ws/feed?" + query,
+                                             std::chrono::seconds(10), headers)) {}
+
+std::string test_api_key() {
+  std::lock_guard lk(g_key_mu);
+  return g_key;
+}
+
+std::vector<std::pair<std::string, std::string>> auth_headers() { return {{"Authorization", "Bearer " + test_api_key()}}; }
+
+ApiClient::ApiClient(unsigned short port, std::chrono::milliseconds timeout) : client::HttpClient("127.0.0.1", port, timeout) {
+  set_header("Authorization", "Bearer " + test_api_key());
+}
 
 bool FeedReader::read_one(std::chrono::milliseconds wait) {
   auto text = ws_->read(wait);

@@ -232,6 +232,20 @@ class IntegrationTest : public ::testing::Test {
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds deadline,
                 std::chrono::milliseconds step = 20ms);
 
+// ---- credentials --------------------------------------------------------------------------------
+
+/// The running test's integrator key (every key scope, any source), made by `xiaonaod apikey
+/// create` in SetUp; empty before.
+std::string test_api_key();
+/// The headers that carry test_api_key().
+std::vector<std::pair<std::string, std::string>> auth_headers();
+
+/// An HttpClient on 127.0.0.1:`port` that sends the test's key with every request.
+class ApiClient : public client::HttpClient {
+ public:
+  explicit ApiClient(unsigned short port, std::chrono::milliseconds timeout = 30s);
+};
+
 // ---- alerts -----------------------------------------------------------------------------------
 
 /// A source_ref no other alert in any test process uses.
@@ -265,8 +279,10 @@ std::optional<FeedEvent> parse_feed_frame(const std::string& text, std::string& 
 /// A feed subscriber that records every frame it reads.
 class FeedReader {
  public:
-  /// Connects to /ws/feed with `query` ("since=0", "" for none). Throws when refused.
+  /// Connects to /ws/feed with `query` ("since=0", "" for none) and `headers` (default: the
+  /// test's key). Throws when refused.
   FeedReader(unsigned short port, const std::string& query);
+  FeedReader(unsigned short port, const std::string& query, const std::vector<std::pair<std::string, std::string>>& headers);
 
   /// Reads until `done()` holds, the connection closes or the deadline passes; returns done().
   bool read_until(const std::function<bool()>& done, std::chrono::milliseconds deadline);

@@ -63,7 +63,7 @@ TEST_F(ConcurrentWriters, EightWritersThreeSubscribersSeeEverySeqOnce) {
   std::vector<std::thread> writers;
   for (int w = 0; w < kWriters; ++w) {
     writers.emplace_back([&, w] {
-      client::HttpClient http("127.0.0.1", port);
+      ApiClient http(port);
       for (int i = 0; i < kPerWriter; ++i) {
         try {
           auto r = post_alert(http, make_alert(i % 2 ? "fraud" : "assault"));
@@ -129,8 +129,8 @@ TEST_F(TwoInstances, BothFeedsCarryEveryEventInTheSameOrder) {
   std::vector<std::thread> writers;
   for (int w = 0; w < kWriters; ++w) {
     writers.emplace_back([&, w] {
-      client::HttpClient ha("127.0.0.1", a.port());
-      client::HttpClient hb("127.0.0.1", b.port());
+      ApiClient ha(a.port());
+      ApiClient hb(b.port());
       for (int i = 0; i < kPerWriter; ++i) {
         const bool to_a = (i + w) % 2 == 0;
         try {

@@ -37,7 +37,7 @@ TEST_F(Durability, SigkillMidStreamLosesNoAcknowledgedAlertAndSkipsNoSeq) {
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
       threads.emplace_back([&] {
-        client::HttpClient http("127.0.0.1", port, 10s);
+        ApiClient http(port, 10s);
         for (int i = 0;; ++i) {
           // Every thread makes at least one attempt that starts after the kill.
           const bool after_kill = killed.load();
@@ -113,7 +113,7 @@ TEST_F(Durability, SigkillMidStreamLosesNoAcknowledgedAlertAndSkipsNoSeq) {
   }
 
   // Retrying the unknown outcomes: 200 (it had been stored) or 201, never a second row.
-  client::HttpClient http("127.0.0.1", server.port());
+  ApiClient http(server.port());
   for (const auto& o : outcomes) {
     if (o.acked) continue;
     auto r = post_alert(http, o.alert);

@@ -28,7 +28,7 @@ json expect_error(const client::Response& r, int status, const std::string& code
 
 TEST_F(AlertErrors, BadInputGetsA4xxNamingTheFieldAndWritesNothing) {
   Server& server = start_server();
-  client::HttpClient http("127.0.0.1", server.port());
+  ApiClient http(server.port());
   ASSERT_EQ(post_alert(http, make_alert()).status, 201);
   const Sql::Counts before = sql().counts();
 
@@ -109,7 +109,7 @@ TEST_F(AlertErrors, BadInputGetsA4xxNamingTheFieldAndWritesNothing) {
   auto ok = http.request("POST", "/api/v1/alerts", make_alert().dump(),
                          "application/json; charset=utf-8");
   EXPECT_EQ(ok.status, 201) << ok.body;
-  client::HttpClient fresh("127.0.0.1", server.port());
+  ApiClient fresh(server.port());
   EXPECT_EQ(fresh.get("/healthz").status, 200);
   EXPECT_EQ(post_alert(fresh, make_alert()).status, 201);
 }
@@ -118,7 +118,7 @@ TEST_F(AlertErrors, BodyOverTheLimitIs413AndWritesNothing) {
   ServerOptions options;
   options.env = {{"XIAONAO_HTTP_MAX_BODY_BYTES", "2048"}};
   Server& server = start_server(options);
-  client::HttpClient http("127.0.0.1", server.port());
+  ApiClient http(server.port());
   ASSERT_EQ(post_alert(http, make_alert()).status, 201);
   const Sql::Counts before = sql().counts();
 
@@ -128,13 +128,13 @@ TEST_F(AlertErrors, BodyOverTheLimitIs413AndWritesNothing) {
   expect_error(r, 413, "payload_too_large", "3 KB body with a 2 KB limit");
   EXPECT_EQ(sql().counts(), before);
 
-  client::HttpClient again("127.0.0.1", server.port());
+  ApiClient again(server.port());
   EXPECT_EQ(post_alert(again, make_alert()).status, 201) << "the server keeps serving";
 }
 
 TEST_F(AlertErrors, SqlLookingTextIsStoredVerbatim) {
   Server& server = start_server();
-  client::HttpClient http("127.0.0.1", server.port());
+  ApiClient http(server.port());
 
   json a = make_alert("fraud");
   const std::string ref = "x'); DROP TABLE alerts; -- " + unique_ref();
@@ -167,7 +167,7 @@ TEST_F(AlertErrors, SqlLookingTextIsStoredVerbatim) {
   const json alerts = d.json()["alerts"];
   ASSERT_EQ(alerts.size(), 1u);
   EXPECT_EQ(alerts[0].value("source_ref", ""), ref);
-  EXPECT_EQ(alerts[0]["caller"].value("name", ""), name);
+  EXPECT_EQ(alerts[0]["caller"].value("name", "").substr(0, 2), "R*") << "names are masked in the view";
   EXPECT_EQ(alerts[0].value("address", ""), address);
   EXPECT_EQ(alerts[0].value("description", ""), description);
 
@@ -179,7 +179,7 @@ TEST_F(AlertErrors, SqlLookingTextIsStoredVerbatim) {
 
 TEST_F(AlertErrors, UnknownRouteIs404AndWrongMethodIs405) {
   Server& server = start_server();
-  client::HttpClient http("127.0.0.1", server.port());
+  ApiClient http(server.port());
   auto r = http.get("/api/v1/no-such-thing");
   expect_error(r, 404, "not_found", "unknown route");
 

@@ -44,7 +44,7 @@ class Feed : public IntegrationTest {
 
 TEST_F(Feed, ReplayFromZeroThenLiveWithoutGapOrDuplicate) {
   Server& server = start_server();
-  client::HttpClient http("127.0.0.1", server.port());
+  ApiClient http(server.port());
   const auto first = post_n(http, 5, "fraud");
   ASSERT_EQ(first.size(), 5u);
   const std::int64_t m1 = sql().max_seq();
@@ -95,7 +95,7 @@ TEST_F(Feed, ReplayFromZeroThenLiveWithoutGapOrDuplicate) {
 
 TEST_F(Feed, SinceNReplaysExactlyTheEventsAfterN) {
   Server& server = start_server();
-  client::HttpClient http("127.0.0.1", server.port());
+  ApiClient http(server.port());
   ASSERT_EQ(post_n(http, 6, "theft").size(), 6u);
   const std::int64_t m = sql().max_seq();
   const std::int64_t n = m / 2;
@@ -117,7 +117,7 @@ TEST_F(Feed, SinceNReplaysExactlyTheEventsAfterN) {
 
 TEST_F(Feed, WithoutSinceTheFeedStartsWithTheNextEvent) {
   Server& server = start_server();
-  client::HttpClient http("127.0.0.1", server.port());
+  ApiClient http(server.port());
   ASSERT_EQ(post_n(http, 2, "theft").size(), 2u);
   const std::int64_t m = sql().max_seq();
 
@@ -130,7 +130,7 @@ TEST_F(Feed, WithoutSinceTheFeedStartsWithTheNextEvent) {
 
 TEST_F(Feed, CategoryFilterDeliversOnlyThoseCategories) {
   Server& server = start_server();
-  client::HttpClient http("127.0.0.1", server.port());
+  ApiClient http(server.port());
   for (int i = 0; i < 3; ++i) {
     ASSERT_EQ(post_n(http, 1, "fraud").size(), 1u);
     ASSERT_EQ(post_n(http, 1, "theft").size(), 1u);
@@ -178,7 +178,7 @@ TEST_F(Feed, ResumeAfterReconnectLeavesNoGapOrDuplicate) {
   std::atomic<bool> writer_done{false};
   std::atomic<int> writer_errors{0};
   std::thread writer([&] {
-    client::HttpClient http("127.0.0.1", server.port());
+    ApiClient http(server.port());
     for (int i = 0; i < 120; ++i) {
       try {
         if (post_alert(http, make_alert(i % 2 ? "theft" : "dispute")).status != 201) ++writer_errors;
@@ -227,7 +227,7 @@ TEST_F(Feed, BadSinceOrCategoryIsRefusedWith400BeforeTheUpgrade) {
     }
   }
   // Still serving feeds.
-  client::HttpClient http("127.0.0.1", server.port());
+  ApiClient http(server.port());
   ASSERT_EQ(post_alert(http, make_alert()).status, 201);
   FeedReader ok(server.port(), "since=0");
   EXPECT_TRUE(ok.read_through(sql().max_seq()));

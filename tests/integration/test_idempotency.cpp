@@ -14,14 +14,14 @@ class Idempotency : public IntegrationTest {};
 
 TEST_F(Idempotency, RetryGets200WithTheSameIdsAndWritesNothing) {
   Server& server = start_server();
-  client::HttpClient http("127.0.0.1", server.port());
+  ApiClient http(server.port());
   const json alert = make_alert("burglary");
   auto first = post_alert(http, alert);
   ASSERT_EQ(first.status, 201) << first.body;
   const json f = first.json();
   const Sql::Counts after_first = sql().counts();
 
-  client::HttpClient other("127.0.0.1", server.port());
+  ApiClient other(server.port());
   for (int i = 0; i < 3; ++i) {
     auto retry = post_alert(i % 2 ? other : http, alert);
     ASSERT_EQ(retry.status, 200) << retry.body;
@@ -48,9 +48,9 @@ TEST_F(Idempotency, SixteenRacingRetriesCreateExactlyOneAlert) {
   constexpr int kRounds = 5;
 
   // One connection per thread, opened before the race so that the requests leave together.
-  std::vector<std::unique_ptr<client::HttpClient>> clients;
+  std::vector<std::unique_ptr<ApiClient>> clients;
   for (int i = 0; i < kThreads; ++i) {
-    clients.push_back(std::make_unique<client::HttpClient>("127.0.0.1", server.port()));
+    clients.push_back(std::make_unique<ApiClient>(server.port()));
     ASSERT_EQ(clients.back()->get("/healthz").status, 200);
   }
 

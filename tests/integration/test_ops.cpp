@@ -94,8 +94,9 @@ class Readiness : public IntegrationTest {};
 TEST_F(Readiness, WithoutMigrationsTheServerRefusesToStartOrIsNotReady) {
   // With migrate_on_start off on an empty database the server may refuse to start (saying
   // why) or serve /readyz 503 until the migrations are applied; it must not claim to be ready.
+  // A database of its own: the test's main one already has its key, and with it the schema.
   ServerOptions options;
-  options.env = {{"XIAONAO_DB_MIGRATE_ON_START", "false"}};
+  options.env = {{"XIAONAO_DB", extra_database().conninfo()}, {"XIAONAO_DB_MIGRATE_ON_START", "false"}};
   options.wait_ready = false;
   Server& server = add_server(options);
   server.spawn();
@@ -114,7 +115,7 @@ TEST_F(Readiness, WithoutMigrationsTheServerRefusesToStartOrIsNotReady) {
         << "the log does not say that the schema is missing:\n" << server.log();
     return;
   }
-  client::HttpClient http("127.0.0.1", server.port());
+  ApiClient http(server.port());
   auto r = http.get("/readyz");
   EXPECT_EQ(r.status, 503) << r.body;
   try {
@@ -133,7 +134,7 @@ TEST_F(Readiness, WithoutMigrationsTheServerRefusesToStartOrIsNotReady) {
 TEST_F(Readiness, DatabaseOutageGives503AndTheServerRecoversWithoutGaps) {
   Server& a = start_server();
   Server& b = start_server();  // a second instance: its feed needs NOTIFY (or its poll) back
-  client::HttpClient http("127.0.0.1", a.port());
+  ApiClient http(a.port());
   ASSERT_EQ(post_alert(http, make_alert()).status, 201);
   FeedReader feed_b(b.port(), "since=0");
   ASSERT_TRUE(feed_b.read_through(sql().max_seq(), 30s));
@@ -170,7 +171,7 @@ TEST_F(Readiness, DatabaseOutageGives503AndTheServerRecoversWithoutGaps) {
       60s, 200ms))
       << "intake did not recover: last status " << status;
   EXPECT_EQ(status, 201) << "the alert refused with 503 had been stored";
-  client::HttpClient http_b("127.0.0.1", b.port());
+  ApiClient http_b(b.port());
   EXPECT_TRUE(wait_until([&] { return post_alert(http_b, make_alert()).status == 201; }, 60s, 200ms))
       << "intake on B did not recover";
 
@@ -236,7 +237,7 @@ class Ops : public IntegrationTest {};
 
 TEST_F(Ops, HealthReadinessMetricsAndPortFile) {
   Server& server = start_server();
-  client::HttpClient http("127.0.0.1", server.port());
+  ApiClient http(server.port());
 
   auto h = http.get("/healthz");
   ASSERT_EQ(h.status, 200);
@@ -305,7 +306,7 @@ class Http : public IntegrationTest {};
 TEST_F(Http, HundredRequestsOnOneKeepAliveConnection) {
   Server& server = start_server();
   {
-    client::HttpClient http("127.0.0.1", server.port());
+    ApiClient http(server.port());
     for (int i = 0; i < 100; ++i) {
       auto r = i % 2 ? http.get("/healthz") : post_alert(http, make_alert());
       ASSERT_EQ(r.status, i % 2 ? 200 : 201) << "request " << i << ": " << r.body;
@@ -316,7 +317,7 @@ TEST_F(Http, HundredRequestsOnOneKeepAliveConnection) {
   for (int i = 0; i < 100; ++i) {
     ASSERT_TRUE(raw.send(i % 2 ? raw_request("GET", "/healthz")
                                : raw_request("POST", "/api/v1/alerts", make_alert().dump(),
-                                             "application/json")))
+                                             "application/json", auth_headers())))
         << "request " << i << ": the server closed the connection";
     auto r = raw.read_response();
     ASSERT_TRUE(r.has_value()) << "request " << i << ": the server closed the connection";
@@ -332,7 +333,7 @@ TEST_F(Http, PipelinedRequestsAreAnsweredInOrder) {
   std::string batch;
   for (int i = 0; i < 8; ++i) {
     const std::vector<std::pair<std::string, std::string>> hdr = {
-        {"X-Request-Id", "pipe-" + std::to_string(i)}};
+        {"X-Request-Id", "pipe-" + std::to_string(i)}, auth_headers().front()};
     batch += i % 2 ? raw_request("GET", "/healthz", {}, {}, hdr)
                    : raw_request("GET", "/api/v1/categories", {}, {}, hdr);
   }
@@ -366,7 +367,7 @@ TEST_F(Http, TwentyKilobytesOfHeadersGet431) {
     ASSERT_TRUE(r.has_value()) << "connection closed without a response";
     EXPECT_EQ(r->status, 431) << r->body;
   }
-  client::HttpClient http("127.0.0.1", server.port());
+  ApiClient http(server.port());
   EXPECT_EQ(http.get("/healthz").status, 200) << "the server keeps serving";
 }
 

@@ -30,7 +30,7 @@ TEST_F(GracefulShutdown, SigtermClosesFeedsWith1001FinishesPostsAndExits0) {
   std::vector<std::thread> posters;
   for (int t = 0; t < 4; ++t) {
     posters.emplace_back([&] {
-      client::HttpClient http("127.0.0.1", port, 30s);
+      ApiClient http(port, 30s);
       const auto give_up = Clock::now() + 200s;
       while (Clock::now() < give_up) {
         const bool after = term_sent.load();
@@ -100,7 +100,7 @@ TEST_F(GracefulShutdown, RequestAlreadySentWhenSigtermArrivesIsAnswered) {
     for (auto& raw : raws) {
       json a = make_alert("fraud");
       raw_alerts.push_back(a);
-      ASSERT_TRUE(raw->send(raw_request("POST", "/api/v1/alerts", a.dump(), "application/json")));
+      ASSERT_TRUE(raw->send(raw_request("POST", "/api/v1/alerts", a.dump(), "application/json", auth_headers())));
     }
     server.signal(SIGTERM);
 
@@ -143,7 +143,7 @@ TEST_F(GracefulShutdown, RequestAlreadySentWhenSigtermArrivesIsAnswered) {
 
 TEST_F(GracefulShutdown, SigintAlsoClosesFeedsWith1001AndExits0) {
   Server& server = start_server();
-  client::HttpClient http("127.0.0.1", server.port());
+  ApiClient http(server.port());
   ASSERT_EQ(post_alert(http, make_alert()).status, 201);
   FeedReader sub(server.port(), "since=0");
   ASSERT_TRUE(sub.read_through(sql().max_seq(), 30s));  // the subscription is live
@@ -178,7 +178,7 @@ TEST_F(GracefulShutdown, SubscriberThatJustConnectedAlsoGets1001) {
 
 TEST_F(GracefulShutdown, IdleServerExitsPromptlyOnSigterm) {
   Server& server = start_server();
-  client::HttpClient http("127.0.0.1", server.port());
+  ApiClient http(server.port());
   ASSERT_EQ(http.get("/healthz").status, 200);  // an idle keep-alive connection stays open
   // The shutdown grace (10 s by default) bounds in-flight work; an idle connection must not
   // make the server wait for it.

@@ -29,7 +29,7 @@ TEST_F(SlowSubscriber, IsCutOffWith4001AndResumesWithoutAGap) {
   const unsigned short port = server.port();
 
   // The slow one connects first and then never reads until the end.
-  client::WsClient slow("127.0.0.1", port, "/ws/feed?since=0");
+  client::WsClient slow("127.0.0.1", port, "/ws/feed?since=0", 10s, auth_headers());
 
   // The reader that keeps up, on its own thread.
   std::atomic<std::int64_t> target{0};
@@ -64,14 +64,14 @@ TEST_F(SlowSubscriber, IsCutOffWith4001AndResumesWithoutAGap) {
   constexpr int kThreads = 8;
   std::atomic<int> failures{0};
   int posted = 0;
-  client::HttpClient metrics_http("127.0.0.1", port);
+  ApiClient metrics_http(port);
   while (posted < kMax) {
     const int round = posted == 0 ? kFirstRound : kRound;
     std::atomic<int> next{0};
     std::vector<std::thread> writers;
     for (int t = 0; t < kThreads; ++t) {
       writers.emplace_back([&] {
-        client::HttpClient http("127.0.0.1", port);
+        ApiClient http(port);
         for (int i = next.fetch_add(1); i < round; i = next.fetch_add(1)) {
           json a = make_alert(i % 3 ? "theft" : "fraud");
           a["description"] = description;

@@ -46,6 +46,9 @@ class HttpClient {
   Response request(std::string_view method, std::string_view target, std::string_view body = {},
                    std::string_view content_type = "application/json",
                    const std::vector<std::pair<std::string, std::string>>& headers = {});
+  /// A header sent with every request from now on (e.g. Authorization); replaces one of the
+  /// same name.
+  void set_header(std::string name, std::string value);
   Response get(std::string_view target) { return request("GET", target); }
   Response post_json(std::string_view target, const nlohmann::json& body) {
     return request("POST", target, body.dump());
@@ -60,8 +63,10 @@ class HttpClient {
 /// (the exception message carries the HTTP status when the server refused the upgrade).
 class WsClient {
  public:
+  /// `headers` go with the handshake (e.g. Authorization, or Sec-WebSocket-Protocol).
   WsClient(std::string host, unsigned short port, std::string target,
-           std::chrono::milliseconds connect_timeout = std::chrono::seconds(10));
+           std::chrono::milliseconds connect_timeout = std::chrono::seconds(10),
+           const std::vector<std::pair<std::string, std::string>>& headers = {});
   ~WsClient();
   WsClient(const WsClient&) = delete;
   WsClient& operator=(const WsClient&) = delete;

@@ -42,6 +42,25 @@ struct Db {
   int batch_max = 256;           ///< alerts per intake transaction at most
   int statement_timeout_ms = 5000;  ///< PostgreSQL statement_timeout for every connection
   bool migrate_on_start = true;  ///< apply pending migrations at start-up
+  std::string app_role = "xiaonao_app";  ///< role every server connection switches to (SET ROLE); empty: none
+};
+
+/// Identity, sessions and abuse limits (docs/security.md).
+struct Security {
+  int access_ttl_s = 900;            ///< life of an access token from login or refresh
+  int refresh_ttl_s = 43200;         ///< life of a refresh token (one shift)
+  int credential_cache_ms = 30000;   ///< how long a checked token or key is trusted without the database
+  int rate_per_principal = 5000;     ///< requests/s per user or key (token bucket refill)
+  int burst_per_principal = 10000;   ///< bucket size per user or key
+  int rate_per_address = 20;         ///< requests/s per client address without valid credentials
+  int burst_per_address = 60;        ///< bucket size per address
+  int login_max_failures = 5;        ///< failed logins per account or address before a pause
+  int login_window_s = 900;          ///< the pause and the window failures are counted in
+  int password_min_length = 10;      ///< shortest password accepted for a user
+  int argon2_memory_kib = 65536;     ///< Argon2id memory cost of new password hashes
+  int argon2_ops = 2;                ///< Argon2id passes of new password hashes
+  bool open_metrics = false;         ///< serve /metrics without credentials (scraper on a closed network)
+  std::string cors_origins;          ///< comma-separated origins allowed cross-origin; empty: none
 };
 
 /// Logging.
@@ -59,6 +78,7 @@ struct Config {
   Http http;
   Feed feed;
   Db db;
+  Security security;
   Log log;
 
   /// The host part of `listen`, without IPv6 brackets ("::1" for "[::1]:8080").

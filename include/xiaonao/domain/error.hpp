@@ -15,9 +15,12 @@ enum class ErrorKind {
   unknown_category,        ///< category code not in the categories table (422)
   unsupported_media_type,  ///< Content-Type is not application/json (415)
   payload_too_large,       ///< body over the limit (413)
+  unauthorized,            ///< no credentials, or invalid or expired ones (401)
+  forbidden,               ///< valid credentials without the permission (403)
   not_found,               ///< no such resource or route (404)
   method_not_allowed,      ///< route exists, method does not (405)
   conflict,                ///< state forbids the change (409)
+  too_many_requests,       ///< a rate limit or the login throttle (429)
   unavailable,             ///< overloaded or database down (503)
   internal,                ///< a bug or an unexpected database error (500)
 };

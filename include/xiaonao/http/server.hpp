@@ -10,7 +10,9 @@
 
 #include "xiaonao/config/config.hpp"
 #include "xiaonao/http/router.hpp"
+#include "xiaonao/service/abuse_guard.hpp"
 #include "xiaonao/service/categories.hpp"
+#include "xiaonao/service/credentials.hpp"
 #include "xiaonao/service/feed_hub.hpp"
 #include "xiaonao/service/metrics.hpp"
 #include "xiaonao/store/alert_writer.hpp"
@@ -26,6 +28,8 @@ struct Context {
   service::FeedHub& hub;
   service::Metrics& metrics;
   service::CategoryCache& categories;
+  service::CredentialCache& credentials;
+  service::AbuseGuard& guard;
 };
 
 /// Something the server can ask to wind down on shutdown.
@@ -72,5 +76,7 @@ class Server {
 
 /// Registers every route of the API on `router`.
 void register_routes(Router& router, Context& ctx);
+/// Registers login, sessions, users, keys and the audit log (auth_handlers.cpp).
+void register_auth_routes(Router& router, Context& ctx);
 
 }  // namespace xiaonao::http

@@ -2,11 +2,13 @@
 /// Wire types shared by the HTTP layer.
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <boost/beast/http.hpp>
 
+#include "xiaonao/domain/auth.hpp"
 #include "xiaonao/domain/error.hpp"
 
 namespace xiaonao::http {
@@ -25,6 +27,10 @@ struct Call {
   std::map<std::string, std::string> query;
   std::vector<std::string> params;  ///< values of the route's {placeholders}, in order
   std::string request_id;
+  /// Who is calling; null only on routes open to anyone.
+  std::shared_ptr<const domain::Principal> principal;
+  /// The client's IP address.
+  std::string address;
 };
 
 using Handler = std::function<void(Call&, Reply)>;

@@ -16,8 +16,13 @@
 namespace xiaonao::store {
 
 /// Opens a connection with the session settings every Xiaonao connection uses
-/// (UTC time zone, statement timeout).
+/// (UTC time zone, statement timeout, and the application role when one is set).
 std::unique_ptr<pqxx::connection> open_connection(const std::string& conninfo, int statement_timeout_ms);
+
+/// The role open_connection switches to with SET ROLE (config db.app_role); empty: none.
+/// Set once at start-up, after migrations (which run as the connecting user), before any
+/// connection is opened.
+void set_app_role(std::string role);
 
 /// Runs jobs on `size` threads, each with its own connection. The queue is bounded: submit()
 /// says "full" instead of growing, and the caller answers 503.

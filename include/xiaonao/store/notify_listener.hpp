@@ -24,6 +24,9 @@ class NotifyListener {
                  std::function<std::int64_t()> last_published,
                  std::function<void(std::vector<domain::Frame>)> publish);
   ~NotifyListener();
+  /// Also LISTENs for credential changes (store::kAuthChannel); `changed` runs on the
+  /// listener's thread for each, and after every reconnect. Call before start().
+  void on_auth_change(std::function<void()> changed);
   void start();
   void stop();
 
@@ -34,6 +37,7 @@ class NotifyListener {
   int poll_interval_ms_;
   std::function<std::int64_t()> last_published_;
   std::function<void(std::vector<domain::Frame>)> publish_;
+  std::function<void()> auth_changed_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

@@ -23,6 +23,10 @@ struct IncidentFilter {
   std::vector<std::string> categories;
   std::optional<domain::TimePoint> from;
   std::optional<domain::TimePoint> to;
+  std::vector<std::string> stations;  ///< the `station` filter
+  /// Station scope of the caller: only incidents of this station or shared with it.
+  /// Empty: every incident (county-wide callers).
+  std::string visible_to_station;
   int limit = 50;
   std::optional<domain::PageCursor> after;
 };
@@ -30,7 +34,9 @@ struct IncidentFilter {
 /// One page of incidents: {"items": [...], "next_cursor": ...}.
 nlohmann::json list_incidents(pqxx::connection& c, const IncidentFilter& f);
 
-/// The one-screen view of one incident, or nullopt when the id is unknown.
+/// The one-screen view of one incident, or nullopt when the id is unknown. Personal data in it
+/// is unmasked: the caller masks it (domain::mask_people) unless the reader may see it.
+/// `shared_with` lists the stations the incident is shared with.
 std::optional<nlohmann::json> get_incident(pqxx::connection& c, const std::string& id);
 
 /// Every category, ordered by code.

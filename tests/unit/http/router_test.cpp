@@ -13,9 +13,9 @@ using bhttp::verb;
 
 Router make_router(std::vector<std::string>& hits) {
   Router r;
-  r.add(verb::get, "/api/v1/incidents", [&hits](Call&, Reply) { hits.push_back("list"); });
-  r.add(verb::get, "/api/v1/incidents/{id}", [&hits](Call&, Reply) { hits.push_back("get"); });
-  r.add(verb::post, "/api/v1/alerts", [&hits](Call&, Reply) { hits.push_back("alerts"); });
+  r.add(verb::get, "/api/v1/incidents", domain::Permission::incidents_read, [&hits](Call&, Reply) { hits.push_back("list"); });
+  r.add(verb::get, "/api/v1/incidents/{id}", domain::Permission::incidents_read, [&hits](Call&, Reply) { hits.push_back("get"); });
+  r.add(verb::post, "/api/v1/alerts", domain::Permission::alerts_write, [&hits](Call&, Reply) { hits.push_back("alerts"); });
   return r;
 }
 
