@@ -2,6 +2,7 @@
 
 #include "sessions.hpp"
 #include "xiaonao/domain/query.hpp"
+#include "xiaonao/http/ws_handshake.hpp"
 #include "xiaonao/log/log.hpp"
 
 namespace xiaonao::http {
@@ -116,11 +117,15 @@ void HttpSession::on_header(beast::error_code ec) {
 }
 
 void HttpSession::reject(unsigned status, const std::string& message, const Request* req) {
-  reading_ = false;
-  stop_reading_ = true;
   auto kind = status == 413 ? domain::ErrorKind::payload_too_large : domain::ErrorKind::bad_request;
   auto res = error_response(domain::Error{kind, message, ""});
   res.result(status);
+  reject(std::move(res), req);
+}
+
+void HttpSession::reject(Response res, const Request* req) {
+  reading_ = false;
+  stop_reading_ = true;
   auto slot = std::make_shared<Slot>();
   slot->keep_alive = false;
   slots_.push_back(slot);
@@ -158,10 +163,20 @@ void HttpSession::on_read(beast::error_code ec) {
         if (!server_.context().categories.find(c)) return reject(400, "unknown category '" + c + "'", &req);
       }
     }
+    std::string why;
+    if (const auto status = ws_handshake_problem(req, why)) {
+      auto res = error_response(domain::Error{domain::ErrorKind::bad_request, why, ""});
+      res.result(status);
+      if (status == 426) res.set(bhttp::field::sec_websocket_version, "13");
+      return reject(std::move(res), &req);
+    }
     stream_.expires_never();
-    auto ws = std::make_shared<WsSession>(stream_.release_socket(), server_, since, std::move(cats), rid);
+    // Bytes the client sent right after its request belong to the WebSocket stream.
+    auto early = beast::buffers_to_string(buffer_.data());
+    auto ws = std::make_shared<WsSession>(stream_.release_socket(), server_, since, std::move(cats), rid,
+                                          std::move(early));
     server_.track(ws);
-    ws->run(std::move(req));
+    ws->run(req);
     closing_ = true;
     return;
   }
