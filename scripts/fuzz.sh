@@ -22,10 +22,11 @@ if ! [[ "$secs" =~ ^[1-9][0-9]*$ ]]; then
   exit 2
 fi
 
-# target, seed corpus under tests/fuzz/corpus, dictionary under tests/fuzz, -max_len
+# target, seed corpus under tests/fuzz/corpus, dictionary under tests/fuzz ("-": none), -max_len
 targets=(
   "fuzz_alert_parser alert alert.dict 8192"
   "fuzz_router router router.dict 4096"
+  "fuzz_ws_frame ws - 9000"
 )
 
 bash scripts/setup.sh
@@ -91,8 +92,10 @@ for t in "${targets[@]}"; do
   log="$dir/fuzz.log"
   rc=0
   # Run inside the temp dir: libFuzzer writes fuzz-N.log and similar files to its working dir.
+  dict_arg=()
+  [[ "$dict" != "-" ]] && dict_arg=(-dict="$root/tests/fuzz/$dict")
   (cd "$dir" && exec "$root/$build_dir/tests/fuzz/$name" "$dir/corpus" \
-    -dict="$root/tests/fuzz/$dict" -max_len="$max_len" -max_total_time="$secs" \
+    "${dict_arg[@]}" -max_len="$max_len" -max_total_time="$secs" \
     -timeout=30 -rss_limit_mb=2048 -artifact_prefix="$dir/artifacts/" -print_final_stats=1 \
     "${extra[@]}") </dev/null >"$log" 2>&1 || rc=$?
 

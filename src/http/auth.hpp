@@ -11,9 +11,8 @@
 
 namespace xiaonao::http {
 
-/// The WebSocket subprotocol the feed speaks, and the prefix of the one that carries a token
-/// from a browser (which cannot set headers on a WebSocket): "xiaonao.bearer.<token>".
-inline constexpr std::string_view kFeedProtocol = "xiaonao.v1";
+/// The prefix of the WebSocket subprotocol that carries a token from a browser (which cannot
+/// set headers on a WebSocket): "xiaonao.bearer.<token>", offered next to "xiaonao.v1".
 inline constexpr std::string_view kBearerProtocolPrefix = "xiaonao.bearer.";
 
 /// The credential a request carries: `Authorization: Bearer <token or key>`, `X-Api-Key: <key>`,

@@ -2,6 +2,7 @@
 
 #include "sessions.hpp"
 #include "xiaonao/domain/query.hpp"
+#include "xiaonao/http/ws_handshake.hpp"
 #include "xiaonao/log/log.hpp"
 
 namespace xiaonao::http {
@@ -120,14 +121,18 @@ void HttpSession::on_header(beast::error_code ec) {
 }
 
 void HttpSession::reject(unsigned status, const std::string& message, const Request* req) {
-  reading_ = false;
-  stop_reading_ = true;
   auto kind = status == 413 ? domain::ErrorKind::payload_too_large : domain::ErrorKind::bad_request;
   if (status == 401) kind = domain::ErrorKind::unauthorized;
   if (status == 403) kind = domain::ErrorKind::forbidden;
   if (status == 503) kind = domain::ErrorKind::unavailable;
   auto res = status == 401 ? unauthorized(message) : error_response(domain::Error{kind, message, ""});
   res.result(status);
+  reject(std::move(res), req);
+}
+
+void HttpSession::reject(Response res, const Request* req) {
+  reading_ = false;
+  stop_reading_ = true;
   auto ex = std::make_shared<Exchange>();
   ex->slot = std::make_shared<Slot>();
   ex->slot->keep_alive = false;
@@ -191,6 +196,13 @@ void HttpSession::upgrade(Request&& req) {
       if (!server_.context().categories.find(c)) return reject(400, "unknown category '" + c + "'", &req);
     }
   }
+  std::string why;
+  if (const auto status = ws_handshake_problem(req, why)) {
+    auto res = error_response(domain::Error{domain::ErrorKind::bad_request, why, ""});
+    res.result(status);
+    if (status == 426) res.set(bhttp::field::sec_websocket_version, "13");
+    return reject(std::move(res), &req);
+  }
   const auto credential = credential_of(req);
   if (credential.empty()) return reject(401, "the feed needs a token: Authorization: Bearer, or the subprotocol xiaonao.bearer.<token>", &req);
   // Keep reading nothing more on this connection: it becomes the feed or closes.
@@ -207,10 +219,12 @@ void HttpSession::upgrade(Request&& req) {
                    if (!o.principal->may(domain::Permission::feed_read))
                      return self->reject(403, "this needs the permission feed:read", shared_req.get());
                    self->stream_.expires_never();
+                   // Bytes the client sent right after its request belong to the WebSocket stream.
+                   auto early = beast::buffers_to_string(self->buffer_.data());
                    auto ws = std::make_shared<WsSession>(self->stream_.release_socket(), self->server_, since,
-                                                         std::move(cats), rid, o.principal);
+                                                         std::move(cats), rid, std::move(early), o.principal);
                    self->server_.track(ws);
-                   ws->run(std::move(*shared_req));
+                   ws->run(*shared_req);
                    self->closing_ = true;
                  });
                });

@@ -1,5 +1,6 @@
 #pragma once
 // Private to the http module: the per-connection sessions.
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -7,12 +8,16 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+
+#include "xiaonao/domain/ws_frame.hpp"
 
 #include "xiaonao/http/server.hpp"
 #include "auth.hpp"
@@ -64,6 +69,8 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
                      std::shared_ptr<const domain::Principal> principal);
   void finish(const Exchange& ex, Response res);
   void reject(unsigned status, const std::string& message, const Request* req = nullptr);
+  /// Answers `res` and closes the connection after it.
+  void reject(Response res, const Request* req);
   void maybe_write();
   void on_write(bool close, beast::error_code ec);
   void close();
@@ -83,47 +90,77 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
 };
 
 /// A feed subscriber: replays from the table, then follows the hub, with a bounded queue.
+/// It owns the WebSocket framing (domain::ws) instead of using Beast's websocket stream, so
+/// that every frame queued while a write is in flight leaves in the next single socket write
+/// (Beast writes one message per call, and writes pongs itself on the same socket).
 class WsSession final : public Session, public service::Subscriber, public std::enable_shared_from_this<WsSession> {
  public:
-  /// `since` < 0: start live from the next event. `categories` empty: no filter.
+  /// `since` < 0: start live from the next event. `categories` empty: no filter. `early` holds
+  /// bytes the client sent after its upgrade request that the HTTP session already read.
   /// `principal` decides the station scope: a station role sees its own station's events only.
   WsSession(tcp::socket&& socket, Server& server, std::int64_t since, std::set<std::string> categories,
-            std::string request_id, std::shared_ptr<const domain::Principal> principal);
+            std::string request_id, std::string early, std::shared_ptr<const domain::Principal> principal);
   ~WsSession() override;
-  void run(Request req);
+  /// Answers the (already validated) upgrade request with 101 and starts the feed.
+  void run(const Request& req);
   void shutdown() override;
   void deliver(service::FrameBatch batch) override;
 
  private:
-  void on_accept(beast::error_code ec);
+  // Frames of one batch (a hub release, a ring backlog or a replay page) still to be written,
+  // from index `next` on; the batch is shared with every other subscriber.
+  struct Pending {
+    service::FrameBatch batch;
+    std::size_t next;
+  };
   void do_read();
+  void on_read(beast::error_code ec, std::size_t n);
+  void on_bytes(std::string_view bytes);
+  void on_client_close(std::uint16_t code);
   void step_replay();
   void on_replay(std::vector<domain::Frame> frames, bool failed);
-  void enqueue(const domain::Frame& f);
+  void enqueue(service::FrameBatch batch);
+  bool wanted(const domain::Frame& f) const;
   void do_write();
   void on_write(beast::error_code ec, std::size_t);
-  void close_with(std::uint16_t code, const char* reason);
-  void start_close();
+  void arm_ping();
+  void on_ping_timer(beast::error_code ec);
+  void close_with(std::uint16_t code, std::string reason);
   void on_closed();
   std::size_t replay_page() const;
 
-  websocket::stream<beast::tcp_stream> ws_;
-  beast::flat_buffer read_buffer_;
+  tcp::socket socket_;
   Server& server_;
   std::shared_ptr<std::atomic<std::size_t>> active_;
-  std::int64_t cursor_;  // highest seq already queued or skipped
+  std::int64_t cursor_;       // highest seq already queued or skipped
+  std::int64_t written_{0};   // highest seq copied into a write (the seam guard on the way out)
   std::set<std::string> categories_;
   std::string rid_;
   std::shared_ptr<const domain::Principal> principal_;
-  std::deque<std::shared_ptr<const std::string>> queue_;
-  bool accepted_{false};
+  domain::ws::FrameParser parser_;
+  std::vector<domain::ws::ClientEvent> events_;  // reused between reads
+  std::array<char, 2048> read_buf_;
+  std::string early_;          // bytes read by the HTTP session after the upgrade request
+  std::deque<Pending> queue_;
+  std::size_t queued_{0};      // frames in queue_ that pass the filter
+  std::string handshake_;      // the 101 response until it is written
+  std::string out_;            // the bytes of the write in flight
+  std::optional<std::string> pong_;  // payload of the latest ping to answer
+  bool ping_due_{false};
+  bool heard_{false};          // something arrived from the peer since the last ping tick
+  int silent_ticks_{0};
   bool live_{false};
   bool replay_in_flight_{false};
   bool writing_{false};
-  bool closing_{false};
+  bool closing_{false};        // no more frames; a close frame is on its way
+  bool close_sent_{false};     // our close frame is in a write (or written)
+  bool peer_closed_{false};    // the peer's close frame arrived
+  bool drop_after_close_{false};  // do not wait for the peer's close reply (protocol error)
   bool closed_{false};
-  std::optional<websocket::close_reason> pending_close_;
+  std::uint16_t close_code_{0};
+  std::string close_reason_;
   net::steady_timer close_timer_;
+  net::steady_timer ping_timer_;
 };
 
 }  // namespace xiaonao::http

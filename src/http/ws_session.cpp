@@ -1,84 +1,121 @@
 #include <pqxx/pqxx>
 
 #include "sessions.hpp"
+#include "xiaonao/http/ws_handshake.hpp"
 #include "xiaonao/log/log.hpp"
 #include "xiaonao/store/readers.hpp"
 
 namespace xiaonao::http {
 
+namespace wsf = domain::ws;
+
 namespace {
 constexpr std::uint16_t close_too_slow = 4001;
-}
+constexpr std::uint16_t close_try_again_later = 1013;
+constexpr std::uint16_t close_internal_error = 1011;
+// Clients only send control frames; anything bigger than this is a mistake or an attack.
+constexpr std::size_t max_client_message = 4096;
+// One write takes the queued frames up to about this many bytes; the rest go in the next one.
+constexpr std::size_t write_chunk = 128 * 1024;
+}  // namespace
 
 WsSession::WsSession(tcp::socket&& socket, Server& server, std::int64_t since, std::set<std::string> categories,
-                     std::string request_id, std::shared_ptr<const domain::Principal> principal)
-    : ws_(std::move(socket)),
+                     std::string request_id, std::string early, std::shared_ptr<const domain::Principal> principal)
+    : socket_(std::move(socket)),
       server_(server),
       active_(server.active_counter()),
       cursor_(since),
       categories_(std::move(categories)),
       rid_(std::move(request_id)),
       principal_(std::move(principal)),
-      close_timer_(ws_.get_executor()) {
+      parser_(max_client_message),
+      early_(std::move(early)),
+      close_timer_(socket_.get_executor()),
+      ping_timer_(socket_.get_executor()) {
   ++*active_;
 }
 
 WsSession::~WsSession() { --*active_; }
 
-void WsSession::run(Request req) {
-  const auto& feed = server_.context().cfg.feed;
-  // The websocket stream has its own timeouts; the tcp_stream's must be off.
-  beast::get_lowest_layer(ws_).expires_never();
-  websocket::stream_base::timeout t = websocket::stream_base::timeout::suggested(beast::role_type::server);
-  // Pings go out when the peer has been quiet for half of idle_timeout; silence for the whole
-  // idle_timeout closes the connection.
-  t.idle_timeout = std::chrono::milliseconds(2 * feed.ping_interval_ms);
-  t.keep_alive_pings = true;
-  ws_.set_option(t);
-  // A browser that sent its token as a subprotocol must get one of its offered protocols back.
-  const bool offered_v1 = std::string_view(req[bhttp::field::sec_websocket_protocol]).find(kFeedProtocol) !=
-                          std::string_view::npos;
-  ws_.set_option(websocket::stream_base::decorator([offered_v1](websocket::response_type& res) {
-    res.set(bhttp::field::server, "xiaonao");
-    if (offered_v1) res.set(bhttp::field::sec_websocket_protocol, kFeedProtocol);
-  }));
-  // Clients only send control frames; anything big is a mistake or an attack.
-  ws_.read_message_max(4096);
-  ws_.async_accept(req, beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
-}
-
-void WsSession::on_accept(beast::error_code ec) {
-  accepted_ = true;
-  if (ec) {
-    fail(ec, "ws_accept");
-    return on_closed();
-  }
-  // A close asked for during the handshake waits until now: a close frame needs an open socket.
-  if (pending_close_) return start_close();
+void WsSession::run(const Request& req) {
+  // The 101 goes out as the first bytes of the first write; frames may follow it in the same one.
+  handshake_ = ws_switching_protocols(req);
   if (server_.shutting_down()) {
-    return close_with(static_cast<std::uint16_t>(websocket::close_code::going_away), "server shutting down");
+    close_with(wsf::close_code::going_away, "server shutting down");
+    return do_write();
   }
   log::info("feed.subscribed", {{"rid", rid_},
                                 {"since", cursor_},
                                 {"categories", categories_},
                                 {"principal", principal_->ref()},
                                 {"station", principal_->county_wide ? "*" : principal_->station_id}});
+  arm_ping();
+  if (!early_.empty()) {
+    auto early = std::move(early_);
+    on_bytes(early);
+  }
+  if (closed_) return;
   do_read();
   if (cursor_ < 0) cursor_ = server_.context().hub.last_released();
+  written_ = cursor_;
   step_replay();
+  do_write();
 }
 
+// --- reading: control frames from the client ---------------------------------------------------
+
 void WsSession::do_read() {
-  ws_.async_read(read_buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-    if (ec) {
-      fail(ec, "ws_read");
-      return self->on_closed();
-    }
-    // Text from the client carries no meaning in this protocol; drop it.
-    self->read_buffer_.consume(self->read_buffer_.size());
-    self->do_read();
-  });
+  socket_.async_read_some(net::buffer(read_buf_), beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
 }
+
+void WsSession::on_read(beast::error_code ec, std::size_t n) {
+  if (closed_) return;
+  if (ec) {
+    fail(ec, "ws_read");
+    return on_closed();
+  }
+  on_bytes(std::string_view(read_buf_.data(), n));
+  if (!closed_) do_read();
+}
+
+void WsSession::on_bytes(std::string_view bytes) {
+  heard_ = true;
+  if (peer_closed_ || drop_after_close_) return;  // nothing after a close frame counts
+  events_.clear();
+  const auto error = parser_.feed(bytes, events_);
+  for (auto& ev : events_) {
+    switch (ev.op) {
+      case wsf::Opcode::ping:
+        // Answer only the latest ping when several arrive before we can write (RFC 6455 5.5.3).
+        if (!closing_) pong_ = std::move(ev.payload);
+        break;
+      case wsf::Opcode::close:
+        return on_client_close(ev.code);
+      default:
+        break;  // pongs only prove the peer is alive; data messages mean nothing in this protocol
+    }
+  }
+  if (error) {
+    log::info("feed.protocol_error", {{"rid", rid_}, {"code", error}});
+    drop_after_close_ = true;
+    close_with(error, error == wsf::close_code::too_big ? "message too big" : "protocol error");
+  }
+  do_write();
+}
+
+void WsSession::on_client_close(std::uint16_t code) {
+  peer_closed_ = true;
+  if (close_sent_) {
+    // The reply to our close: the handshake is complete once our frame is out.
+    if (!writing_) on_closed();
+    return;
+  }
+  // The peer started the close: echo its code (RFC 6455 5.5.1), then hang up after the write.
+  close_with(code, "");
+  do_write();
+}
+
+// --- the feed: replay, then live ---------------------------------------------------------------
 
 void WsSession::step_replay() {
   if (closing_ || live_ || replay_in_flight_) return;
@@ -86,7 +123,7 @@ void WsSession::step_replay() {
   const auto max_backlog = ctx.cfg.feed.send_queue_max / 2;
   if (auto backlog = ctx.hub.attach(shared_from_this(), cursor_, max_backlog)) {
     live_ = true;
-    for (const auto& f : *backlog) enqueue(f);
+    if (!backlog->empty()) enqueue(std::make_shared<const std::vector<domain::Frame>>(std::move(*backlog)));
     return do_write();
   }
   // Behind the in-memory ring: read the next page from the event table.
@@ -107,89 +144,162 @@ void WsSession::step_replay() {
         if (store::is_connection_error(e)) broken = std::current_exception();
       }
     }
-    net::post(self->ws_.get_executor(), [self, frames = std::move(frames), failed]() mutable {
+    net::post(self->socket_.get_executor(), [self, frames = std::move(frames), failed]() mutable {
       self->on_replay(std::move(frames), failed);
     });
     if (broken) std::rethrow_exception(broken);  // lets the pool replace the connection
   });
   if (!queued) {
     replay_in_flight_ = false;
-    close_with(static_cast<std::uint16_t>(websocket::close_code::try_again_later), "server busy; resume with since");
+    close_with(close_try_again_later, "server busy; resume with since");
   }
 }
 
 void WsSession::on_replay(std::vector<domain::Frame> frames, bool failed) {
   replay_in_flight_ = false;
   if (closing_) return;
-  if (failed || frames.empty()) {
-    return close_with(static_cast<std::uint16_t>(websocket::close_code::internal_error),
-                      "replay failed; resume with since");
-  }
-  for (const auto& f : frames) enqueue(f);
+  if (failed || frames.empty()) return close_with(close_internal_error, "replay failed; resume with since");
+  enqueue(std::make_shared<const std::vector<domain::Frame>>(std::move(frames)));
   do_write();
   // Fetch the next page once this one is mostly sent (see on_write).
-  if (queue_.size() < replay_page() / 2) step_replay();
+  if (queued_ < replay_page() / 2) step_replay();
 }
 
+// Called under the hub's lock: one post per batch, whatever its size.
 void WsSession::deliver(service::FrameBatch batch) {
-  net::post(ws_.get_executor(), [self = shared_from_this(), batch = std::move(batch)] {
+  net::post(socket_.get_executor(), [self = shared_from_this(), batch = std::move(batch)]() mutable {
     if (self->closing_) return;
-    for (const auto& f : *batch) self->enqueue(f);
+    self->enqueue(std::move(batch));
     self->do_write();
   });
 }
 
-void WsSession::enqueue(const domain::Frame& f) {
-  if (closing_ || f.seq <= cursor_) return;  // already sent: the seam between replay and live
-  cursor_ = f.seq;
-  if (!categories_.empty() && !categories_.count(f.category)) return;
+bool WsSession::wanted(const domain::Frame& f) const {
   // Station terminals: only their own station's events.
-  if (!principal_->county_wide && f.station_id != principal_->station_id) return;
-  queue_.push_back(f.text);
-  if (queue_.size() > server_.context().cfg.feed.send_queue_max) {
-    log::warn("feed.slow_subscriber", {{"rid", rid_}, {"queued", queue_.size()}, {"seq", f.seq}});
+  if (!principal_->county_wide && f.station_id != principal_->station_id) return false;
+  return categories_.empty() || categories_.count(f.category) != 0;
+}
+
+void WsSession::enqueue(service::FrameBatch batch) {
+  if (closing_) return;
+  // Frames at or below the cursor were sent already: the seam between replay and live.
+  std::size_t first = batch->size();
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < batch->size(); ++i) {
+    const auto& f = (*batch)[i];
+    if (f.seq <= cursor_) continue;
+    cursor_ = f.seq;
+    if (first == batch->size()) first = i;
+    if (wanted(f)) ++count;
+  }
+  if (count == 0) return;
+  queue_.push_back({std::move(batch), first});
+  queued_ += count;
+  if (queued_ > server_.context().cfg.feed.send_queue_max) {
+    log::warn("feed.slow_subscriber", {{"rid", rid_}, {"queued", queued_}, {"seq", cursor_}});
     close_with(close_too_slow, "too slow; resume with since");
   }
 }
 
+// --- writing: everything pending leaves in one socket write ------------------------------------
+
 void WsSession::do_write() {
-  if (writing_ || closed_ || queue_.empty() || pending_close_) return;
+  if (writing_ || closed_ || close_sent_) return;
+  out_.clear();
+  out_ += handshake_;
+  handshake_.clear();
+  if (pong_) {
+    wsf::append_frame(out_, wsf::Opcode::pong, *pong_);
+    pong_.reset();
+  }
+  if (ping_due_) {
+    wsf::append_frame(out_, wsf::Opcode::ping, {});
+    ping_due_ = false;
+  }
+  while (!queue_.empty() && out_.size() < write_chunk) {
+    auto& p = queue_.front();
+    const auto& frames = *p.batch;
+    for (; p.next < frames.size() && out_.size() < write_chunk; ++p.next) {
+      const auto& f = frames[p.next];
+      if (f.seq <= written_ || !wanted(f)) continue;
+      written_ = f.seq;
+      wsf::append_frame(out_, wsf::Opcode::text, *f.text);
+      --queued_;
+    }
+    if (p.next == frames.size()) queue_.pop_front();
+  }
+  if (closing_ && queue_.empty()) {
+    wsf::append_close(out_, close_code_, close_reason_);
+    close_sent_ = true;
+  }
+  if (out_.empty()) return;
   writing_ = true;
-  ws_.text(true);
-  ws_.async_write(net::buffer(*queue_.front()),
-                  beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
+  net::async_write(socket_, net::buffer(out_), beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
 }
 
 void WsSession::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
+  if (closed_) return;
   if (ec) {
     fail(ec, "ws_write");
     return on_closed();
   }
-  if (!queue_.empty()) queue_.pop_front();
-  if (pending_close_) return start_close();
+  if (close_sent_) {
+    // Our close is out. Hang up now if the peer already closed (or broke the protocol);
+    // otherwise wait for its close reply, at most until close_timer_ fires.
+    if (peer_closed_ || drop_after_close_) on_closed();
+    return;
+  }
   do_write();
-  if (!live_ && queue_.size() < replay_page() / 2) step_replay();
+  if (!live_ && queued_ < replay_page() / 2) step_replay();
 }
 
-void WsSession::close_with(std::uint16_t code, const char* reason) {
+// --- keep-alive --------------------------------------------------------------------------------
+
+// Ticks every ping_interval_ms: a peer silent for a whole period gets a ping, and one still
+// silent a period later is taken for dead.
+void WsSession::arm_ping() {
+  ping_timer_.expires_after(std::chrono::milliseconds(server_.context().cfg.feed.ping_interval_ms));
+  ping_timer_.async_wait(beast::bind_front_handler(&WsSession::on_ping_timer, shared_from_this()));
+}
+
+void WsSession::on_ping_timer(beast::error_code ec) {
+  if (ec || closed_) return;
+  if (heard_) {
+    heard_ = false;
+    silent_ticks_ = 0;
+  } else if (++silent_ticks_ >= 2) {
+    log::info("feed.ping_timeout", {{"rid", rid_}, {"cursor", cursor_}});
+    return on_closed();
+  }
+  if (silent_ticks_ == 1 && !closing_) {
+    ping_due_ = true;
+    do_write();
+  }
+  arm_ping();
+}
+
+// --- closing -----------------------------------------------------------------------------------
+
+void WsSession::close_with(std::uint16_t code, std::string reason) {
   if (closing_ || closed_) return;
   closing_ = true;
+  close_code_ = code;
+  close_reason_ = std::move(reason);
   server_.context().hub.detach(this);
-  // Keep only the frame being written (its buffer is in use); the client resumes with since.
-  while (queue_.size() > (writing_ ? 1u : 0u)) queue_.pop_back();
-  pending_close_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
-  if (accepted_ && !writing_) start_close();
+  // Frames not yet in a write are dropped; the client resumes with since.
+  queue_.clear();
+  queued_ = 0;
+  pong_.reset();
+  ping_due_ = false;
+  // The close frame goes out with the next write (do_write), after the one in flight.
+  if (!writing_) do_write();
   // A peer that does not read cannot take the close frame either: cut it off after a grace.
   close_timer_.expires_after(std::chrono::milliseconds(server_.context().cfg.feed.slow_close_grace_ms));
   close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (ec || self->closed_) return;
-    beast::get_lowest_layer(self->ws_).close();
+    self->on_closed();
   });
-}
-
-void WsSession::start_close() {
-  ws_.async_close(*pending_close_, [self = shared_from_this()](beast::error_code) { self->on_closed(); });
 }
 
 // Replay pages are sized to the send queue: a page, half of the next and the live frames that
@@ -201,8 +311,8 @@ std::size_t WsSession::replay_page() const {
 }
 
 void WsSession::shutdown() {
-  net::post(ws_.get_executor(), [self = shared_from_this()] {
-    self->close_with(static_cast<std::uint16_t>(websocket::close_code::going_away), "server shutting down");
+  net::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->close_with(wsf::close_code::going_away, "server shutting down");
   });
 }
 
@@ -211,7 +321,11 @@ void WsSession::on_closed() {
   closed_ = true;
   server_.context().hub.detach(this);
   close_timer_.cancel();
-  beast::get_lowest_layer(ws_).close();
+  ping_timer_.cancel();
+  queue_.clear();
+  beast::error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
   log::info("feed.closed", {{"rid", rid_}, {"cursor", cursor_}});
 }
 
