@@ -50,24 +50,28 @@ JOIN alerts a ON a.source = k.source AND a.source_ref = k.source_ref
 JOIN incidents i ON i.id = a.incident_id
 )sql";
 
-// Step 2, last before COMMIT: take the feed_seq row lock (held until commit, so seqs are
-// visible in the order they were handed out), write the incidents and the events, and
-// notify every instance. Incidents go here so the lock is taken exactly once per batch.
+// Step 2: the incidents of the inserted alerts, numbered from their serials. This runs
+// before the feed_seq lock, so that the lock is held only for the event rows and the commit.
+constexpr const char* insert_incidents_sql = R"sql(
+INSERT INTO incidents (id, number, category, priority, received_at, location, address,
+                       description, created_at, updated_at)
+SELECT id, number, category, priority, received_at,
+       CASE WHEN lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,
+       address, description, $2::timestamptz, $2::timestamptz
+FROM json_to_recordset($1::json) AS x(id uuid, number text, category text, priority smallint,
+     received_at timestamptz, lon float8, lat float8, address text, description text)
+)sql";
+
+// Step 3, last before COMMIT: take the feed_seq row lock (held until commit, so seqs are
+// visible in the order they were handed out), write the events with consecutive seqs, and
+// notify every instance. Everything else is written before: the lock is held only this long.
 constexpr const char* append_sql = R"sql(
 WITH s AS (
   UPDATE feed_seq SET last = last + $2 RETURNING last
-), inc AS (
-  INSERT INTO incidents (id, number, category, priority, received_at, location, address,
-                         description, created_at, updated_at)
-  SELECT id, number, category, priority, received_at,
-         CASE WHEN lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,
-         address, description, $3::timestamptz, $3::timestamptz
-  FROM json_to_recordset($1::json) AS x(id uuid, number text, category text, priority smallint,
-       received_at timestamptz, lon float8, lat float8, address text, description text)
 ), ev AS (
   INSERT INTO events (seq, type, at, incident_id, category, data)
   SELECT s.last - $2 + e.ord, e.type, $3::timestamptz, e.incident_id, e.category, e.data
-  FROM json_to_recordset($4::json) AS e(ord int, type text, incident_id uuid, category text, data json), s
+  FROM json_to_recordset($1::json) AS e(ord int, type text, incident_id uuid, category text, data json), s
 )
 SELECT last, pg_notify('xiaonao_feed', last::text) FROM s
 )sql";
@@ -78,6 +82,7 @@ std::unique_ptr<pqxx::connection> open_writer_connection(const AlertWriterOption
   auto c = open_connection(o.conninfo, o.statement_timeout_ms);
   c->prepare("xn_insert_alerts", insert_alerts_sql);
   c->prepare("xn_existing_alerts", existing_alerts_sql);
+  c->prepare("xn_insert_incidents", insert_incidents_sql);
   c->prepare("xn_append", append_sql);
   return c;
 }
@@ -285,7 +290,8 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
   std::int64_t last = 0;
   if (!event_texts.empty()) {
     const auto n = static_cast<std::int64_t>(event_texts.size());
-    last = w.exec_prepared1("xn_append", incidents, n, now_text, events)[0].as<std::int64_t>();
+    w.exec_prepared0("xn_insert_incidents", incidents, now_text);
+    last = w.exec_prepared1("xn_append", events, n, now_text)[0].as<std::int64_t>();
   }
   w.commit();
 
