@@ -117,6 +117,14 @@ int serve(const config::Config& cfg, const std::string& port_file) {
 
   metrics.add_sampled("xiaonao_db_queue_depth", "gauge", "Database jobs waiting for a connection (reads and intake).",
                       [&] { return static_cast<double>(pool.queue_depth() + writer.queue_depth()); });
+  // Intake batching: batch_alerts / batches is the mean batch size; seconds / batches the
+  // mean transaction time (BEGIN to COMMIT, including the wait for the feed_seq lock).
+  metrics.add_sampled("xiaonao_intake_batches_total", "counter", "Committed intake transactions.",
+                      [&] { return static_cast<double>(writer.stats().batches); });
+  metrics.add_sampled("xiaonao_intake_batch_alerts_total", "counter", "Alerts carried by committed intake transactions.",
+                      [&] { return static_cast<double>(writer.stats().alerts); });
+  metrics.add_sampled("xiaonao_intake_transaction_seconds_total", "counter",
+                      "Seconds spent in intake transactions, BEGIN to COMMIT.", [&] { return writer.stats().seconds; });
   metrics.add_sampled("xiaonao_feed_subscribers", "gauge", "Open feed WebSocket subscriptions.",
                       [&] { return static_cast<double>(hub.subscriber_count()); });
   metrics.add_sampled("xiaonao_feed_events_published_total", "counter", "Feed events released to subscribers.",

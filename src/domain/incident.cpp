@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <random>
 
+#include "xiaonao/domain/json_text.hpp"
+
 namespace xiaonao::domain {
 
 namespace {
@@ -162,6 +164,79 @@ std::optional<PageCursor> decode_cursor(std::string_view text) {
   // One spelling per position: "007|..." or "-0|..." decode but are not what we hand out.
   if (encode_cursor(c) != text) return std::nullopt;
   return c;
+}
+
+namespace {
+
+void location_value(JsonWriter& w, const std::optional<GeoPoint>& p) {
+  if (!p) {
+    w.null();
+    return;
+  }
+  w.begin_object().key("lat").number(p->lat).key("lon").number(p->lon).end_object();
+}
+
+}  // namespace
+
+// Keys are written in sorted order: the texts are exactly what nlohmann::json::dump() gave
+// for the same objects before, so stored events and frames did not change shape.
+std::string incident_opened_data(const AlertInput& a, const OpenedIncident& ids) {
+  std::string out;
+  out.reserve(320 + (a.address ? a.address->size() : 0) + (a.description ? a.description->size() : 0));
+  JsonWriter w(out);
+  w.begin_object();
+  w.optional_string("address", a.address);
+  w.key("alert_count").integer(1);
+  w.key("category").string(a.category);
+  w.key("created_at").string(ids.created_at);
+  w.optional_string("description", a.description);
+  w.key("id").string(ids.incident_id);
+  w.key("location");
+  location_value(w, a.location);
+  w.key("number").string(ids.number);
+  w.key("priority").integer(a.priority.value_or(4));
+  w.key("received_at").string(ids.received_at);
+  w.key("station_id").null();
+  w.key("status").string("received");
+  w.key("updated_at").string(ids.created_at);
+  w.end_object();
+  return out;
+}
+
+std::string alert_received_data(const AlertInput& a, const OpenedIncident& ids) {
+  std::string out;
+  out.reserve(320 + (a.address ? a.address->size() : 0) + (a.description ? a.description->size() : 0));
+  JsonWriter w(out);
+  w.begin_object();
+  w.optional_string("address", a.address);
+  w.key("alert_id").string(ids.alert_id);
+  w.key("category").string(a.category);
+  w.optional_string("description", a.description);
+  w.key("incident_id").string(ids.incident_id);
+  w.key("incident_number").string(ids.number);
+  w.key("location");
+  location_value(w, a.location);
+  w.key("merged").boolean(false);
+  w.key("priority").integer(a.priority.value_or(4));
+  w.key("received_at").string(ids.received_at);
+  w.key("source").string(a.source);
+  w.end_object();
+  return out;
+}
+
+std::string alert_answer_json(std::string_view alert_id, std::string_view incident_id,
+                              std::string_view incident_number, bool merged, bool created) {
+  std::string out;
+  out.reserve(160);
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("alert_id").string(alert_id);
+  w.key("created").boolean(created);
+  w.key("incident_id").string(incident_id);
+  w.key("incident_number").string(incident_number);
+  w.key("merged").boolean(merged);
+  w.end_object();
+  return out;
 }
 
 }  // namespace xiaonao::domain

@@ -113,12 +113,7 @@ void post_alert(Context& ctx, Call& call, Reply reply) {
   auto shared_reply = std::make_shared<Reply>(std::move(reply));
   const bool queued = ctx.writer.submit(std::move(alert), [shared_reply](domain::Result<store::IngestResult> r) {
     if (!r) return (*shared_reply)(error_response(r.error()));
-    json body = {{"alert_id", r->alert_id},
-                 {"incident_id", r->incident_id},
-                 {"incident_number", r->incident_number},
-                 {"merged", r->merged},
-                 {"created", r->created}};
-    (*shared_reply)(json_response(r->created ? 201 : 200, body.dump()));
+    (*shared_reply)(json_response(r->created ? 201 : 200, store::answer_json(*r)));
   });
   if (!queued) (*shared_reply)(error_response({ErrorKind::unavailable, "intake queue full, retry later", ""}));
 }

@@ -3,10 +3,10 @@
 #include <chrono>
 #include <map>
 
-#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 #include "xiaonao/domain/incident.hpp"
+#include "xiaonao/domain/json_text.hpp"
 #include "xiaonao/log/log.hpp"
 #include "xiaonao/store/db_pool.hpp"
 #include "xiaonao/store/readers.hpp"
@@ -16,14 +16,14 @@ namespace {
 
 using domain::Error;
 using domain::ErrorKind;
-using nlohmann::json;
+using domain::JsonWriter;
 
 // Step 1 of a batch: insert the alerts; a (source, source_ref) already stored is skipped.
 // Rows are inserted in key order so that concurrent batches take index locks in one order
 // and cannot deadlock. Each inserted alert draws its incident's serial number.
 constexpr const char* insert_alerts_sql = R"sql(
 WITH input AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
+  SELECT * FROM json_to_recordset($1::json) AS x(
     idx int, alert_id uuid, incident_id uuid, source text, source_ref text, received_at timestamptz,
     category text, priority smallint, caller_phone text, caller_name text, lon float8, lat float8,
     address text, marker text, subject_phone text, subject_id_number text, description text)
@@ -45,39 +45,36 @@ SELECT i.idx, nextval('incident_serial') FROM input i JOIN ins ON ins.id = i.ale
 // For keys that were already stored: the ids the first request got.
 constexpr const char* existing_alerts_sql = R"sql(
 SELECT k.idx, a.id, a.incident_id, i.number, a.merged
-FROM jsonb_to_recordset($1::jsonb) AS k(idx int, source text, source_ref text)
+FROM json_to_recordset($1::json) AS k(idx int, source text, source_ref text)
 JOIN alerts a ON a.source = k.source AND a.source_ref = k.source_ref
 JOIN incidents i ON i.id = a.incident_id
 )sql";
 
-// Step 2, last before COMMIT: take the feed_seq row lock (held until commit, so seqs are
-// visible in the order they were handed out), write the incidents and the events, and
-// notify every instance. Incidents go here so the lock is taken exactly once per batch.
+// Step 2: the incidents of the inserted alerts, numbered from their serials. This runs
+// before the feed_seq lock, so that the lock is held only for the event rows and the commit.
+constexpr const char* insert_incidents_sql = R"sql(
+INSERT INTO incidents (id, number, category, priority, received_at, location, address,
+                       description, created_at, updated_at)
+SELECT id, number, category, priority, received_at,
+       CASE WHEN lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,
+       address, description, $2::timestamptz, $2::timestamptz
+FROM json_to_recordset($1::json) AS x(id uuid, number text, category text, priority smallint,
+     received_at timestamptz, lon float8, lat float8, address text, description text)
+)sql";
+
+// Step 3, last before COMMIT: take the feed_seq row lock (held until commit, so seqs are
+// visible in the order they were handed out), write the events with consecutive seqs, and
+// notify every instance. Everything else is written before: the lock is held only this long.
 constexpr const char* append_sql = R"sql(
 WITH s AS (
   UPDATE feed_seq SET last = last + $2 RETURNING last
-), inc AS (
-  INSERT INTO incidents (id, number, category, priority, received_at, location, address,
-                         description, created_at, updated_at)
-  SELECT id, number, category, priority, received_at,
-         CASE WHEN lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,
-         address, description, $3::timestamptz, $3::timestamptz
-  FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, number text, category text, priority smallint,
-       received_at timestamptz, lon float8, lat float8, address text, description text)
 ), ev AS (
   INSERT INTO events (seq, type, at, incident_id, category, data)
   SELECT s.last - $2 + e.ord, e.type, $3::timestamptz, e.incident_id, e.category, e.data
-  FROM jsonb_to_recordset($4::jsonb) AS e(ord int, type text, incident_id uuid, category text, data jsonb), s
+  FROM json_to_recordset($1::json) AS e(ord int, type text, incident_id uuid, category text, data json), s
 )
 SELECT last, pg_notify('xiaonao_feed', last::text) FROM s
 )sql";
-
-json opt(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
-
-json location_json(const std::optional<domain::GeoPoint>& p) {
-  if (!p) return nullptr;
-  return {{"lon", p->lon}, {"lat", p->lat}};
-}
 
 // The batch statements are prepared once per connection: planning these CTEs on every batch
 // costs more than running them.
@@ -85,6 +82,7 @@ std::unique_ptr<pqxx::connection> open_writer_connection(const AlertWriterOption
   auto c = open_connection(o.conninfo, o.statement_timeout_ms);
   c->prepare("xn_insert_alerts", insert_alerts_sql);
   c->prepare("xn_existing_alerts", existing_alerts_sql);
+  c->prepare("xn_insert_incidents", insert_incidents_sql);
   c->prepare("xn_append", append_sql);
   return c;
 }
@@ -95,6 +93,10 @@ bool is_transient(const std::exception& e) {
 }
 
 }  // namespace
+
+std::string answer_json(const IngestResult& r) {
+  return domain::alert_answer_json(r.alert_id, r.incident_id, r.incident_number, r.merged, r.created);
+}
 
 AlertWriter::AlertWriter(AlertWriterOptions options, CommitSink sink)
     : options_(std::move(options)), sink_(std::move(sink)) {
@@ -118,6 +120,11 @@ std::size_t AlertWriter::queue_depth() const {
   return queue_.size();
 }
 
+AlertWriter::Stats AlertWriter::stats() const {
+  return Stats{batches_.load(std::memory_order_relaxed), batch_alerts_.load(std::memory_order_relaxed),
+               static_cast<double>(batch_micros_.load(std::memory_order_relaxed)) / 1e6};
+}
+
 void AlertWriter::stop() {
   {
     std::lock_guard lk(mu_);
@@ -132,72 +139,109 @@ void AlertWriter::stop() {
 
 namespace {
 
+// `key` with the text `v`, or null when there is none.
+void text_or_null(JsonWriter& w, std::string_view key, const std::optional<std::string>* v) {
+  w.key(key);
+  if (v != nullptr && *v) {
+    w.string(**v);
+  } else {
+    w.null();
+  }
+}
+
+void lon_lat(JsonWriter& w, const std::optional<domain::GeoPoint>& p) {
+  if (p) {
+    w.key("lon").number(p->lon).key("lat").number(p->lat);
+  } else {
+    w.key("lon").null().key("lat").null();
+  }
+}
+
 // Writes one batch in one transaction. Returns a result per item and fills `frames`.
+// The statements' JSON parameters are written directly as text, without JSON trees.
 std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
-                                                      const std::vector<domain::AlertInput>& alerts,
+                                                      const std::vector<const domain::AlertInput*>& batch,
                                                       const AlertWriterOptions& options,
                                                       std::vector<domain::Frame>& frames) {
   const auto now = domain::now_utc();
   const auto now_text = domain::format_rfc3339(now);
+  const auto alert = [&batch](std::size_t i) -> const domain::AlertInput& { return *batch[i]; };
+  const std::size_t count = batch.size();
 
   // Items with the same key inside one batch share the first one's outcome.
-  std::map<std::pair<std::string, std::string>, std::size_t> first_of;
-  std::vector<std::size_t> primary(alerts.size());
-  std::vector<std::string> alert_ids(alerts.size()), incident_ids(alerts.size());
-  json input = json::array();
-  for (std::size_t i = 0; i < alerts.size(); ++i) {
-    const auto& a = alerts[i];
-    auto [it, fresh] = first_of.try_emplace({a.source, a.source_ref}, i);
-    primary[i] = it->second;
-    if (!fresh) continue;
-    alert_ids[i] = domain::new_uuid();
-    incident_ids[i] = domain::new_uuid();
-    input.push_back({{"idx", i},
-                     {"alert_id", alert_ids[i]},
-                     {"incident_id", incident_ids[i]},
-                     {"source", a.source},
-                     {"source_ref", a.source_ref},
-                     {"received_at", domain::format_rfc3339(a.received_at)},
-                     {"category", a.category},
-                     {"priority", a.priority.value_or(4)},
-                     {"caller_phone", a.caller ? opt(a.caller->phone) : json(nullptr)},
-                     {"caller_name", a.caller ? opt(a.caller->name) : json(nullptr)},
-                     {"lon", a.location ? json(a.location->lon) : json(nullptr)},
-                     {"lat", a.location ? json(a.location->lat) : json(nullptr)},
-                     {"address", opt(a.address)},
-                     {"marker", opt(a.marker)},
-                     {"subject_phone", a.subject ? opt(a.subject->phone) : json(nullptr)},
-                     {"subject_id_number", a.subject ? opt(a.subject->id_number) : json(nullptr)},
-                     {"description", opt(a.description)}});
+  std::map<std::pair<std::string_view, std::string_view>, std::size_t> first_of;
+  std::vector<std::size_t> primary(count);
+  std::vector<std::string> alert_ids(count), incident_ids(count), received(count);
+  std::string input;
+  input.reserve(count * 700);
+  {
+    JsonWriter w(input);
+    w.begin_array();
+    for (std::size_t i = 0; i < count; ++i) {
+      const auto& a = alert(i);
+      auto [it, fresh] = first_of.try_emplace({a.source, a.source_ref}, i);
+      primary[i] = it->second;
+      if (!fresh) continue;
+      alert_ids[i] = domain::new_uuid();
+      incident_ids[i] = domain::new_uuid();
+      received[i] = domain::format_rfc3339(a.received_at);
+      w.begin_object();
+      w.key("idx").integer(static_cast<std::int64_t>(i));
+      w.key("alert_id").string(alert_ids[i]);
+      w.key("incident_id").string(incident_ids[i]);
+      w.key("source").string(a.source);
+      w.key("source_ref").string(a.source_ref);
+      w.key("received_at").string(received[i]);
+      w.key("category").string(a.category);
+      w.key("priority").integer(a.priority.value_or(4));
+      text_or_null(w, "caller_phone", a.caller ? &a.caller->phone : nullptr);
+      text_or_null(w, "caller_name", a.caller ? &a.caller->name : nullptr);
+      lon_lat(w, a.location);
+      text_or_null(w, "address", &a.address);
+      text_or_null(w, "marker", &a.marker);
+      text_or_null(w, "subject_phone", a.subject ? &a.subject->phone : nullptr);
+      text_or_null(w, "subject_id_number", a.subject ? &a.subject->id_number : nullptr);
+      text_or_null(w, "description", &a.description);
+      w.end_object();
+    }
+    w.end_array();
   }
 
   std::vector<domain::Result<IngestResult>> results(
-      alerts.size(), domain::Result<IngestResult>(Error{ErrorKind::internal, "alert was not stored", ""}));
-  std::vector<bool> inserted(alerts.size(), false);
-  std::vector<std::int64_t> serial(alerts.size(), 0);
+      count, domain::Result<IngestResult>(Error{ErrorKind::internal, "alert was not stored", ""}));
+  std::vector<bool> inserted(count, false);
+  std::vector<std::int64_t> serial(count, 0);
 
   pqxx::work w(conn);
-  for (const auto& row : w.exec_prepared("xn_insert_alerts", input.dump(), now_text)) {
+  for (const auto& row : w.exec_prepared("xn_insert_alerts", input, now_text)) {
     const auto idx = row[0].as<std::size_t>();
     inserted[idx] = true;
     serial[idx] = row[1].as<std::int64_t>();
   }
 
-  json lookup = json::array();
-  for (std::size_t i = 0; i < alerts.size(); ++i) {
-    if (primary[i] == i && !inserted[i]) {
-      lookup.push_back({{"idx", i}, {"source", alerts[i].source}, {"source_ref", alerts[i].source_ref}});
+  std::string lookup;
+  {
+    JsonWriter lw(lookup);
+    lw.begin_array();
+    for (std::size_t i = 0; i < count; ++i) {
+      if (primary[i] == i && !inserted[i]) {
+        lw.begin_object();
+        lw.key("idx").integer(static_cast<std::int64_t>(i));
+        lw.key("source").string(alert(i).source);
+        lw.key("source_ref").string(alert(i).source_ref);
+        lw.end_object();
+      }
     }
+    lw.end_array();
   }
-  if (!lookup.empty()) {
-    for (const auto& row : w.exec_prepared("xn_existing_alerts", lookup.dump())) {
+  if (lookup.size() > 2) {
+    for (const auto& row : w.exec_prepared("xn_existing_alerts", lookup)) {
       const auto idx = row[0].as<std::size_t>();
       results[idx] = IngestResult{row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<std::string>(),
                                   row[4].as<bool>(), false};
     }
   }
 
-  json incidents = json::array();
   // Each event's data is serialized once: the same text goes to the table and to the feed.
   struct EventText {
     const char* type;
@@ -205,61 +249,49 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
     std::string data;
   };
   std::vector<EventText> event_texts;
-  std::string events = "[";
-  for (std::size_t i = 0; i < alerts.size(); ++i) {
+  std::string incidents, events;
+  incidents.reserve(count * 400);
+  events.reserve(count * 1200);
+  JsonWriter iw(incidents), ew(events);
+  iw.begin_array();
+  ew.begin_array();
+  for (std::size_t i = 0; i < count; ++i) {
     if (!inserted[i]) continue;
-    const auto& a = alerts[i];
+    const auto& a = alert(i);
     const auto number = domain::format_incident_number(a.received_at, serial[i], options.utc_offset_minutes);
-    const auto received = domain::format_rfc3339(a.received_at);
-    incidents.push_back({{"id", incident_ids[i]},
-                         {"number", number},
-                         {"category", a.category},
-                         {"priority", a.priority.value_or(4)},
-                         {"received_at", received},
-                         {"lon", a.location ? json(a.location->lon) : json(nullptr)},
-                         {"lat", a.location ? json(a.location->lat) : json(nullptr)},
-                         {"address", opt(a.address)},
-                         {"description", opt(a.description)}});
-    json incident = {{"id", incident_ids[i]},
-                     {"number", number},
-                     {"status", "received"},
-                     {"category", a.category},
-                     {"priority", a.priority.value_or(4)},
-                     {"received_at", received},
-                     {"created_at", now_text},
-                     {"updated_at", now_text},
-                     {"location", location_json(a.location)},
-                     {"address", opt(a.address)},
-                     {"description", opt(a.description)},
-                     {"alert_count", 1},
-                     {"station_id", nullptr}};
-    json alert = {{"alert_id", alert_ids[i]},
-                  {"incident_id", incident_ids[i]},
-                  {"incident_number", number},
-                  {"merged", false},
-                  {"source", a.source},
-                  {"category", a.category},
-                  {"priority", a.priority.value_or(4)},
-                  {"received_at", received},
-                  {"location", location_json(a.location)},
-                  {"address", opt(a.address)},
-                  {"description", opt(a.description)}};
-    for (auto* ev : {&incident, &alert}) {
-      EventText e{ev == &incident ? "incident.opened" : "alert.received", a.category, ev->dump()};
-      if (events.size() > 1) events += ',';
-      events += R"({"ord":)" + std::to_string(event_texts.size() + 1) + R"(,"type":")" + e.type +
-                R"(","incident_id":")" + incident_ids[i] + R"(","category":)" + json(a.category).dump() +
-                R"(,"data":)" + e.data + "}";
-      event_texts.push_back(std::move(e));
+    iw.begin_object();
+    iw.key("id").string(incident_ids[i]);
+    iw.key("number").string(number);
+    iw.key("category").string(a.category);
+    iw.key("priority").integer(a.priority.value_or(4));
+    iw.key("received_at").string(received[i]);
+    lon_lat(iw, a.location);
+    text_or_null(iw, "address", &a.address);
+    text_or_null(iw, "description", &a.description);
+    iw.end_object();
+
+    const domain::OpenedIncident ids{alert_ids[i], incident_ids[i], number, received[i], now_text};
+    event_texts.push_back({"incident.opened", a.category, domain::incident_opened_data(a, ids)});
+    event_texts.push_back({"alert.received", a.category, domain::alert_received_data(a, ids)});
+    for (std::size_t k = event_texts.size() - 2; k < event_texts.size(); ++k) {
+      ew.begin_object();
+      ew.key("ord").integer(static_cast<std::int64_t>(k + 1));
+      ew.key("type").string(event_texts[k].type);
+      ew.key("incident_id").string(incident_ids[i]);
+      ew.key("category").string(a.category);
+      ew.key("data").raw(event_texts[k].data);
+      ew.end_object();
     }
     results[i] = IngestResult{alert_ids[i], incident_ids[i], number, false, true};
   }
+  iw.end_array();
+  ew.end_array();
 
   std::int64_t last = 0;
-  events += ']';
   if (!event_texts.empty()) {
     const auto n = static_cast<std::int64_t>(event_texts.size());
-    last = w.exec_prepared1("xn_append", incidents.dump(), n, now_text, events)[0].as<std::int64_t>();
+    w.exec_prepared0("xn_insert_incidents", incidents, now_text);
+    last = w.exec_prepared1("xn_append", events, n, now_text)[0].as<std::int64_t>();
   }
   w.commit();
 
@@ -270,7 +302,7 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
     frames.push_back(domain::Frame{seq, std::move(e.category), "",
                                    std::make_shared<const std::string>(frame_text(seq, e.type, now_text, e.data))});
   }
-  for (std::size_t i = 0; i < alerts.size(); ++i) {
+  for (std::size_t i = 0; i < count; ++i) {
     if (primary[i] != i) {
       results[i] = results[primary[i]];
       if (results[i].ok()) results[i]->created = false;
@@ -306,14 +338,21 @@ void AlertWriter::run() {
     while (!work.empty()) {
       auto items = std::move(work.back());
       work.pop_back();
-      std::vector<domain::AlertInput> alerts;
+      std::vector<const domain::AlertInput*> alerts;
       alerts.reserve(items.size());
-      for (auto& it : items) alerts.push_back(it.alert);
+      for (const auto& it : items) alerts.push_back(&it.alert);
       for (int attempt = 1;; ++attempt) {
         std::vector<domain::Frame> frames;
         try {
           if (!conn) conn = open_writer_connection(options_);
+          const auto started = std::chrono::steady_clock::now();
           auto results = write_batch(*conn, alerts, options_, frames);
+          batch_micros_.fetch_add(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                                  std::chrono::steady_clock::now() - started)
+                                                                  .count()),
+                                  std::memory_order_relaxed);
+          batches_.fetch_add(1, std::memory_order_relaxed);
+          batch_alerts_.fetch_add(alerts.size(), std::memory_order_relaxed);
           if (!frames.empty()) sink_(std::move(frames));
           for (std::size_t i = 0; i < items.size(); ++i) items[i].done(std::move(results[i]));
           break;

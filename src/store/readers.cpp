@@ -2,6 +2,8 @@
 
 #include <pqxx/pqxx>
 
+#include "xiaonao/domain/json_text.hpp"
+
 namespace xiaonao::store {
 namespace {
 
@@ -57,7 +59,7 @@ std::string frame_text(std::int64_t seq, const std::string& type, const std::str
   out += "{\"seq\":";
   out += std::to_string(seq);
   out += ",\"type\":";
-  out += json(type).dump();
+  domain::append_json_string(out, type);
   out += ",\"at\":\"";
   out += at;
   out += "\",\"data\":";

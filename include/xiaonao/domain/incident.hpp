@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "xiaonao/domain/alert.hpp"
 #include "xiaonao/domain/time.hpp"
 
 namespace xiaonao::domain {
@@ -28,5 +29,26 @@ struct PageCursor {
 /// Opaque cursor text (URL-safe) for a position, and back. Returns nullopt for a bad cursor.
 std::string encode_cursor(const PageCursor& c);
 std::optional<PageCursor> decode_cursor(std::string_view text);
+
+/// The ids and texts an alert gets when it opens a new incident, as written to the database
+/// and the feed. Times are RFC 3339 texts (format_rfc3339).
+struct OpenedIncident {
+  std::string_view alert_id;
+  std::string_view incident_id;
+  std::string_view number;
+  std::string_view received_at;  ///< the alert's received_at
+  std::string_view created_at;   ///< the commit batch's time
+};
+
+/// The `data` of the `incident.opened` event: the new incident as the one-screen view shows it
+/// (no personal data). Compact JSON with sorted keys, written without a JSON tree.
+std::string incident_opened_data(const AlertInput& a, const OpenedIncident& ids);
+
+/// The `data` of the `alert.received` event: the alert without caller or subject.
+std::string alert_received_data(const AlertInput& a, const OpenedIncident& ids);
+
+/// The body of the answer to POST /api/v1/alerts.
+std::string alert_answer_json(std::string_view alert_id, std::string_view incident_id,
+                              std::string_view incident_number, bool merged, bool created);
 
 }  // namespace xiaonao::domain

@@ -2,7 +2,9 @@
 /// Durable alert intake: concurrent alerts are batched into shared transactions, each alert
 /// gets its incident and its feed events in the same commit, and the caller hears back only
 /// after COMMIT returned.
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -25,6 +27,10 @@ struct IngestResult {
   bool merged{false};
   bool created{false};  ///< false: (source, source_ref) was already stored; nothing written
 };
+
+/// The JSON body of the answer to POST /api/v1/alerts for `r` (status 201 when r.created,
+/// else 200), written without a JSON tree.
+std::string answer_json(const IngestResult& r);
 
 /// Settings of the writer.
 struct AlertWriterOptions {
@@ -53,6 +59,15 @@ class AlertWriter {
   /// writer thread after the commit (or the failure).
   bool submit(domain::AlertInput alert, Callback done);
   std::size_t queue_depth() const;
+
+  /// Counters since start: committed intake transactions, the alerts they carried (their
+  /// ratio is the mean batch size) and the seconds spent inside them, from BEGIN to COMMIT.
+  struct Stats {
+    std::uint64_t batches{0};
+    std::uint64_t alerts{0};
+    double seconds{0};
+  };
+  Stats stats() const;
   /// Writes what is queued, then joins the threads.
   void stop();
 
@@ -69,6 +84,9 @@ class AlertWriter {
   std::condition_variable cv_;
   std::deque<Item> queue_;
   bool stopping_{false};
+  std::atomic<std::uint64_t> batches_{0};
+  std::atomic<std::uint64_t> batch_alerts_{0};
+  std::atomic<std::uint64_t> batch_micros_{0};
   std::vector<std::thread> threads_;
 };
 
