@@ -112,7 +112,12 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   // Checked credentials, dropped whenever any instance revokes something.
   service::CredentialCache credentials(std::chrono::milliseconds(cfg.security.credential_cache_ms));
   service::AbuseGuard guard(cfg.security);
-  listener.on_auth_change([&credentials] { credentials.clear(); });
+  // Set once the server exists; a notification before that has no feed to close.
+  std::atomic<http::Server*> edge{nullptr};
+  listener.on_auth_change([&credentials, &edge] {
+    credentials.clear();
+    if (auto* s = edge.load()) s->recheck_credentials();
+  });
   listener.start();
 
   metrics.add_sampled("xiaonao_db_queue_depth", "gauge", "Database jobs waiting for a connection (reads and intake).",
@@ -134,6 +139,7 @@ int serve(const config::Config& cfg, const std::string& port_file) {
 
   // 5. The network edge.
   http::Server server(ioc, http::Context{cfg, pool, writer, hub, metrics, categories, credentials, guard});
+  edge = &server;
   unsigned short port = 0;
   try {
     port = server.listen(cfg.listen_host(), cfg.listen_port());

@@ -210,9 +210,9 @@ void HttpSession::upgrade(Request&& req) {
   auto shared_req = std::make_shared<Request>(std::move(req));
   auto self = shared_from_this();
   authenticate(server_.context(), credential,
-               [self, shared_req, since, cats = std::move(cats), rid](AuthOutcome o) mutable {
+               [self, shared_req, since, cats = std::move(cats), rid, credential](AuthOutcome o) mutable {
                  net::dispatch(self->stream_.get_executor(), [self, shared_req, since, cats = std::move(cats), rid,
-                                                              o = std::move(o)]() mutable {
+                                                              credential, o = std::move(o)]() mutable {
                    if (self->closing_) return;
                    if (o.unavailable) return self->reject(503, "database unavailable", shared_req.get());
                    if (!o.principal) return self->reject(401, "invalid or expired credentials", shared_req.get());
@@ -222,7 +222,8 @@ void HttpSession::upgrade(Request&& req) {
                    // Bytes the client sent right after its request belong to the WebSocket stream.
                    auto early = beast::buffers_to_string(self->buffer_.data());
                    auto ws = std::make_shared<WsSession>(self->stream_.release_socket(), self->server_, since,
-                                                         std::move(cats), rid, std::move(early), o.principal);
+                                                         std::move(cats), rid, std::move(early), o.principal,
+                                                         credential);
                    self->server_.track(ws);
                    ws->run(*shared_req);
                    self->closing_ = true;

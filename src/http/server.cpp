@@ -50,6 +50,17 @@ void Server::track(const std::shared_ptr<Session>& s) {
   sessions_.push_back(s);
 }
 
+void Server::recheck_credentials() {
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& w : sessions_) {
+      if (auto s = w.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) s->recheck_credentials();
+}
+
 void Server::begin_shutdown() {
   if (shutting_down_.exchange(true)) return;
   log::info("server.shutdown_begin", {{"sessions", active_->load()}});

@@ -99,11 +99,15 @@ class WsSession final : public Session, public service::Subscriber, public std::
   /// bytes the client sent after its upgrade request that the HTTP session already read.
   /// `principal` decides the station scope: a station role sees its own station's events only.
   WsSession(tcp::socket&& socket, Server& server, std::int64_t since, std::set<std::string> categories,
-            std::string request_id, std::string early, std::shared_ptr<const domain::Principal> principal);
+            std::string request_id, std::string early, std::shared_ptr<const domain::Principal> principal,
+            std::string credential);
   ~WsSession() override;
   /// Answers the (already validated) upgrade request with 101 and starts the feed.
   void run(const Request& req);
   void shutdown() override;
+  /// Closes the feed with 4003 when its token or key no longer passes (revoked, expired,
+  /// user disabled); also run on every ping tick.
+  void recheck_credentials() override;
   void deliver(service::FrameBatch batch) override;
 
  private:
@@ -137,6 +141,7 @@ class WsSession final : public Session, public service::Subscriber, public std::
   std::set<std::string> categories_;
   std::string rid_;
   std::shared_ptr<const domain::Principal> principal_;
+  std::string credential_;  // what the client authenticated with, to check it again
   domain::ws::FrameParser parser_;
   std::vector<domain::ws::ClientEvent> events_;  // reused between reads
   std::array<char, 2048> read_buf_;

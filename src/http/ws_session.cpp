@@ -11,6 +11,7 @@ namespace wsf = domain::ws;
 
 namespace {
 constexpr std::uint16_t close_too_slow = 4001;
+constexpr std::uint16_t close_credentials_gone = 4003;
 constexpr std::uint16_t close_try_again_later = 1013;
 constexpr std::uint16_t close_internal_error = 1011;
 // Clients only send control frames; anything bigger than this is a mistake or an attack.
@@ -20,7 +21,8 @@ constexpr std::size_t write_chunk = 128 * 1024;
 }  // namespace
 
 WsSession::WsSession(tcp::socket&& socket, Server& server, std::int64_t since, std::set<std::string> categories,
-                     std::string request_id, std::string early, std::shared_ptr<const domain::Principal> principal)
+                     std::string request_id, std::string early, std::shared_ptr<const domain::Principal> principal,
+                     std::string credential)
     : socket_(std::move(socket)),
       server_(server),
       active_(server.active_counter()),
@@ -28,6 +30,7 @@ WsSession::WsSession(tcp::socket&& socket, Server& server, std::int64_t since, s
       categories_(std::move(categories)),
       rid_(std::move(request_id)),
       principal_(std::move(principal)),
+      credential_(std::move(credential)),
       parser_(max_client_message),
       early_(std::move(early)),
       close_timer_(socket_.get_executor()),
@@ -276,7 +279,24 @@ void WsSession::on_ping_timer(beast::error_code ec) {
     ping_due_ = true;
     do_write();
   }
+  // Tokens expire: a cached credential is trusted only until its expiry, so this notices it
+  // within one ping interval.
+  recheck_credentials();
   arm_ping();
+}
+
+void WsSession::recheck_credentials() {
+  net::post(socket_.get_executor(), [self = shared_from_this()] {
+    if (self->closing_ || self->closed_) return;
+    authenticate(self->server_.context(), self->credential_, [self](AuthOutcome o) {
+      net::post(self->socket_.get_executor(), [self, o = std::move(o)] {
+        // A database outage is not a revocation: the feed goes on.
+        if (o.principal || o.unavailable || self->closing_ || self->closed_) return;
+        log::info("feed.credentials_gone", {{"rid", self->rid_}, {"principal", self->principal_->ref()}});
+        self->close_with(close_credentials_gone, "credentials revoked or expired; log in again and resume with since");
+      });
+    });
+  });
 }
 
 // --- closing -----------------------------------------------------------------------------------

@@ -450,6 +450,28 @@ TEST_F(Security, FeedNeedsATokenAndTakesItAsASubprotocol) {
   EXPECT_EQ(server.log().find(token), std::string::npos);
 }
 
+TEST_F(Security, OpenFeedsCloseWhenTheirCredentialIsRevokedOrExpires) {
+  ServerOptions o;
+  o.env = {{"XIAONAO_SECURITY_ACCESS_TTL_S", "2"}, {"XIAONAO_FEED_PING_INTERVAL_MS", "200"}};
+  Server& server = start_server(o);
+  add_user("800001", "county_commander", "");
+  const auto r = cli({"apikey", "create", "--name", "county", "--sources", "*", "--scopes", "feed:read"});
+  const auto key = r.out.substr(0, r.out.find('\n'));
+  FeedReader by_key(server.port(), "", {{"Authorization", "Bearer " + key}});
+  const std::string token = login(server.port(), "800001")["access_token"];
+  FeedReader by_token(server.port(), "", {{"Authorization", "Bearer " + token}});
+  new_incident(server.port());
+  ASSERT_TRUE(by_key.read_count(2, 30s));
+  ASSERT_TRUE(by_token.read_count(2, 30s));
+
+  ASSERT_EQ(cli({"apikey", "revoke", key.substr(4, 12)}).exit_code, 0);
+  EXPECT_TRUE(by_key.read_until_closed(10s));
+  EXPECT_EQ(by_key.close_code(), 4003);
+  // The token lives 2 s; the feed notices within a ping interval after that.
+  EXPECT_TRUE(by_token.read_until_closed(20s));
+  EXPECT_EQ(by_token.close_code(), 4003);
+}
+
 TEST_F(Security, CorsIsClosedByDefaultAndSecurityHeadersAreSet) {
   ServerOptions o;
   o.env = {{"XIAONAO_SECURITY_CORS_ORIGINS", "https://console.example"}};

@@ -38,6 +38,9 @@ class Session {
   virtual ~Session() = default;
   /// Called once on shutdown from any thread; the session finishes what is in flight.
   virtual void shutdown() = 0;
+  /// Called from any thread when credentials may have been revoked anywhere: a long-lived
+  /// session checks its credential again (HTTP requests are checked one by one anyway).
+  virtual void recheck_credentials() {}
 };
 
 class Server {
@@ -58,6 +61,8 @@ class Server {
   Context& context() { return ctx_; }
   bool shutting_down() const { return shutting_down_.load(); }
   void track(const std::shared_ptr<Session>& s);
+  /// Asks every open session to check its credential again (after a revocation).
+  void recheck_credentials();
   /// Shared with the sessions, which may outlive the server during teardown.
   const std::shared_ptr<std::atomic<std::size_t>>& active_counter() const { return active_; }
 
