@@ -126,6 +126,7 @@ int user_command(const config::Config& cfg, pqxx::connection& c, const Args& a) 
     if (!id) return fail("a user with police number " + u.police_number + " exists");
     auto e = cli_entry("user.create");
     e.target = "user:" + *id;
+    e.station_id = u.station_id;  // the station chief sees who joined his station
     e.detail = json{{"police_number", u.police_number}, {"roles", join_roles(u.roles)}, {"station_id", u.station_id}}.dump();
     store::append_audit(w, e);
     w.commit();

@@ -416,7 +416,8 @@ std::vector<std::string> unknown_env(const std::map<std::string, std::string>& e
   for (const auto& entry : env) {
     // A named variable, not a structured binding: clang 14 cannot capture those in lambdas.
     const std::string& name = entry.first;
-    if (name.rfind("XIAONAO_", 0) != 0 || name == "XIAONAO_DB") continue;
+    // XIAONAO_API_KEY belongs to the tools (replay, bench), not to the server.
+    if (name.rfind("XIAONAO_", 0) != 0 || name == "XIAONAO_DB" || name == "XIAONAO_API_KEY") continue;
     const bool known = std::any_of(key_specs().begin(), key_specs().end(),
                                    [&](const KeySpec& s) { return env_name(s.path) == name; });
     if (!known) out.push_back(name);

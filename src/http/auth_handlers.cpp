@@ -210,6 +210,7 @@ void create_user(Context& ctx, Call& call, Reply reply) {
           u.id = *id;
           auto e = domain::audit_entry(*who, "user.create");
           e.target = "user:" + *id;
+          if (!u.station_id.empty()) e.station_id = u.station_id;  // the station chief sees it
           e.detail = json{{"police_number", u.police_number}, {"roles", roles_json(u.roles)}, {"station_id", u.station_id}}.dump();
           store::append_audit(w, e);
           w.commit();

@@ -354,7 +354,7 @@ TEST(ConfigEnv, AppliesAfterTheFileAndStillValidates) {
 
 TEST(ConfigEnv, UnknownVariablesAreReportedNotFatal) {
   const Env env{{"XIAONAO_DB", "dbname=x"}, {"XIAONAO_FEED_SNED_QUEUE_MAX", "1"}, {"XIAONAO_LISTEN", "127.0.0.1:0"},
-                {"XIAONAO_PORT_FILE", "/tmp/p"}};
+                {"XIAONAO_PORT_FILE", "/tmp/p"}, {"XIAONAO_API_KEY", "xnk_tools_only"}};
   EXPECT_TRUE(load("", env).ok());
   EXPECT_EQ(unknown_env(env), (std::vector<std::string>{"XIAONAO_FEED_SNED_QUEUE_MAX", "XIAONAO_PORT_FILE"}));
 }
