@@ -110,6 +110,7 @@ void post_alert(Context& ctx, Call& call, Reply reply) {
     return reply(error_response({ErrorKind::forbidden, "this key may not send alerts of source '" + alert.source + "'", "source"}));
   }
   if (!alert.priority) alert.priority = category->default_priority;
+  alert.submitted_by = call.principal->ref();
   auto shared_reply = std::make_shared<Reply>(std::move(reply));
   const bool queued = ctx.writer.submit(std::move(alert), [shared_reply](domain::Result<store::IngestResult> r) {
     if (!r) return (*shared_reply)(error_response(r.error()));

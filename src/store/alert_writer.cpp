@@ -26,15 +26,16 @@ WITH input AS (
   SELECT * FROM json_to_recordset($1::json) AS x(
     idx int, alert_id uuid, incident_id uuid, source text, source_ref text, received_at timestamptz,
     category text, priority smallint, caller_phone text, caller_name text, lon float8, lat float8,
-    address text, marker text, subject_phone text, subject_id_number text, description text)
+    address text, marker text, subject_phone text, subject_id_number text, description text,
+    submitted_by text)
 ), ins AS (
   INSERT INTO alerts (id, incident_id, source, source_ref, received_at, category, priority,
                       caller_phone, caller_name, location, address, marker, subject_phone,
-                      subject_id_number, description, created_at)
+                      subject_id_number, description, created_at, submitted_by)
   SELECT alert_id, incident_id, source, source_ref, received_at, category, priority,
          caller_phone, caller_name,
          CASE WHEN lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,
-         address, marker, subject_phone, subject_id_number, description, $2::timestamptz
+         address, marker, subject_phone, subject_id_number, description, $2::timestamptz, submitted_by
   FROM input ORDER BY source, source_ref
   ON CONFLICT (source, source_ref) DO NOTHING
   RETURNING id
@@ -202,6 +203,7 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
       text_or_null(w, "subject_phone", a.subject ? &a.subject->phone : nullptr);
       text_or_null(w, "subject_id_number", a.subject ? &a.subject->id_number : nullptr);
       text_or_null(w, "description", &a.description);
+      if (!a.submitted_by.empty()) w.key("submitted_by").string(a.submitted_by);
       w.end_object();
     }
     w.end_array();

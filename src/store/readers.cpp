@@ -113,7 +113,7 @@ std::optional<json> get_incident(pqxx::connection& c, const std::string& id) {
   for (const auto& r : t.exec_params(
            "SELECT id, source, source_ref, " XN_TS("received_at") ", category, priority, caller_phone, caller_name,"
            " ST_X(location), ST_Y(location), address, marker, subject_phone, subject_id_number, description,"
-           " merged, " XN_TS("created_at") " FROM alerts WHERE incident_id = $1 ORDER BY received_at, id",
+           " merged, " XN_TS("created_at") ", submitted_by FROM alerts WHERE incident_id = $1 ORDER BY received_at, id",
            id)) {
     json caller = nullptr;
     if (!r[6].is_null() || !r[7].is_null()) caller = {{"phone", text_or_null(r[6])}, {"name", text_or_null(r[7])}};
@@ -133,7 +133,8 @@ std::optional<json> get_incident(pqxx::connection& c, const std::string& id) {
                       {"subject", std::move(subject)},
                       {"description", text_or_null(r[14])},
                       {"merged", r[15].as<bool>()},
-                      {"created_at", r[16].as<std::string>()}});
+                      {"created_at", r[16].as<std::string>()},
+                      {"submitted_by", text_or_null(r[17])}});
   }
   json timeline = json::array();
   for (const auto& r : t.exec_params(

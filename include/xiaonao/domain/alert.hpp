@@ -42,6 +42,9 @@ struct AlertInput {
   std::optional<std::string> marker;
   std::optional<Subject> subject;
   std::optional<std::string> description;
+  /// Who sent it ("key:<id>", "user:<id>"): set by the server from the credentials, never
+  /// read from the body.
+  std::string submitted_by;
 };
 
 /// Limits applied while validating; defaults suit the public contract.
