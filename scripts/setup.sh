@@ -15,7 +15,7 @@ required=(
   libpqxx-dev
   postgresql-15 postgresql-client-15 postgresql-15-postgis-3 postgresql-15-postgis-3-scripts
   postgresql-contrib
-  nlohmann-json3-dev libspdlog-dev libgtest-dev libsodium-dev libssl-dev
+  nlohmann-json3-dev libspdlog-dev libgtest-dev libsodium-dev libssl-dev openssl
   clang libclang-rt-14-dev
   wrk shellcheck
 )

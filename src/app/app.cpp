@@ -68,6 +68,17 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   // Declared first so it is destroyed last: handlers still queued in it own sessions.
   net::io_context ioc{cfg.io_threads};
 
+  // 0. TLS first: a wrong certificate path should stop start-up before any database work.
+  std::shared_ptr<net::ssl::context> tls;
+  if (cfg.http.tls()) {
+    try {
+      tls = http::make_tls_context(cfg.http);
+    } catch (const std::exception& e) {
+      log::error("server.tls_failed", {{"error", e.what()}});
+      return 1;
+    }
+  }
+
   // 1. Schema and the state the feed starts from.
   std::int64_t last_seq = 0;
   service::CategoryCache categories;
@@ -138,7 +149,7 @@ int serve(const config::Config& cfg, const std::string& port_file) {
                       [&] { return static_cast<double>(hub.last_released()); });
 
   // 5. The network edge.
-  http::Server server(ioc, http::Context{cfg, pool, writer, hub, metrics, categories, credentials, guard});
+  http::Server server(ioc, http::Context{cfg, pool, writer, hub, metrics, categories, credentials, guard}, tls);
   edge = &server;
   unsigned short port = 0;
   try {
@@ -151,7 +162,8 @@ int serve(const config::Config& cfg, const std::string& port_file) {
     pool.stop();
     return 1;
   }
-  log::info("server.listening", {{"host", cfg.listen_host()}, {"port", port}, {"last_seq", last_seq}});
+  log::info("server.listening",
+            {{"host", cfg.listen_host()}, {"port", port}, {"tls", cfg.http.tls()}, {"last_seq", last_seq}});
 
   // 6. Graceful shutdown: stop accepting, close feeds with "going away", let in-flight
   // requests finish, and give up after the grace period.

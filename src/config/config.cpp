@@ -103,6 +103,11 @@ std::optional<std::string> check_origins(const std::string& s) {
   return std::nullopt;
 }
 
+std::optional<std::string> check_path(const std::string& s) {
+  if (s.find('\0') == std::string::npos) return std::nullopt;
+  return "must be a file path without NUL characters";
+}
+
 constexpr std::int64_t kMiB = 1024 * 1024;
 
 // Ranges: wide enough for any sane deployment, narrow enough to catch unit mix-ups
@@ -123,6 +128,9 @@ const std::vector<KeySpec>& key_specs() {
        3600000},
       {"http.pipeline_limit", [](Config& c) -> Ref { return &c.http.pipeline_limit; }, 1, 1024},
       {"http.max_json_depth", [](Config& c) -> Ref { return &c.http.max_json_depth; }, 2, 256},
+      {"http.tls_cert", [](Config& c) -> Ref { return &c.http.tls_cert; }, 0, 0, check_path},
+      {"http.tls_key", [](Config& c) -> Ref { return &c.http.tls_key; }, 0, 0, check_path},
+      {"http.hsts_max_age_s", [](Config& c) -> Ref { return &c.http.hsts_max_age_s; }, 0, 63072000},
       {"feed.send_queue_max", [](Config& c) -> Ref { return &c.feed.send_queue_max; }, 1,
        1000000},
       {"feed.ring_size", [](Config& c) -> Ref { return &c.feed.ring_size; }, 1, 16 * kMiB},
@@ -346,6 +354,18 @@ std::optional<Error> apply_environment(const std::map<std::string, std::string>&
   return std::nullopt;
 }
 
+/// Rules between keys, checked once every layer is applied.
+std::optional<Error> check_combinations(const Config& c) {
+  // A certificate without its key (or the reverse) is a half-done TLS set-up: never fall back
+  // to plain HTTP silently.
+  if (c.http.tls_cert.empty() != c.http.tls_key.empty()) {
+    const std::string missing = c.http.tls_cert.empty() ? "http.tls_cert" : "http.tls_key";
+    const std::string given = c.http.tls_cert.empty() ? "http.tls_key" : "http.tls_cert";
+    return error(missing, missing + ": must be set when " + given + " is (both for TLS, neither for plain HTTP)");
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string Config::listen_host() const {
@@ -359,7 +379,10 @@ unsigned short Config::listen_port() const {
   return 0;
 }
 
-domain::Result<Config> from_json_text(std::string_view text) {
+namespace {
+// The file layer alone: rules between keys wait until the environment is applied too
+// (a certificate in the file, its key from a variable).
+domain::Result<Config> parse_file_text(std::string_view text) {
   json j;
   try {
     j = json::parse(text.begin(), text.end());
@@ -369,6 +392,14 @@ domain::Result<Config> from_json_text(std::string_view text) {
   if (!j.is_object()) return error("", "config must be a JSON object");
   Config c;
   if (auto e = apply_object(j, "", c)) return *e;
+  return c;
+}
+}  // namespace
+
+domain::Result<Config> from_json_text(std::string_view text) {
+  auto c = parse_file_text(text);
+  if (!c) return c;
+  if (auto e = check_combinations(*c)) return *e;
   return c;
 }
 
@@ -386,7 +417,7 @@ domain::Result<Config> load(const std::string& path,
     }
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (in.bad()) return error("", "cannot read config file " + path);
-    auto parsed = from_json_text(text);
+    auto parsed = parse_file_text(text);
     if (!parsed) {
       Error e = parsed.error();
       e.message = path + ": " + e.message;
@@ -395,6 +426,7 @@ domain::Result<Config> load(const std::string& path,
     c = std::move(*parsed);
   }
   if (auto e = apply_environment(env, c)) return *e;
+  if (auto e = check_combinations(c)) return *e;
   return c;
 }
 

@@ -10,7 +10,8 @@ namespace xiaonao::http {
 void fail(beast::error_code ec, const char* what) {
   // Our own cancellations and a peer hanging up are not worth a warning.
   if (ec == net::error::operation_aborted || ec == websocket::error::closed || ec == net::error::eof ||
-      ec == beast::error::timeout || ec == net::error::connection_reset || ec == net::error::broken_pipe)
+      ec == beast::error::timeout || ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+      ec == net::ssl::error::stream_truncated)
     return;
   log::warn("io.error", {{"op", what}, {"error", ec.message()}});
 }
@@ -55,22 +56,53 @@ bool valid_categories(const std::string& list, std::set<std::string>& out) {
 }
 }  // namespace
 
-HttpSession::HttpSession(tcp::socket&& socket, Server& server)
-    : stream_(std::move(socket)), server_(server), active_(server.active_counter()), linger_(stream_.get_executor()) {
+template <class Stream>
+HttpSession<Stream>::HttpSession(Stream&& stream, Server& server)
+    : stream_(std::move(stream)),
+      executor_(stream_.get_executor()),
+      server_(server),
+      active_(server.active_counter()),
+      linger_(executor_) {
   beast::error_code ec;
-  const auto ep = stream_.socket().remote_endpoint(ec);
+  const auto ep = raw_socket(stream_).remote_endpoint(ec);
   address_ = ec ? "unknown" : ep.address().to_string();
   ++*active_;
 }
 
-HttpSession::~HttpSession() { --*active_; }
+template <class Stream>
+HttpSession<Stream>::~HttpSession() { --*active_; }
 
-void HttpSession::run() {
-  net::dispatch(stream_.get_executor(), beast::bind_front_handler(&HttpSession::do_read, shared_from_this()));
+template <class Stream>
+void HttpSession<Stream>::run() {
+  if constexpr (tls) {
+    // The handshake is bounded like a request: a client that opens a connection and says
+    // nothing (or speaks plain HTTP to the TLS port) costs one socket for read_timeout_ms at most.
+    net::dispatch(executor_, [self = shared_from_this()] {
+      beast::get_lowest_layer(self->stream_)
+          .expires_after(std::chrono::milliseconds(self->server_.context().cfg.http.read_timeout_ms));
+      self->stream_.async_handshake(net::ssl::stream_base::server,
+                                    beast::bind_front_handler(&HttpSession::on_handshake, self));
+    });
+  } else {
+    net::dispatch(executor_, beast::bind_front_handler(&HttpSession::do_read, shared_from_this()));
+  }
 }
 
-void HttpSession::shutdown() {
-  net::post(stream_.get_executor(), [self = shared_from_this()] {
+template <class Stream>
+void HttpSession<Stream>::on_handshake(beast::error_code ec) {
+  if (closing_) return;
+  if (ec) {
+    // One line and nothing else: scanners, plain HTTP on the TLS port, clients that do not
+    // trust the certificate. Nothing was read, so nothing is answered.
+    log::info("http.tls_handshake_failed", {{"address", address_}, {"error", ec.message()}});
+    return close();
+  }
+  do_read();
+}
+
+template <class Stream>
+void HttpSession<Stream>::shutdown() {
+  net::post(executor_, [self = shared_from_this()] {
     self->stop_reading_ = true;
     if (!self->slots_.empty()) return;  // on_write closes after the last owed response
     // A request whose bytes have already arrived is in flight too: let the read finish and
@@ -87,7 +119,8 @@ void HttpSession::shutdown() {
   });
 }
 
-void HttpSession::do_read() {
+template <class Stream>
+void HttpSession<Stream>::do_read() {
   if (closing_ || stop_reading_ || reading_) return;
   const auto& cfg = server_.context().cfg.http;
   // Back-pressure on pipelining: stop reading while this many responses are owed.
@@ -97,12 +130,14 @@ void HttpSession::do_read() {
   parser_->header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
   parser_->body_limit(cfg.max_body_bytes);
   // Waiting for a new request is the idle timeout; once bytes are buffered, the read timeout.
-  stream_.expires_after(std::chrono::milliseconds(buffer_.size() > 0 ? cfg.read_timeout_ms : cfg.idle_timeout_ms));
+  beast::get_lowest_layer(stream_).expires_after(
+      std::chrono::milliseconds(buffer_.size() > 0 ? cfg.read_timeout_ms : cfg.idle_timeout_ms));
   bhttp::async_read_header(stream_, buffer_, *parser_,
                            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
 }
 
-void HttpSession::on_header(beast::error_code ec) {
+template <class Stream>
+void HttpSession<Stream>::on_header(beast::error_code ec) {
   // A read that completed just before close() still reports success: a request that arrives
   // on a connection we already closed must not be processed, since it can no longer be answered.
   if (closing_) return;
@@ -115,12 +150,14 @@ void HttpSession::on_header(beast::error_code ec) {
     if (slots_.empty()) close();
     return;
   }
-  stream_.expires_after(std::chrono::milliseconds(server_.context().cfg.http.read_timeout_ms));
+  beast::get_lowest_layer(stream_).expires_after(
+      std::chrono::milliseconds(server_.context().cfg.http.read_timeout_ms));
   bhttp::async_read(stream_, buffer_, *parser_,
                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
 }
 
-void HttpSession::reject(unsigned status, const std::string& message, const Request* req) {
+template <class Stream>
+void HttpSession<Stream>::reject(unsigned status, const std::string& message, const Request* req) {
   auto kind = status == 413 ? domain::ErrorKind::payload_too_large : domain::ErrorKind::bad_request;
   if (status == 401) kind = domain::ErrorKind::unauthorized;
   if (status == 403) kind = domain::ErrorKind::forbidden;
@@ -130,7 +167,8 @@ void HttpSession::reject(unsigned status, const std::string& message, const Requ
   reject(std::move(res), req);
 }
 
-void HttpSession::reject(Response res, const Request* req) {
+template <class Stream>
+void HttpSession<Stream>::reject(Response res, const Request* req) {
   reading_ = false;
   stop_reading_ = true;
   auto ex = std::make_shared<Exchange>();
@@ -144,7 +182,8 @@ void HttpSession::reject(Response res, const Request* req) {
   finish(*ex, std::move(res));
 }
 
-void HttpSession::on_read(beast::error_code ec) {
+template <class Stream>
+void HttpSession<Stream>::on_read(beast::error_code ec) {
   reading_ = false;
   if (closing_) return;  // see on_header
   if (ec == bhttp::error::body_limit) return reject(413, "request body too large");
@@ -177,7 +216,8 @@ bool allowed_origin(const std::string& list, std::string_view origin) {
 
 // The feed: checked like any request (credentials, feed:read, filters), then handed to a
 // WsSession. Errors are plain HTTP answers, since the handshake has not happened yet.
-void HttpSession::upgrade(Request&& req) {
+template <class Stream>
+void HttpSession<Stream>::upgrade(Request&& req) {
   const auto target = domain::parse_target(req.target());
   const auto rid = new_request_id();
   if (!target || target->path != "/ws/feed") return reject(404, "no WebSocket at this path", &req);
@@ -211,19 +251,19 @@ void HttpSession::upgrade(Request&& req) {
   auto self = shared_from_this();
   authenticate(server_.context(), credential,
                [self, shared_req, since, cats = std::move(cats), rid, credential](AuthOutcome o) mutable {
-                 net::dispatch(self->stream_.get_executor(), [self, shared_req, since, cats = std::move(cats), rid,
+                 net::dispatch(self->executor_, [self, shared_req, since, cats = std::move(cats), rid,
                                                               credential, o = std::move(o)]() mutable {
                    if (self->closing_) return;
                    if (o.unavailable) return self->reject(503, "database unavailable", shared_req.get());
                    if (!o.principal) return self->reject(401, "invalid or expired credentials", shared_req.get());
                    if (!o.principal->may(domain::Permission::feed_read))
                      return self->reject(403, "this needs the permission feed:read", shared_req.get());
-                   self->stream_.expires_never();
+                   beast::get_lowest_layer(self->stream_).expires_never();
                    // Bytes the client sent right after its request belong to the WebSocket stream.
                    auto early = beast::buffers_to_string(self->buffer_.data());
-                   auto ws = std::make_shared<WsSession>(self->stream_.release_socket(), self->server_, since,
-                                                         std::move(cats), rid, std::move(early), o.principal,
-                                                         credential);
+                   using Feed = WsSession<typename FeedTransport<Stream>::type>;
+                   auto ws = std::make_shared<Feed>(self->release_for_feed(), self->server_, since, std::move(cats),
+                                                    rid, std::move(early), o.principal, credential);
                    self->server_.track(ws);
                    ws->run(*shared_req);
                    self->closing_ = true;
@@ -231,7 +271,8 @@ void HttpSession::upgrade(Request&& req) {
                });
 }
 
-void HttpSession::handle(Request&& req) {
+template <class Stream>
+void HttpSession<Stream>::handle(Request&& req) {
   auto ex = std::make_shared<Exchange>();
   ex->started = std::chrono::steady_clock::now();
   ex->slot = std::make_shared<Slot>();
@@ -287,7 +328,7 @@ void HttpSession::handle(Request&& req) {
   authenticate(ctx, credential,
                [self, shared_req, ex, handler = m.handler, permission = m.permission, path = std::move(target->path),
                 query = std::move(target->query), params = std::move(m.params)](AuthOutcome o) mutable {
-                 net::dispatch(self->stream_.get_executor(), [self, shared_req, ex, handler, permission,
+                 net::dispatch(self->executor_, [self, shared_req, ex, handler, permission,
                                                               path = std::move(path), query = std::move(query),
                                                               params = std::move(params), o = std::move(o)]() mutable {
                    auto& ctx = self->server_.context();
@@ -310,19 +351,21 @@ void HttpSession::handle(Request&& req) {
                });
 }
 
-void HttpSession::dispatch_call(std::shared_ptr<Request> req, std::shared_ptr<Exchange> ex, const Handler* handler,
+template <class Stream>
+void HttpSession<Stream>::dispatch_call(std::shared_ptr<Request> req, std::shared_ptr<Exchange> ex, const Handler* handler,
                                 std::string path, std::map<std::string, std::string> query,
                                 std::vector<std::string> params, std::shared_ptr<const domain::Principal> principal) {
   Call call{*req, std::move(path), std::move(query), std::move(params), ex->rid, std::move(principal), address_};
   auto self = shared_from_this();
   // The request stays alive until the reply: handlers may keep references into it.
   Reply reply = [self, ex, req](Response res) {
-    net::post(self->stream_.get_executor(), [self, ex, res = std::move(res)]() mutable { self->finish(*ex, std::move(res)); });
+    net::post(self->executor_, [self, ex, res = std::move(res)]() mutable { self->finish(*ex, std::move(res)); });
   };
   (*handler)(call, std::move(reply));
 }
 
-void HttpSession::finish(const Exchange& ex, Response res) {
+template <class Stream>
+void HttpSession<Stream>::finish(const Exchange& ex, Response res) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - ex.started).count();
   server_.context().metrics.observe_request(ex.route, ex.method, static_cast<int>(res.result_int()), seconds);
   if (log::enabled(spdlog::level::info)) log::info("http.request", {{"rid", ex.rid},
@@ -344,24 +387,29 @@ void HttpSession::finish(const Exchange& ex, Response res) {
     res.set(bhttp::field::access_control_allow_origin, ex.origin);
     res.set(bhttp::field::vary, "Origin");
   }
+  // Browsers that reached us over TLS must not fall back to plain HTTP later (docs/security.md).
+  if constexpr (tls) res.set(bhttp::field::strict_transport_security, server_.hsts_value());
   res.keep_alive(ex.slot->keep_alive && !server_.shutting_down());
   res.prepare_payload();
   ex.slot->response = std::move(res);
   maybe_write();
 }
 
-void HttpSession::maybe_write() {
+template <class Stream>
+void HttpSession<Stream>::maybe_write() {
   if (writing_ || closing_ || slots_.empty() || !slots_.front()->response) return;
   writing_ = true;
   auto& res = *slots_.front()->response;
   const bool close_after = !res.keep_alive();
-  stream_.expires_after(std::chrono::milliseconds(server_.context().cfg.http.read_timeout_ms));
+  beast::get_lowest_layer(stream_).expires_after(
+      std::chrono::milliseconds(server_.context().cfg.http.read_timeout_ms));
   bhttp::async_write(stream_, res, [self = shared_from_this(), close_after](beast::error_code ec, std::size_t) {
     self->on_write(close_after, ec);
   });
 }
 
-void HttpSession::on_write(bool close_after, beast::error_code ec) {
+template <class Stream>
+void HttpSession<Stream>::on_write(bool close_after, beast::error_code ec) {
   writing_ = false;
   if (ec) {
     fail(ec, "write");
@@ -373,13 +421,29 @@ void HttpSession::on_write(bool close_after, beast::error_code ec) {
   do_read();
 }
 
-void HttpSession::close() {
+template <class Stream>
+void HttpSession<Stream>::close() {
   if (closing_) return;
   closing_ = true;
   linger_.cancel();
+  // Over TLS too, just the TCP close, no close_notify: an SSL shutdown would have to wait for
+  // the peer's reply and cannot run beside a pending read. Every response is length-delimited,
+  // so a client still tells a complete answer from a cut one.
   beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream_.close();
+  raw_socket(stream_).shutdown(tcp::socket::shutdown_send, ec);
+  raw_socket(stream_).close(ec);
 }
+
+template <class Stream>
+typename FeedTransport<Stream>::type HttpSession<Stream>::release_for_feed() {
+  if constexpr (tls) {
+    return std::move(stream_);
+  } else {
+    return stream_.release_socket();
+  }
+}
+
+template class HttpSession<PlainStream>;
+template class HttpSession<TlsStream>;
 
 }  // namespace xiaonao::http

@@ -9,12 +9,14 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include "xiaonao/domain/ws_frame.hpp"
@@ -29,6 +31,32 @@ namespace net = boost::asio;
 namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 
+// The sessions are templates on their transport, instantiated for exactly these two
+// (explicitly, in http_session.cpp and ws_session.cpp): the plain path pays nothing for TLS.
+/// HTTP without TLS.
+using PlainStream = beast::tcp_stream;
+/// HTTP over TLS (http.tls_cert / http.tls_key); the tcp_stream below keeps the timeouts.
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+/// What a feed session runs on after the upgrade: the bare socket for plain connections (no
+/// timer per operation; the feed has its own keep-alive), the whole TLS stream for TLS (the
+/// session's keys live in it).
+template <class Stream>
+struct FeedTransport;
+template <>
+struct FeedTransport<PlainStream> {
+  using type = tcp::socket;
+};
+template <>
+struct FeedTransport<TlsStream> {
+  using type = TlsStream;
+};
+
+/// The TCP socket under any of the transports (for the peer's address and hanging up).
+inline tcp::socket& raw_socket(tcp::socket& s) { return s; }
+inline tcp::socket& raw_socket(PlainStream& s) { return s.socket(); }
+inline tcp::socket& raw_socket(TlsStream& s) { return beast::get_lowest_layer(s).socket(); }
+
 /// Logs an I/O failure, except the ones that mean "we closed it ourselves".
 void fail(beast::error_code ec, const char* what);
 
@@ -37,9 +65,12 @@ std::string new_request_id();
 
 /// One HTTP/1.1 connection: reads requests with limits and timeouts, runs up to
 /// `pipeline_limit` of them at once, and writes the responses in request order.
-class HttpSession final : public Session, public std::enable_shared_from_this<HttpSession> {
+/// `Stream` is PlainStream or TlsStream; over TLS, run() does the handshake first.
+template <class Stream>
+class HttpSession final : public Session, public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
-  HttpSession(tcp::socket&& socket, Server& server);
+  static constexpr bool tls = std::is_same_v<Stream, TlsStream>;
+  HttpSession(Stream&& stream, Server& server);
   ~HttpSession() override;
   void run();
   void shutdown() override;
@@ -59,6 +90,8 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
     std::string origin;  ///< an allowed CORS origin to echo, else empty
     std::chrono::steady_clock::time_point started;
   };
+  using std::enable_shared_from_this<HttpSession<Stream>>::shared_from_this;
+  void on_handshake(beast::error_code ec);
   void do_read();
   void on_header(beast::error_code ec);
   void on_read(beast::error_code ec);
@@ -74,8 +107,12 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
   void maybe_write();
   void on_write(bool close, beast::error_code ec);
   void close();
+  /// Gives the connection to the feed (after which stream_ is not used again).
+  typename FeedTransport<Stream>::type release_for_feed();
 
-  beast::tcp_stream stream_;
+  Stream stream_;
+  // Kept apart from stream_: after an upgrade over TLS the stream itself moves to the feed.
+  net::any_io_executor executor_;
   beast::flat_buffer buffer_;
   Server& server_;
   std::string address_;  // the peer's IP, for per-address limits and the audit log
@@ -93,12 +130,16 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
 /// It owns the WebSocket framing (domain::ws) instead of using Beast's websocket stream, so
 /// that every frame queued while a write is in flight leaves in the next single socket write
 /// (Beast writes one message per call, and writes pongs itself on the same socket).
-class WsSession final : public Session, public service::Subscriber, public std::enable_shared_from_this<WsSession> {
+/// `Socket` is tcp::socket or TlsStream (FeedTransport); the framing is the same on both.
+template <class Socket>
+class WsSession final : public Session,
+                        public service::Subscriber,
+                        public std::enable_shared_from_this<WsSession<Socket>> {
  public:
   /// `since` < 0: start live from the next event. `categories` empty: no filter. `early` holds
   /// bytes the client sent after its upgrade request that the HTTP session already read.
   /// `principal` decides the station scope: a station role sees its own station's events only.
-  WsSession(tcp::socket&& socket, Server& server, std::int64_t since, std::set<std::string> categories,
+  WsSession(Socket&& socket, Server& server, std::int64_t since, std::set<std::string> categories,
             std::string request_id, std::string early, std::shared_ptr<const domain::Principal> principal,
             std::string credential);
   ~WsSession() override;
@@ -111,6 +152,7 @@ class WsSession final : public Session, public service::Subscriber, public std::
   void deliver(service::FrameBatch batch) override;
 
  private:
+  using std::enable_shared_from_this<WsSession<Socket>>::shared_from_this;
   // Frames of one batch (a hub release, a ring backlog or a replay page) still to be written,
   // from index `next` on; the batch is shared with every other subscriber.
   struct Pending {
@@ -133,7 +175,7 @@ class WsSession final : public Session, public service::Subscriber, public std::
   void on_closed();
   std::size_t replay_page() const;
 
-  tcp::socket socket_;
+  Socket socket_;
   Server& server_;
   std::shared_ptr<std::atomic<std::size_t>> active_;
   std::int64_t cursor_;       // highest seq already queued or skipped

@@ -20,7 +20,8 @@ constexpr std::size_t max_client_message = 4096;
 constexpr std::size_t write_chunk = 128 * 1024;
 }  // namespace
 
-WsSession::WsSession(tcp::socket&& socket, Server& server, std::int64_t since, std::set<std::string> categories,
+template <class Socket>
+WsSession<Socket>::WsSession(Socket&& socket, Server& server, std::int64_t since, std::set<std::string> categories,
                      std::string request_id, std::string early, std::shared_ptr<const domain::Principal> principal,
                      std::string credential)
     : socket_(std::move(socket)),
@@ -38,9 +39,11 @@ WsSession::WsSession(tcp::socket&& socket, Server& server, std::int64_t since, s
   ++*active_;
 }
 
-WsSession::~WsSession() { --*active_; }
+template <class Socket>
+WsSession<Socket>::~WsSession() { --*active_; }
 
-void WsSession::run(const Request& req) {
+template <class Socket>
+void WsSession<Socket>::run(const Request& req) {
   // The 101 goes out as the first bytes of the first write; frames may follow it in the same one.
   handshake_ = ws_switching_protocols(req);
   if (server_.shutting_down()) {
@@ -67,11 +70,13 @@ void WsSession::run(const Request& req) {
 
 // --- reading: control frames from the client ---------------------------------------------------
 
-void WsSession::do_read() {
+template <class Socket>
+void WsSession<Socket>::do_read() {
   socket_.async_read_some(net::buffer(read_buf_), beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
 }
 
-void WsSession::on_read(beast::error_code ec, std::size_t n) {
+template <class Socket>
+void WsSession<Socket>::on_read(beast::error_code ec, std::size_t n) {
   if (closed_) return;
   if (ec) {
     fail(ec, "ws_read");
@@ -81,7 +86,8 @@ void WsSession::on_read(beast::error_code ec, std::size_t n) {
   if (!closed_) do_read();
 }
 
-void WsSession::on_bytes(std::string_view bytes) {
+template <class Socket>
+void WsSession<Socket>::on_bytes(std::string_view bytes) {
   heard_ = true;
   if (peer_closed_ || drop_after_close_) return;  // nothing after a close frame counts
   events_.clear();
@@ -106,7 +112,8 @@ void WsSession::on_bytes(std::string_view bytes) {
   do_write();
 }
 
-void WsSession::on_client_close(std::uint16_t code) {
+template <class Socket>
+void WsSession<Socket>::on_client_close(std::uint16_t code) {
   peer_closed_ = true;
   if (close_sent_) {
     // The reply to our close: the handshake is complete once our frame is out.
@@ -120,7 +127,8 @@ void WsSession::on_client_close(std::uint16_t code) {
 
 // --- the feed: replay, then live ---------------------------------------------------------------
 
-void WsSession::step_replay() {
+template <class Socket>
+void WsSession<Socket>::step_replay() {
   if (closing_ || live_ || replay_in_flight_) return;
   auto& ctx = server_.context();
   const auto max_backlog = ctx.cfg.feed.send_queue_max / 2;
@@ -158,7 +166,8 @@ void WsSession::step_replay() {
   }
 }
 
-void WsSession::on_replay(std::vector<domain::Frame> frames, bool failed) {
+template <class Socket>
+void WsSession<Socket>::on_replay(std::vector<domain::Frame> frames, bool failed) {
   replay_in_flight_ = false;
   if (closing_) return;
   if (failed || frames.empty()) return close_with(close_internal_error, "replay failed; resume with since");
@@ -169,7 +178,8 @@ void WsSession::on_replay(std::vector<domain::Frame> frames, bool failed) {
 }
 
 // Called under the hub's lock: one post per batch, whatever its size.
-void WsSession::deliver(service::FrameBatch batch) {
+template <class Socket>
+void WsSession<Socket>::deliver(service::FrameBatch batch) {
   net::post(socket_.get_executor(), [self = shared_from_this(), batch = std::move(batch)]() mutable {
     if (self->closing_) return;
     self->enqueue(std::move(batch));
@@ -177,13 +187,15 @@ void WsSession::deliver(service::FrameBatch batch) {
   });
 }
 
-bool WsSession::wanted(const domain::Frame& f) const {
+template <class Socket>
+bool WsSession<Socket>::wanted(const domain::Frame& f) const {
   // Station terminals: only their own station's events.
   if (!principal_->county_wide && f.station_id != principal_->station_id) return false;
   return categories_.empty() || categories_.count(f.category) != 0;
 }
 
-void WsSession::enqueue(service::FrameBatch batch) {
+template <class Socket>
+void WsSession<Socket>::enqueue(service::FrameBatch batch) {
   if (closing_) return;
   // Frames at or below the cursor were sent already: the seam between replay and live.
   std::size_t first = batch->size();
@@ -206,7 +218,8 @@ void WsSession::enqueue(service::FrameBatch batch) {
 
 // --- writing: everything pending leaves in one socket write ------------------------------------
 
-void WsSession::do_write() {
+template <class Socket>
+void WsSession<Socket>::do_write() {
   if (writing_ || closed_ || close_sent_) return;
   out_.clear();
   out_ += handshake_;
@@ -240,7 +253,8 @@ void WsSession::do_write() {
   net::async_write(socket_, net::buffer(out_), beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
 }
 
-void WsSession::on_write(beast::error_code ec, std::size_t) {
+template <class Socket>
+void WsSession<Socket>::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
   if (closed_) return;
   if (ec) {
@@ -261,12 +275,14 @@ void WsSession::on_write(beast::error_code ec, std::size_t) {
 
 // Ticks every ping_interval_ms: a peer silent for a whole period gets a ping, and one still
 // silent a period later is taken for dead.
-void WsSession::arm_ping() {
+template <class Socket>
+void WsSession<Socket>::arm_ping() {
   ping_timer_.expires_after(std::chrono::milliseconds(server_.context().cfg.feed.ping_interval_ms));
   ping_timer_.async_wait(beast::bind_front_handler(&WsSession::on_ping_timer, shared_from_this()));
 }
 
-void WsSession::on_ping_timer(beast::error_code ec) {
+template <class Socket>
+void WsSession<Socket>::on_ping_timer(beast::error_code ec) {
   if (ec || closed_) return;
   if (heard_) {
     heard_ = false;
@@ -285,7 +301,8 @@ void WsSession::on_ping_timer(beast::error_code ec) {
   arm_ping();
 }
 
-void WsSession::recheck_credentials() {
+template <class Socket>
+void WsSession<Socket>::recheck_credentials() {
   net::post(socket_.get_executor(), [self = shared_from_this()] {
     if (self->closing_ || self->closed_) return;
     authenticate(self->server_.context(), self->credential_, [self](AuthOutcome o) {
@@ -301,7 +318,8 @@ void WsSession::recheck_credentials() {
 
 // --- closing -----------------------------------------------------------------------------------
 
-void WsSession::close_with(std::uint16_t code, std::string reason) {
+template <class Socket>
+void WsSession<Socket>::close_with(std::uint16_t code, std::string reason) {
   if (closing_ || closed_) return;
   closing_ = true;
   close_code_ = code;
@@ -325,28 +343,36 @@ void WsSession::close_with(std::uint16_t code, std::string reason) {
 // Replay pages are sized to the send queue: a page, half of the next and the live frames that
 // arrive meanwhile must fit under send_queue_max, or a client that is merely behind would be
 // cut off as slow.
-std::size_t WsSession::replay_page() const {
+template <class Socket>
+std::size_t WsSession<Socket>::replay_page() const {
   const auto& feed = server_.context().cfg.feed;
   return std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(feed.replay_page), feed.send_queue_max / 4));
 }
 
-void WsSession::shutdown() {
+template <class Socket>
+void WsSession<Socket>::shutdown() {
   net::post(socket_.get_executor(), [self = shared_from_this()] {
     self->close_with(wsf::close_code::going_away, "server shutting down");
   });
 }
 
-void WsSession::on_closed() {
+template <class Socket>
+void WsSession<Socket>::on_closed() {
   if (closed_) return;
   closed_ = true;
   server_.context().hub.detach(this);
   close_timer_.cancel();
   ping_timer_.cancel();
   queue_.clear();
+  // Over TLS as well just the TCP close: the WebSocket close handshake (or its grace) has
+  // already ended the conversation, and a TLS close_notify would mean another wait.
   beast::error_code ignored;
-  socket_.shutdown(tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  raw_socket(socket_).shutdown(tcp::socket::shutdown_both, ignored);
+  raw_socket(socket_).close(ignored);
   log::info("feed.closed", {{"rid", rid_}, {"cursor", cursor_}});
 }
+
+template class WsSession<tcp::socket>;
+template class WsSession<TlsStream>;
 
 }  // namespace xiaonao::http

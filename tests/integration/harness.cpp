@@ -1,5 +1,14 @@
 #include "harness.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
 #include <mutex>
 
 #include <arpa/inet.h>
@@ -422,8 +431,13 @@ void Server::wait_started(std::chrono::milliseconds deadline) {
     if (digits > 0 && digits <= 5) port = std::stoul(text.substr(0, digits));
     if (port > 0 && port <= 65535) {
       try {
-        client::HttpClient http("127.0.0.1", static_cast<unsigned short>(port), 2s);
-        auto r = http.get(probe);
+        client::Response r;
+        if (options_.tls_ca.empty()) {
+          client::HttpClient http("127.0.0.1", static_cast<unsigned short>(port), 2s);
+          r = http.get(probe);
+        } else {
+          r = tls_request(static_cast<unsigned short>(port), options_.tls_ca, "GET", probe, {}, {}, 2s);
+        }
         if (r.status == 200) {
           port_ = static_cast<unsigned short>(port);
           return;
@@ -892,6 +906,90 @@ std::optional<double> metric_value(const std::string& text, std::string_view nam
     }
   }
   return sum;
+}
+
+}  // namespace xiaonao::itest
+
+// ---- TLS --------------------------------------------------------------------------------------
+
+namespace xiaonao::itest {
+
+namespace {
+// run_command execs a path, not a name: look the tool up in PATH.
+std::string in_path(const std::string& tool) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/bin:/bin";
+  std::size_t i = 0;
+  while (i <= dirs.size()) {
+    auto j = dirs.find(':', i);
+    if (j == std::string::npos) j = dirs.size();
+    const fs::path candidate = fs::path(dirs.substr(i, j - i)) / tool;
+    if (!candidate.parent_path().empty() && ::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+    i = j + 1;
+  }
+  throw std::runtime_error(tool + " is not installed (scripts/setup.sh installs it)");
+}
+}  // namespace
+
+std::pair<fs::path, fs::path> make_self_signed(const fs::path& dir, const std::string& name) {
+  const fs::path cert = dir / (name + "-cert.pem");
+  const fs::path key = dir / (name + "-key.pem");
+  // EC keys: generating RSA 2048 costs about a second on a busy machine, P-256 nothing.
+  auto r = run_command({in_path("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-keyout", key.string(), "-out", cert.string(), "-days", "1", "-subj",
+                        "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
+                       {}, dir);
+  if (r.exit_code != 0) throw std::runtime_error("openssl req failed: " + r.err);
+  return {cert, key};
+}
+
+client::Response tls_request(unsigned short port, const std::string& ca_file, const std::string& method,
+                             const std::string& target, const std::vector<std::pair<std::string, std::string>>& headers,
+                             const std::string& body, std::chrono::milliseconds timeout) {
+  namespace net = boost::asio;
+  namespace ssl = net::ssl;
+  namespace beast = boost::beast;
+  namespace bhttp = beast::http;
+  net::io_context ioc;
+  ssl::context ctx(ssl::context::tls_client);
+  ctx.load_verify_file(ca_file);
+  ctx.set_verify_mode(ssl::verify_peer);
+  ctx.set_verify_callback(ssl::host_name_verification("127.0.0.1"));
+  beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
+  client::Response out;
+  std::exception_ptr error;
+  net::co_spawn(
+      ioc,
+      [&]() -> net::awaitable<void> {
+        auto& lowest = beast::get_lowest_layer(stream);
+        lowest.expires_after(timeout);  // bounds the whole exchange
+        co_await lowest.async_connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port),
+                                      net::use_awaitable);
+        co_await stream.async_handshake(ssl::stream_base::client, net::use_awaitable);
+        bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
+        req.set(bhttp::field::host, "127.0.0.1:" + std::to_string(port));
+        for (const auto& [k, v] : headers) req.set(k, v);
+        if (!body.empty()) {
+          req.set(bhttp::field::content_type, "application/json");
+          req.body() = body;
+        }
+        req.prepare_payload();
+        co_await bhttp::async_write(stream, req, net::use_awaitable);
+        beast::flat_buffer buffer;
+        bhttp::response<bhttp::string_body> res;
+        co_await bhttp::async_read(stream, buffer, res, net::use_awaitable);
+        out.status = static_cast<int>(res.result_int());
+        out.body = res.body();
+        for (const auto& f : res) {
+          std::string name(f.name_string());
+          std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+          out.headers[name] = std::string(f.value());
+        }
+      },
+      [&](std::exception_ptr e) { error = e; });
+  ioc.run();
+  if (error) std::rethrow_exception(error);
+  return out;
 }
 
 }  // namespace xiaonao::itest

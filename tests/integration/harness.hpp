@@ -149,6 +149,7 @@ struct ServerOptions {
   Env env;                        ///< extra environment, applied after the defaults (can override)
   std::vector<std::string> args;  ///< extra command-line arguments
   bool wait_ready = true;         ///< wait for /readyz 200 (false: /healthz 200 is enough)
+  std::string tls_ca;             ///< not empty: the server speaks TLS; probe it over TLS trusting this CA file
 };
 
 /// xiaonaod under test: `--port-file`, XIAONAO_DB, XIAONAO_LISTEN=127.0.0.1:0.
@@ -352,6 +353,20 @@ class RawConnection {
 std::string raw_request(std::string_view method, std::string_view target,
                         std::string_view body = {}, std::string_view content_type = {},
                         const std::vector<std::pair<std::string, std::string>>& headers = {});
+
+// ---- TLS --------------------------------------------------------------------------------------
+
+/// Writes a self-signed certificate for 127.0.0.1 (subjectAltName IP:127.0.0.1, EC P-256, one
+/// day) and its key into `dir` with the openssl command-line tool; returns {cert, key}.
+std::pair<std::filesystem::path, std::filesystem::path> make_self_signed(const std::filesystem::path& dir,
+                                                                         const std::string& name = "server");
+
+/// One HTTPS request on a fresh connection to 127.0.0.1:`port`, verifying the server's
+/// certificate against `ca_file` and the address 127.0.0.1. Throws on I/O, TLS or time-out.
+client::Response tls_request(unsigned short port, const std::string& ca_file, const std::string& method,
+                             const std::string& target,
+                             const std::vector<std::pair<std::string, std::string>>& headers = {},
+                             const std::string& body = {}, std::chrono::milliseconds timeout = 10s);
 
 // ---- metrics ----------------------------------------------------------------------------------
 

@@ -21,6 +21,11 @@ struct Http {
   int idle_timeout_ms = 60000;    ///< a keep-alive connection with no request is closed after this
   int pipeline_limit = 16;        ///< requests read ahead of their responses on one connection
   std::size_t max_json_depth = 16;  ///< nesting of arrays/objects accepted in a JSON body
+  std::string tls_cert;           ///< PEM certificate chain file; with tls_key: HTTPS; both empty: plain HTTP
+  std::string tls_key;            ///< PEM private key file of tls_cert
+  int hsts_max_age_s = 31536000;  ///< Strict-Transport-Security max-age sent when TLS is on
+  /// Whether the listener speaks TLS (both files given; load() refuses one without the other).
+  bool tls() const { return !tls_cert.empty(); }
 };
 
 /// The live WebSocket feed.

@@ -7,6 +7,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include "xiaonao/config/config.hpp"
 #include "xiaonao/http/router.hpp"
@@ -43,9 +44,16 @@ class Session {
   virtual void recheck_credentials() {}
 };
 
+/// The listener's TLS settings from http.tls_cert and http.tls_key: TLS 1.2 and later, AEAD
+/// ciphers with forward secrecy for 1.2, OpenSSL's defaults for 1.3. Throws std::runtime_error
+/// naming the key and the file when a file cannot be read or the key does not fit the
+/// certificate. Call it only when cfg.tls().
+std::shared_ptr<boost::asio::ssl::context> make_tls_context(const config::Http& cfg);
+
 class Server {
  public:
-  Server(boost::asio::io_context& ioc, Context ctx);
+  /// `tls` null: plain HTTP; else every connection starts with a TLS handshake.
+  Server(boost::asio::io_context& ioc, Context ctx, std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   ~Server();
 
   /// Binds and starts accepting; returns the bound port (useful with port 0).
@@ -60,6 +68,8 @@ class Server {
   const Router& router() const { return router_; }
   Context& context() { return ctx_; }
   bool shutting_down() const { return shutting_down_.load(); }
+  /// The Strict-Transport-Security value sent on every response over TLS.
+  const std::string& hsts_value() const { return hsts_; }
   void track(const std::shared_ptr<Session>& s);
   /// Asks every open session to check its credential again (after a revocation).
   void recheck_credentials();
@@ -72,6 +82,8 @@ class Server {
   boost::asio::io_context& ioc_;
   Context ctx_;
   Router router_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
+  std::string hsts_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::atomic<bool> shutting_down_{false};
   std::shared_ptr<std::atomic<std::size_t>> active_ = std::make_shared<std::atomic<std::size_t>>(0);

@@ -308,6 +308,44 @@ TEST(ConfigEnv, EveryKeyHasAGenericVariable) {
   EXPECT_EQ(r->db.conninfo, "dbname=generic");
 }
 
+// --- TLS: certificate and key come together ------------------------------------------------
+
+TEST(ConfigTls, NeitherMeansPlainHttp) {
+  const auto r = load("", {});
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->http.tls());
+  EXPECT_EQ(r->http.hsts_max_age_s, 31536000);
+}
+
+TEST(ConfigTls, BothMeanTls) {
+  const auto r = load("", Env{{"XIAONAO_HTTP_TLS_CERT", "/etc/xiaonao/cert.pem"},
+                              {"XIAONAO_HTTP_TLS_KEY", "/etc/xiaonao/key.pem"}});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->http.tls());
+  EXPECT_EQ(r->http.tls_cert, "/etc/xiaonao/cert.pem");
+  EXPECT_EQ(r->http.tls_key, "/etc/xiaonao/key.pem");
+}
+
+TEST(ConfigTls, CertWithoutKeyNamesTheKey) {
+  expect_error(load("", Env{{"XIAONAO_HTTP_TLS_CERT", "/etc/xiaonao/cert.pem"}}), "http.tls_key",
+               "http.tls_key: must be set when http.tls_cert is");
+  expect_error(from_json_text(R"({"http": {"tls_cert": "c.pem"}})"), "http.tls_key", "both for TLS");
+}
+
+TEST(ConfigTls, KeyWithoutCertNamesTheCert) {
+  expect_error(load("", Env{{"XIAONAO_HTTP_TLS_KEY", "/etc/xiaonao/key.pem"}}), "http.tls_cert",
+               "http.tls_cert: must be set when http.tls_key is");
+}
+
+TEST(ConfigTls, FileAndEnvironmentMayEachGiveOne) {
+  TempFile f(R"({"http": {"tls_cert": "/etc/xiaonao/cert.pem"}})");
+  const auto r = load(f.path(), Env{{"XIAONAO_HTTP_TLS_KEY", "/etc/xiaonao/key.pem"}});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->http.tls());
+  // The file alone is half a set-up.
+  expect_error(load(f.path(), {}), "http.tls_key", "must be set");
+}
+
 TEST(ConfigEnv, ShortDbAliasWinsOverTheGenericName) {
   const auto r = load("", Env{{"XIAONAO_DB_CONNINFO", "dbname=generic"}, {"XIAONAO_DB", "dbname=alias"}});
   ASSERT_TRUE(r.ok());

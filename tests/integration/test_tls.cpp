@@ -1,0 +1,211 @@
+// The listener over TLS (http.tls_cert / http.tls_key): HTTPS with the usual credentials, HSTS
+// only over TLS, plain HTTP on the TLS port refused without harm, the feed over wss://, and a
+// bad certificate setting that stops start-up naming the key.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include <set>
+
+#include "harness.hpp"
+
+namespace xiaonao::itest {
+namespace {
+
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+
+class Tls : public IntegrationTest {
+ protected:
+  /// A server with a fresh self-signed certificate; `extra` goes into its environment.
+  Server& start_tls_server(Env extra = {}) {
+    std::tie(cert_, key_) = make_self_signed(dir());
+    ServerOptions options;
+    options.env = {{"XIAONAO_HTTP_TLS_CERT", cert_.string()}, {"XIAONAO_HTTP_TLS_KEY", key_.string()}};
+    options.env.insert(options.env.end(), extra.begin(), extra.end());
+    options.tls_ca = cert_.string();
+    return start_server(options);
+  }
+  client::Response get(Server& s, const std::string& target,
+                       const std::vector<std::pair<std::string, std::string>>& headers = auth_headers()) {
+    return tls_request(s.port(), cert_.string(), "GET", target, headers);
+  }
+
+  std::filesystem::path cert_, key_;
+};
+
+TEST_F(Tls, RequestsWithCredentialsWorkAndCarryHsts) {
+  Server& server = start_tls_server();
+  auto r = get(server, "/api/v1/categories");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["strict-transport-security"], "max-age=31536000");
+  EXPECT_EQ(r.headers["x-content-type-options"], "nosniff");
+  // Errors carry it too, and the credentials rules are unchanged.
+  auto unauth = get(server, "/api/v1/categories", {});
+  EXPECT_EQ(unauth.status, 401) << unauth.body;
+  EXPECT_EQ(unauth.headers["strict-transport-security"], "max-age=31536000");
+  // An alert posted over TLS is stored like any other.
+  auto posted = tls_request(server.port(), cert_.string(), "POST", "/api/v1/alerts", auth_headers(),
+                            make_alert("theft").dump());
+  EXPECT_EQ(posted.status, 201) << posted.body;
+}
+
+TEST_F(Tls, HstsMaxAgeFollowsTheConfig) {
+  Server& server = start_tls_server({{"XIAONAO_HTTP_HSTS_MAX_AGE_S", "600"}});
+  auto r = get(server, "/healthz", {});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers["strict-transport-security"], "max-age=600");
+}
+
+TEST_F(Tls, NoHstsWithoutTls) {
+  Server& server = start_server();
+  ApiClient http(server.port());
+  auto r = http.get("/api/v1/categories");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers.count("strict-transport-security"), 0u);
+}
+
+TEST_F(Tls, PlainHttpOnTheTlsPortIsRefusedAndTheServerKeepsServing) {
+  Server& server = start_tls_server({{"XIAONAO_HTTP_READ_TIMEOUT_MS", "1000"}});
+  {
+    RawConnection raw(server.port());
+    raw.send(raw_request("GET", "/healthz"));
+    // No HTTP answer comes back, only the end of the connection.
+    EXPECT_TRUE(raw.peer_closed_within(5s));
+  }
+  {
+    // A client that connects and says nothing is cut off by the handshake time-out.
+    RawConnection silent(server.port());
+    EXPECT_TRUE(silent.peer_closed_within(5s));
+  }
+  EXPECT_EQ(get(server, "/healthz", {}).status, 200);
+  EXPECT_NE(server.log().find("http.tls_handshake_failed"), std::string::npos) << server.log_tail();
+  EXPECT_TRUE(server.running());
+}
+
+TEST_F(Tls, FeedWorksOverWss) {
+  Server& server = start_tls_server();
+  net::io_context ioc;
+  ssl::context ctx(ssl::context::tls_client);
+  ctx.load_verify_file(cert_.string());
+  ctx.set_verify_mode(ssl::verify_peer);
+  ctx.set_verify_callback(ssl::host_name_verification("127.0.0.1"));
+  websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws(ioc, ctx);
+  std::exception_ptr error;
+  auto done = [&](std::exception_ptr e) { error = e; };
+
+  // 1. Connect, TLS handshake, WebSocket upgrade with the key in the Authorization header.
+  net::co_spawn(
+      ioc,
+      [&]() -> net::awaitable<void> {
+        auto& lowest = beast::get_lowest_layer(ws);
+        lowest.expires_after(10s);
+        co_await lowest.async_connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), server.port()),
+                                      net::use_awaitable);
+        co_await ws.next_layer().async_handshake(ssl::stream_base::client, net::use_awaitable);
+        lowest.expires_never();
+        ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+          for (const auto& [k, v] : auth_headers()) req.set(k, v);
+        }));
+        co_await ws.async_handshake("127.0.0.1:" + std::to_string(server.port()), "/ws/feed", net::use_awaitable);
+      },
+      done);
+  ioc.run();
+  ASSERT_FALSE(error) << "wss handshake failed";
+
+  // 2. Two alerts, posted over TLS as well.
+  for (int i = 0; i < 2; ++i) {
+    auto r = tls_request(server.port(), cert_.string(), "POST", "/api/v1/alerts", auth_headers(),
+                         make_alert("fraud").dump());
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+
+  // 3. Two frames arrive, in seq order, as the usual feed frames.
+  std::vector<json> frames;
+  ioc.restart();
+  net::co_spawn(
+      ioc,
+      [&]() -> net::awaitable<void> {
+        while (frames.size() < 2) {
+          beast::flat_buffer buffer;
+          co_await ws.async_read(buffer, net::use_awaitable);
+          frames.push_back(json::parse(beast::buffers_to_string(buffer.data())));
+        }
+      },
+      done);
+  ioc.run_for(20s);
+  ASSERT_EQ(frames.size(), 2u) << "frames over wss did not arrive";
+  ASSERT_FALSE(error);
+  // The first alert's events: its incident and the alert itself, with consecutive seqs.
+  std::set<std::string> types{frames[0].value("type", ""), frames[1].value("type", "")};
+  EXPECT_EQ(types.count("alert.received"), 1u) << frames[0].dump() << "\n" << frames[1].dump();
+  EXPECT_GT(frames[0].value("seq", 0), 0);
+  EXPECT_EQ(frames[1].value("seq", 0), frames[0].value("seq", 0) + 1);
+
+  // 4. Shutdown closes the wss feed with "going away" and the server exits cleanly.
+  server.signal(SIGTERM);
+  websocket::close_reason reason;
+  ioc.restart();
+  net::co_spawn(
+      ioc,
+      [&]() -> net::awaitable<void> {
+        beast::flat_buffer buffer;
+        for (;;) co_await ws.async_read(buffer, net::use_awaitable);  // ends with websocket::error::closed
+      },
+      [&](std::exception_ptr) { reason = ws.reason(); });
+  ioc.run_for(20s);
+  EXPECT_EQ(reason.code, websocket::close_code::going_away);
+  const auto code = server.wait_exit(30s);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0) << server.log_tail();
+}
+
+TEST_F(Tls, MissingCertificateFileStopsStartUpNamingTheKey) {
+  const auto [cert, key] = make_self_signed(dir());
+  ServerOptions options;
+  options.env = {{"XIAONAO_HTTP_TLS_CERT", (dir() / "no-such-cert.pem").string()},
+                 {"XIAONAO_HTTP_TLS_KEY", key.string()}};
+  Server& server = add_server(options);
+  server.spawn();
+  const auto code = server.wait_exit(30s);
+  ASSERT_TRUE(code.has_value()) << "the server kept running without its certificate";
+  EXPECT_NE(*code, 0);
+  EXPECT_NE(server.log().find("http.tls_cert"), std::string::npos) << server.log();
+  EXPECT_NE(server.log().find("no-such-cert.pem"), std::string::npos) << server.log();
+}
+
+TEST_F(Tls, KeyThatDoesNotFitTheCertificateStopsStartUp) {
+  const auto [cert, key] = make_self_signed(dir(), "one");
+  const auto [other_cert, other_key] = make_self_signed(dir(), "two");
+  ServerOptions options;
+  options.env = {{"XIAONAO_HTTP_TLS_CERT", cert.string()}, {"XIAONAO_HTTP_TLS_KEY", other_key.string()}};
+  Server& server = add_server(options);
+  server.spawn();
+  const auto code = server.wait_exit(30s);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_NE(*code, 0);
+  EXPECT_NE(server.log().find("http.tls_key"), std::string::npos) << server.log();
+}
+
+TEST_F(Tls, CertificateWithoutKeyIsAConfigurationError) {
+  const auto [cert, key] = make_self_signed(dir());
+  ServerOptions options;
+  options.env = {{"XIAONAO_HTTP_TLS_CERT", cert.string()}};
+  Server& server = add_server(options);
+  server.spawn();
+  const auto code = server.wait_exit(30s);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 2);
+  EXPECT_NE(server.log().find("http.tls_key"), std::string::npos) << server.log();
+}
+
+}  // namespace
+}  // namespace xiaonao::itest
