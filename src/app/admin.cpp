@@ -12,6 +12,7 @@
 
 #include "app.hpp"
 #include "xiaonao/domain/audit.hpp"
+#include "xiaonao/domain/query.hpp"
 #include "xiaonao/security/crypto.hpp"
 #include "xiaonao/security/tokens.hpp"
 #include "xiaonao/store/auth_store.hpp"
@@ -180,12 +181,8 @@ int apikey_command(pqxx::connection& c, const Args& a) {
     k.scopes = *scopes;
     const auto sources = opt(a, "--sources");
     if (sources.empty()) return fail("--sources is required: the alert sources the key may send, or '*'");
-    std::size_t i = 0;
-    while (i <= sources.size()) {
-      auto j = sources.find(',', i);
-      if (j == std::string::npos) j = sources.size();
-      if (j > i) k.sources.push_back(sources.substr(i, j - i));
-      i = j + 1;
+    for (auto s : domain::split_list(sources)) {
+      if (!s.empty()) k.sources.emplace_back(s);
     }
     const auto key = security::new_api_key();
     k.id = key.id;

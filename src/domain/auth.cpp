@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "xiaonao/domain/query.hpp"
+
 namespace xiaonao::domain {
 namespace {
 
@@ -33,18 +35,6 @@ PermissionSet set_of(std::initializer_list<Permission> ps) {
   PermissionSet s;
   for (auto p : ps) s.set(static_cast<std::size_t>(p));
   return s;
-}
-
-std::vector<std::string_view> split_list(std::string_view list) {
-  std::vector<std::string_view> out;
-  std::size_t i = 0;
-  while (i <= list.size()) {
-    const auto j = list.find(',', i);
-    out.push_back(list.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i));
-    if (j == std::string_view::npos) break;
-    i = j + 1;
-  }
-  return out;
 }
 
 }  // namespace

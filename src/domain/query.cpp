@@ -53,4 +53,15 @@ std::optional<Target> parse_target(std::string_view target) {
   return t;
 }
 
+std::vector<std::string_view> split_list(std::string_view list) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (true) {
+    const auto j = list.find(',', i);
+    out.push_back(list.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i));
+    if (j == std::string_view::npos) return out;
+    i = j + 1;
+  }
+}
+
 }  // namespace xiaonao::domain

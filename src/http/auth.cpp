@@ -4,6 +4,7 @@
 
 #include <pqxx/pqxx>
 
+#include "xiaonao/domain/query.hpp"
 #include "xiaonao/log/log.hpp"
 #include "xiaonao/security/crypto.hpp"
 #include "xiaonao/security/tokens.hpp"
@@ -31,14 +32,10 @@ std::string credential_of(const Request& req) {
   if (!key.empty()) return std::string(key);
   // Browsers: new WebSocket(url, ["xiaonao.v1", "xiaonao.bearer." + token]).
   const auto protocols = std::string_view(req[bhttp::field::sec_websocket_protocol]);
-  std::size_t i = 0;
-  while (i < protocols.size()) {
-    auto j = protocols.find(',', i);
-    if (j == std::string_view::npos) j = protocols.size();
-    const auto p = trim(protocols.substr(i, j - i));
+  for (auto item : domain::split_list(protocols)) {
+    const auto p = trim(item);
     if (p.substr(0, kBearerProtocolPrefix.size()) == kBearerProtocolPrefix)
       return std::string(p.substr(kBearerProtocolPrefix.size()));
-    i = j + 1;
   }
   return {};
 }

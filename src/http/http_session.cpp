@@ -203,14 +203,8 @@ namespace {
 // Whether `origin` is one of the configured CORS origins (exact match).
 bool allowed_origin(const std::string& list, std::string_view origin) {
   if (origin.empty() || list.empty()) return false;
-  std::size_t i = 0;
-  while (i < list.size()) {
-    auto j = list.find(',', i);
-    if (j == std::string::npos) j = list.size();
-    if (std::string_view(list).substr(i, j - i) == origin) return true;
-    i = j + 1;
-  }
-  return false;
+  const auto items = domain::split_list(list);
+  return std::find(items.begin(), items.end(), origin) != items.end();
 }
 }  // namespace
 

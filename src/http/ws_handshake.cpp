@@ -1,5 +1,7 @@
 #include "xiaonao/http/ws_handshake.hpp"
 
+#include "xiaonao/domain/query.hpp"
+
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
@@ -52,11 +54,7 @@ std::string ws_switching_protocols(const Request& req) {
   res += ws_accept(req[bhttp::field::sec_websocket_key]);
   // A browser that offered subprotocols (it sends its token as one) must get one of them back.
   const std::string_view offered = req[bhttp::field::sec_websocket_protocol];
-  std::size_t i = 0;
-  while (i < offered.size()) {
-    auto j = offered.find(',', i);
-    if (j == std::string_view::npos) j = offered.size();
-    auto item = offered.substr(i, j - i);
+  for (auto item : domain::split_list(offered)) {
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
     while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
     if (item == kWsFeedProtocol) {
@@ -64,7 +62,6 @@ std::string ws_switching_protocols(const Request& req) {
       res += kWsFeedProtocol;
       break;
     }
-    i = j + 1;
   }
   res += "\r\nServer: xiaonao\r\n\r\n";
   return res;

@@ -41,9 +41,4 @@ void CredentialCache::clear() {
   entries_.clear();
 }
 
-std::size_t CredentialCache::size() const {
-  std::lock_guard lk(mu_);
-  return entries_.size();
-}
-
 }  // namespace xiaonao::service

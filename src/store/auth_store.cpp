@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "xiaonao/domain/incident.hpp"
+#include "xiaonao/domain/query.hpp"
 #include "xiaonao/security/crypto.hpp"
 
 namespace xiaonao::store {
@@ -13,16 +14,21 @@ namespace {
 // Serializes audit appends (any transaction, any instance) so the chain stays linear.
 constexpr long long kAuditLockKey = 0x78616175646974;  // "xaudit"
 
+// array_to_string(...) of a stored list back into its items ('' is the empty list).
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto j = s.find(',', i);
-    if (j == std::string::npos) j = s.size();
-    if (j > i) out.push_back(s.substr(i, j - i));
-    i = j + 1;
+  for (auto item : domain::split_list(s)) {
+    if (!item.empty()) out.emplace_back(item);
   }
   return out;
+}
+
+std::vector<domain::Role> roles_of(const std::string& stored) {
+  std::vector<domain::Role> roles;
+  for (const auto& s : split(stored)) {
+    if (auto role = domain::parse_role(s)) roles.push_back(*role);
+  }
+  return roles;
 }
 
 template <class T, class F>
@@ -48,9 +54,7 @@ UserRow user_row(const pqxx::row& r) {
   u.police_number = r[1].as<std::string>();
   u.name = r[2].as<std::string>();
   u.station_id = text(r[3]);
-  for (const auto& s : split(r[4].as<std::string>())) {
-    if (auto role = domain::parse_role(s)) u.roles.push_back(*role);
-  }
+  u.roles = roles_of(r[4].as<std::string>());
   u.password_hash = r[5].as<std::string>();
   u.enabled = r[6].as<bool>();
   u.created_at = r[7].as<std::string>();
@@ -149,10 +153,7 @@ std::optional<TokenInfo> find_access_token(pqxx::transaction_base& tx, const std
       "WHERE s.access_hash = $1 AND s.revoked_at IS NULL AND s.access_expires_at > clock_timestamp() AND u.enabled",
       access_hash);
   if (r.empty()) return std::nullopt;
-  std::vector<domain::Role> roles;
-  for (const auto& s : split(r[0][4].as<std::string>())) {
-    if (auto role = domain::parse_role(s)) roles.push_back(*role);
-  }
+  const auto roles = roles_of(r[0][4].as<std::string>());
   TokenInfo t;
   t.principal = domain::user_principal(r[0][0].as<std::string>(),
                                        r[0][1].as<std::string>() + " (" + r[0][2].as<std::string>() + ")",
@@ -217,15 +218,6 @@ bool revoke_key(pqxx::transaction_base& tx, const std::string& id) {
       tx.exec_params("UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id", id);
   notify_auth_change(tx);
   return !r.empty();
-}
-
-std::vector<std::string> incident_shares(pqxx::transaction_base& tx, const std::string& incident_id) {
-  std::vector<std::string> out;
-  for (const auto& r :
-       tx.exec_params("SELECT station_id FROM incident_shares WHERE incident_id = $1::uuid", incident_id)) {
-    out.push_back(r[0].as<std::string>());
-  }
-  return out;
 }
 
 void append_audit(pqxx::transaction_base& tx, domain::AuditEntry& e) {

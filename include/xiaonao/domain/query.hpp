@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace xiaonao::domain {
 
@@ -18,5 +19,9 @@ struct Target {
 
 /// Splits and decodes "/path?a=1&b=x%20y"; nullopt on a bad escape.
 std::optional<Target> parse_target(std::string_view target);
+
+/// The items of a comma-separated list, in order, empty items included ("a,,b" → a, "", b;
+/// "" → one empty item). Callers decide what an empty item means.
+std::vector<std::string_view> split_list(std::string_view list);
 
 }  // namespace xiaonao::domain

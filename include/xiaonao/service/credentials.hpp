@@ -29,7 +29,6 @@ class CredentialCache {
            Clock::time_point expires, std::uint64_t generation);
   /// Forgets everything (a revocation anywhere, or the notification channel was lost).
   void clear();
-  std::size_t size() const;
 
  private:
   struct Entry {

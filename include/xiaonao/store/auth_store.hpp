@@ -79,10 +79,6 @@ std::vector<KeyRow> list_keys(pqxx::transaction_base& tx);
 /// Revokes a key; false when it is unknown or already revoked.
 bool revoke_key(pqxx::transaction_base& tx, const std::string& id);
 
-// ---- sharing ----
-/// The stations an incident is shared with.
-std::vector<std::string> incident_shares(pqxx::transaction_base& tx, const std::string& incident_id);
-
 // ---- audit ----
 /// Appends a row to the hash chain (serialized by a transaction-scoped advisory lock, so the
 /// chain is linear across writers and instances); fills in seq, at_us, prev_hash and hash.
