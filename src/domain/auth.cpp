@@ -29,6 +29,10 @@ constexpr std::array<std::pair<Permission, const char*>, static_cast<std::size_t
     {Permission::users_manage, "users:manage"},
     {Permission::apikeys_manage, "apikeys:manage"},
     {Permission::metrics_read, "metrics:read"},
+    {Permission::incidents_write, "incidents:write"},
+    {Permission::reference_write, "reference:write"},
+    {Permission::units_write, "units:write"},
+    {Permission::map_read, "map:read"},
 }};
 
 PermissionSet set_of(std::initializer_list<Permission> ps) {
@@ -81,18 +85,23 @@ PermissionSet role_permissions(Role r) {
   using P = Permission;
   switch (r) {
     case Role::duty_officer:
-      return set_of({P::categories_read, P::incidents_read, P::persons_unmask, P::feed_read});
+      return set_of({P::categories_read, P::incidents_read, P::persons_unmask, P::feed_read, P::incidents_write,
+                     P::units_write, P::map_read});
     case Role::station_chief:
-      return set_of({P::categories_read, P::incidents_read, P::persons_unmask, P::feed_read, P::audit_read});
+      return set_of({P::categories_read, P::incidents_read, P::persons_unmask, P::feed_read, P::audit_read,
+                     P::incidents_write, P::units_write, P::map_read});
     case Role::county_commander:
-      return set_of({P::categories_read, P::incidents_read, P::persons_unmask, P::feed_read});
+      return set_of({P::categories_read, P::incidents_read, P::persons_unmask, P::feed_read, P::incidents_write,
+                     P::units_write, P::map_read});
     case Role::analyst:
       // Statistics come with the evaluation work; no personal data, so no incident view.
       return set_of({P::categories_read, P::metrics_read});
     case Role::integrator:
-      return set_of({P::categories_read, P::alerts_write});
+      return set_of({P::categories_read, P::alerts_write, P::reference_write, P::units_write});
     case Role::admin:
-      return set_of({P::categories_read, P::audit_read, P::users_manage, P::apikeys_manage, P::metrics_read});
+      // Reference import writes the register but reads nothing operational back.
+      return set_of({P::categories_read, P::audit_read, P::users_manage, P::apikeys_manage, P::metrics_read,
+                     P::reference_write});
   }
   return {};
 }
@@ -101,7 +110,8 @@ PermissionSet key_grantable_permissions() {
   using P = Permission;
   // A county platform may read the whole feed and incident list with a key; personal data
   // stays masked for keys, and keys never administer.
-  return set_of({P::categories_read, P::alerts_write, P::incidents_read, P::feed_read, P::metrics_read});
+  return set_of({P::categories_read, P::alerts_write, P::incidents_read, P::feed_read, P::metrics_read,
+                 P::reference_write, P::units_write, P::map_read});
 }
 
 bool Principal::sees_station(std::string_view station, const std::vector<std::string>& shared_with) const {

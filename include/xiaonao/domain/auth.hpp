@@ -29,6 +29,10 @@ enum class Permission {
   users_manage,     ///< create, change and disable users
   apikeys_manage,   ///< create, list and revoke integrator keys
   metrics_read,     ///< /metrics, when it is not opened by config
+  incidents_write,  ///< correct an incident (location) and split merged alerts (station-scoped)
+  reference_write,  ///< import the county's reference data (PUT /api/v1/reference/{kind})
+  units_write,      ///< report unit positions and set unit status (station-scoped for station roles)
+  map_read,         ///< the map layers and unit tracks (station-scoped incidents)
   count_            ///< number of permissions (not a permission)
 };
 
