@@ -519,7 +519,8 @@ void IntegrationTest::SetUp() {
   db_ = std::make_unique<TestDatabase>(*base);
   // Every API call needs credentials: one integrator key per test, made the way operators do.
   const auto r = run_command({server_path(), "apikey", "create", "--name", "itest", "--sources", "*", "--scopes",
-                              "alerts:write,incidents:read,feed:read,metrics:read,categories:read"},
+                              "alerts:write,incidents:read,feed:read,metrics:read,categories:read,"
+                              "reference:write,units:write,map:read"},
                              {{"XIAONAO_DB", db_->conninfo()}}, dir_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::lock_guard lk(g_key_mu);
