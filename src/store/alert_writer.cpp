@@ -9,6 +9,7 @@
 #include "xiaonao/domain/json_text.hpp"
 #include "xiaonao/log/log.hpp"
 #include "xiaonao/store/db_pool.hpp"
+#include "xiaonao/store/event_log.hpp"
 #include "xiaonao/store/readers.hpp"
 
 namespace xiaonao::store {
@@ -63,19 +64,10 @@ FROM json_to_recordset($1::json) AS x(id uuid, number text, category text, prior
      received_at timestamptz, lon float8, lat float8, address text, description text)
 )sql";
 
-// Step 3, last before COMMIT: take the feed_seq row lock (held until commit, so seqs are
-// visible in the order they were handed out), write the events with consecutive seqs, and
-// notify every instance. Everything else is written before: the lock is held only this long.
-constexpr const char* append_sql = R"sql(
-WITH s AS (
-  UPDATE feed_seq SET last = last + $2 RETURNING last
-), ev AS (
-  INSERT INTO events (seq, type, at, incident_id, category, data)
-  SELECT s.last - $2 + e.ord, e.type, $3::timestamptz, e.incident_id, e.category, e.data
-  FROM json_to_recordset($1::json) AS e(ord int, type text, incident_id uuid, category text, data json), s
-)
-SELECT last, pg_notify('xiaonao_feed', last::text) FROM s
-)sql";
+// Step 3, last before COMMIT: store::append_events_sql takes the feed_seq row lock (held
+// until commit, so seqs are visible in the order they were handed out), writes the events with
+// consecutive seqs and notifies every instance. Everything else is written before: the lock is
+// held only this long.
 
 // The batch statements are prepared once per connection: planning these CTEs on every batch
 // costs more than running them.
@@ -84,7 +76,7 @@ std::unique_ptr<pqxx::connection> open_writer_connection(const AlertWriterOption
   c->prepare("xn_insert_alerts", insert_alerts_sql);
   c->prepare("xn_existing_alerts", existing_alerts_sql);
   c->prepare("xn_insert_incidents", insert_incidents_sql);
-  c->prepare("xn_append", append_sql);
+  c->prepare("xn_append", append_events_sql);
   return c;
 }
 
@@ -245,18 +237,12 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
   }
 
   // Each event's data is serialized once: the same text goes to the table and to the feed.
-  struct EventText {
-    const char* type;
-    std::string category;
-    std::string data;
-  };
-  std::vector<EventText> event_texts;
-  std::string incidents, events;
+  std::vector<NewEvent> events;
+  events.reserve(count * 2);
+  std::string incidents;
   incidents.reserve(count * 400);
-  events.reserve(count * 1200);
-  JsonWriter iw(incidents), ew(events);
+  JsonWriter iw(incidents);
   iw.begin_array();
-  ew.begin_array();
   for (std::size_t i = 0; i < count; ++i) {
     if (!inserted[i]) continue;
     const auto& a = alert(i);
@@ -273,37 +259,21 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
     iw.end_object();
 
     const domain::OpenedIncident ids{alert_ids[i], incident_ids[i], number, received[i], now_text};
-    event_texts.push_back({"incident.opened", a.category, domain::incident_opened_data(a, ids)});
-    event_texts.push_back({"alert.received", a.category, domain::alert_received_data(a, ids)});
-    for (std::size_t k = event_texts.size() - 2; k < event_texts.size(); ++k) {
-      ew.begin_object();
-      ew.key("ord").integer(static_cast<std::int64_t>(k + 1));
-      ew.key("type").string(event_texts[k].type);
-      ew.key("incident_id").string(incident_ids[i]);
-      ew.key("category").string(a.category);
-      ew.key("data").raw(event_texts[k].data);
-      ew.end_object();
-    }
+    events.push_back({"incident.opened", incident_ids[i], a.category, "", domain::incident_opened_data(a, ids)});
+    events.push_back({"alert.received", incident_ids[i], a.category, "", domain::alert_received_data(a, ids)});
     results[i] = IngestResult{alert_ids[i], incident_ids[i], number, false, true};
   }
   iw.end_array();
-  ew.end_array();
 
   std::int64_t last = 0;
-  if (!event_texts.empty()) {
-    const auto n = static_cast<std::int64_t>(event_texts.size());
+  if (!events.empty()) {
     w.exec_prepared0("xn_insert_incidents", incidents, now_text);
-    last = w.exec_prepared1("xn_append", events, n, now_text)[0].as<std::int64_t>();
+    last = w.exec_prepared1("xn_append", events_param(events), static_cast<std::int64_t>(events.size()), now_text)[0]
+               .as<std::int64_t>();
   }
   w.commit();
+  for (auto& f : event_frames(events, last, now_text)) frames.push_back(std::move(f));
 
-  const auto n = static_cast<std::int64_t>(event_texts.size());
-  for (std::int64_t k = 0; k < n; ++k) {
-    const auto seq = last - n + 1 + k;
-    auto& e = event_texts[static_cast<std::size_t>(k)];
-    frames.push_back(domain::Frame{seq, std::move(e.category), "",
-                                   std::make_shared<const std::string>(frame_text(seq, e.type, now_text, e.data))});
-  }
   for (std::size_t i = 0; i < count; ++i) {
     if (primary[i] != i) {
       results[i] = results[primary[i]];
