@@ -1,7 +1,7 @@
 // xiaonao-replay: posts a realistic stream of alerts to a Xiaonao server.
 //
 //   xiaonao-replay --url http://127.0.0.1:8080 [--rate 2] [--history 0] [--count N] [--seed S]
-//                  [--quiet] [--dry-run] [--api-key KEY]
+//                  [--county DIR] [--quiet] [--dry-run] [--api-key KEY]
 //   xiaonao-replay --url http://127.0.0.1:8080 --watch [--since N]
 //
 // First posts --history back-dated alerts spread over the past 30 days (as fast as the server
@@ -10,6 +10,14 @@
 // sources, categories, Chinese descriptions, callers and places around Yunhe county (云和县,
 // Lishui, Zhejiang). `source_ref` is `<source>-<seed>-<n>`, so a retry after a 5xx or a lost
 // connection is idempotent, and replaying the same seed again writes nothing new.
+//
+// With --county DIR (a directory written by xiaonao-county), places and people come from that
+// county instead (its small samples.json; the big files are not read), so that every alert can
+// be fused: positions next to standard addresses, address texts (exact, by alias, or with a
+// typo), alarm-pillar marker codes, fraud warnings about a real resident (phone or identity
+// number), callers who live in the county (some alerts carry nothing but the caller's phone),
+// and about 8% repeat calls about an earlier alert's event (same category, within 80 m and a
+// few minutes: the duplicate merge).
 //
 // Credentials: an integrator key with alerts:write (docs/security.md), from the environment
 // variable XIAONAO_API_KEY (preferred: it does not show in `ps`) or --api-key, sent as
@@ -24,12 +32,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <numbers>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -66,17 +76,23 @@ struct Options {
   std::string api_key;  // or an access token: sent as Authorization: Bearer
   bool watch = false;
   long long since = -1;  // --watch: replay from this seq; -1 = live only
+  std::string county;    // a directory written by xiaonao-county: alerts that fuse with it
 };
 
 [[noreturn]] void usage(const char* msg = nullptr) {
   if (msg) std::cerr << "xiaonao-replay: " << msg << "\n\n";
   std::cerr << "usage: xiaonao-replay --url http://HOST:PORT [--rate R] [--history N] [--count N]\n"
-               "                      [--seed S] [--quiet] [--dry-run] [--api-key KEY]\n"
+               "                      [--seed S] [--county DIR] [--quiet] [--dry-run] [--api-key KEY]\n"
                "       xiaonao-replay --url http://HOST:PORT --watch [--since N]\n"
                "  --rate R      live alerts per second (fractional allowed), default 2\n"
                "  --history N   first post N back-dated alerts over the past 30 days, default 0\n"
                "  --count N     stop after N live alerts (0: history only), default unlimited\n"
                "  --seed S      deterministic content and source_refs, default: from the clock\n"
+               "  --county DIR  draw places, markers and people from the demo county that\n"
+               "                xiaonao-county wrote into DIR (its samples.json), so that alerts\n"
+               "                fuse: exact positions, standard addresses (some by alias, some\n"
+               "                misspelt), marker codes, fraud subjects and callers who live there,\n"
+               "                and repeat calls about one event (duplicates to merge)\n"
                "  --quiet       no line per alert, only the summaries\n"
                "  --dry-run     print the alert bodies (JSON lines) instead of posting them\n"
                "  --api-key KEY the credential sent as Authorization: Bearer (an integrator key\n"
@@ -124,6 +140,8 @@ Options parse_args(int argc, char** argv) {
       } else if (a == "--seed") {
         o.seed = std::stoull(value());
         o.seed_given = true;
+      } else if (a == "--county") {
+        o.county = value();
       } else if (a == "--quiet") {
         o.quiet = true;
       } else if (a == "--dry-run") {
@@ -187,6 +205,95 @@ std::string wall_clock_now() {
 
 // --- the generator -----------------------------------------------------------------------------
 
+
+// --- the demo county ---------------------------------------------------------------------------
+
+/// What --county reads from the county's samples.json: a spread of standard addresses (with
+/// aliases), every alarm-pillar marker, and residents with phones and identity numbers.
+struct CountySample {
+  struct Address {
+    std::string id, text;
+    std::vector<std::string> aliases;
+    double lon = 0, lat = 0;
+  };
+  struct Marker {
+    std::string id;
+    double lon = 0, lat = 0;
+  };
+  struct Resident {
+    std::string name, id_number;
+    std::vector<std::string> phones;
+    double lon = 0, lat = 0;
+  };
+  std::vector<Address> addresses;
+  std::vector<std::size_t> with_alias;  // indices of the addresses that have an alias
+  std::vector<Marker> markers;
+  std::vector<Resident> residents;
+  std::string summary;  // "full county, seed 1"
+};
+
+/// Reads DIR/county.json and DIR/samples.json; exits with a message when they are missing or
+/// malformed (run xiaonao-county first).
+CountySample load_county(const std::string& dir) {
+  auto read = [&](const std::string& name) {
+    const std::string path = dir + "/" + name;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "xiaonao-replay: cannot read %s (generate the county with xiaonao-county --out %s)\n",
+                   path.c_str(), dir.c_str());
+      std::exit(2);
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    try {
+      return json::parse(ss.str());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "xiaonao-replay: %s is not valid JSON: %s\n", path.c_str(), e.what());
+      std::exit(2);
+    }
+  };
+  CountySample c;
+  try {
+    const json meta = read("county.json");
+    c.summary = meta.at("scale").get<std::string>() + " county, seed " + std::to_string(meta.at("seed").get<long long>());
+    const json s = read("samples.json");
+    for (const auto& a : s.at("addresses")) {
+      c.addresses.push_back({a.at("id").get<std::string>(), a.at("text").get<std::string>(),
+                             a.value("aliases", std::vector<std::string>{}), a.at("lon").get<double>(),
+                             a.at("lat").get<double>()});
+    }
+    for (const auto& m : s.at("markers"))
+      c.markers.push_back({m.at("id").get<std::string>(), m.at("lon").get<double>(), m.at("lat").get<double>()});
+    for (const auto& r : s.at("residents")) {
+      c.residents.push_back({r.at("name").get<std::string>(), r.at("id_number").get<std::string>(),
+                             r.at("phones").get<std::vector<std::string>>(), r.at("lon").get<double>(),
+                             r.at("lat").get<double>()});
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "xiaonao-replay: %s/samples.json or county.json lacks a field: %s\n", dir.c_str(), e.what());
+    std::exit(2);
+  }
+  for (std::size_t i = 0; i < c.addresses.size(); ++i)
+    if (!c.addresses[i].aliases.empty()) c.with_alias.push_back(i);
+  if (c.addresses.empty() || c.markers.empty() || c.residents.empty()) {
+    std::fprintf(stderr, "xiaonao-replay: %s/samples.json has no addresses, markers or residents\n", dir.c_str());
+    std::exit(2);
+  }
+  return c;
+}
+
+/// The code points of a UTF-8 text (the texts come from our own generator: valid UTF-8).
+std::vector<std::string> utf8_chars(const std::string& s) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const std::size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    out.push_back(s.substr(i, n));
+    i += n;
+  }
+  return out;
+}
+
 struct Weighted {
   const char* value;
   double weight;
@@ -198,6 +305,9 @@ class Generator {
   explicit Generator(std::uint64_t seed)
       : rng_(seed * 0x9E3779B97F4A7C15ULL + 1), time_rng_(seed * 0xD1B54A32D192ED03ULL + 7) {}
 
+  /// Places and people come from this county from now on (--county).
+  void use_county(const CountySample* c) { county_ = c; }
+
   /// One alert body. `n` numbers the alert within this seed; `received_at` is when the sender
   /// took it.
   json make(std::uint64_t seed, long n, SysClock::time_point received_at) {
@@ -206,6 +316,14 @@ class Generator {
         {"video_ai", 5}, {"drone", 2}, {"walk_in", 5}};
     std::string source = pick(kSources);
     std::string category = category_for(source);
+    // With a county, some calls are about an event someone reported a moment ago: same
+    // category, same place, a few minutes later (the duplicate merge joins them).
+    std::optional<Recent> repeat;
+    if (county_ && source != "fraud_warning" && !recent_.empty() && chance(0.08)) {
+      repeat = recent_[static_cast<std::size_t>(uniform(0, static_cast<int>(recent_.size()) - 1))];
+      category = repeat->category;
+      received_at = std::min(received_at, repeat->at + std::chrono::seconds(uniform(20, 400)));
+    }
 
     json a;
     a["source"] = source;
@@ -222,9 +340,29 @@ class Generator {
     if (source != "video_ai" && source != "drone" && source != "fraud_warning" &&
         (source != "alarm_pillar" || chance(0.5)) && chance(0.92)) {
       json caller;
-      caller["phone"] = mobile();
-      if (chance(0.8)) caller["name"] = person_name();
+      if (county_ && chance(0.3)) {
+        // A resident of the county calls: fusion can find where they live.
+        const auto& r = one_of(county_->residents);
+        caller["phone"] = one_of(r.phones);
+        if (chance(0.8)) caller["name"] = r.name;
+      } else {
+        caller["phone"] = mobile();
+        if (chance(0.8)) caller["name"] = person_name();
+      }
       a["caller"] = caller;
+    }
+
+    if (county_) {
+      county_where(a, source, repeat);
+      if (a.contains("location") || a.contains("address") || a.contains("marker")) {
+        Recent r{category, received_at, json::object()};
+        for (const char* k : {"location", "address", "marker"})
+          if (a.contains(k)) r.where[k] = a[k];
+        recent_.push_back(std::move(r));
+        if (recent_.size() > 8) recent_.erase(recent_.begin());
+      }
+      a["description"] = description(source, category);
+      return a;
     }
 
     // Where: pillars know their own place and marker; the anti-fraud centre knows the person
@@ -511,6 +649,113 @@ class Generator {
     return d;
   }
 
+
+  /// An earlier alert's category, time and place, for repeat calls.
+  struct Recent {
+    std::string category;
+    SysClock::time_point at;
+    json where;
+  };
+
+  /// Where, with --county: every alert names something fusion can find.
+  void county_where(json& a, const std::string& source, const std::optional<Recent>& repeat) {
+    const CountySample& c = *county_;
+    if (repeat) {
+      // Another caller about the same event: a position a few tens of metres off, or the same
+      // address text or marker as the first call.
+      if (repeat->where.contains("location")) {
+        const auto& l = repeat->where["location"];
+        a["location"] = near(l["lon"].get<double>(), l["lat"].get<double>(), 80);
+      } else {
+        for (const char* k : {"address", "marker"})
+          if (repeat->where.contains(k)) a[k] = repeat->where[k];
+      }
+      return;
+    }
+    if (source == "alarm_pillar") {
+      a["marker"] = one_of(c.markers).id;  // the pillar knows only its own code
+      return;
+    }
+    if (source == "fraud_warning") {
+      // The anti-fraud centre names the person at risk by phone or by identity number.
+      const auto& r = one_of(c.residents);
+      if (chance(0.65)) {
+        a["subject"] = json{{"phone", one_of(r.phones)}};
+      } else {
+        a["subject"] = json{{"id_number", r.id_number}};
+      }
+      return;
+    }
+    const auto& addr = one_of(c.addresses);
+    const double x = real(0.0, 1.0);
+    if (source == "12345" || source == "walk_in") {
+      if (x < 0.75) {
+        a["address"] = address_text(addr);
+      } else {
+        a["location"] = near(addr.lon, addr.lat, 40);
+      }
+      return;
+    }
+    if (source == "110") {
+      if (x < 0.55) {
+        a["location"] = near(addr.lon, addr.lat, 40);
+      } else if (x < 0.80) {
+        a["address"] = address_text(addr);
+      } else if (x < 0.90) {
+        a["location"] = near(addr.lon, addr.lat, 40);
+        a["address"] = addr.text;
+      } else if (a.contains("caller")) {
+        // Nothing but the caller's number, and the caller lives here: located by phone.
+        const auto& r = one_of(c.residents);
+        a["caller"]["phone"] = one_of(r.phones);
+        a["caller"]["name"] = r.name;
+      } else {
+        a["location"] = near(addr.lon, addr.lat, 40);
+      }
+      return;
+    }
+    a["location"] = near(addr.lon, addr.lat, 60);  // video AI and drones know the position
+  }
+
+  /// A standard address as a caller gives it: exact (half), an alias (a quarter; of another
+  /// address when this one has none), or with one character dropped or two swapped (for the
+  /// fuzzy match).
+  std::string address_text(const CountySample::Address& addr) {
+    const double x = real(0.0, 1.0);
+    if (x < 0.5) return addr.text;
+    if (x < 0.75) {
+      if (!addr.aliases.empty()) return one_of(addr.aliases);
+      if (!county_->with_alias.empty()) return one_of(county_->addresses[one_of(county_->with_alias)].aliases);
+      return addr.text;
+    }
+    auto chars = utf8_chars(addr.text);
+    // Never touch the "云和县" prefix; pick among the Chinese characters after it.
+    std::vector<std::size_t> cjk;
+    for (std::size_t i = 3; i < chars.size(); ++i)
+      if (chars[i].size() > 1) cjk.push_back(i);
+    if (cjk.size() < 3) return addr.text;
+    const std::size_t i = one_of(cjk);
+    if (chance(0.5) || i + 1 >= chars.size()) {
+      chars.erase(chars.begin() + static_cast<std::ptrdiff_t>(i));
+    } else {
+      std::swap(chars[i], chars[i + 1]);
+    }
+    std::string out;
+    for (const auto& ch : chars) out += ch;
+    return out;
+  }
+
+  /// A position within `metres` of (lon, lat).
+  json near(double lon, double lat, double metres) {
+    const double r = metres * std::sqrt(real(0.0, 1.0)), th = real(0.0, 2 * std::numbers::pi);
+    const double dlat = r * std::cos(th) / 111320.0;
+    const double dlon = r * std::sin(th) / (111320.0 * std::cos(lat * std::numbers::pi / 180.0));
+    return json{{"lon", round6(lon + dlon)}, {"lat", round6(lat + dlat)}};
+  }
+
+  const CountySample* county_ = nullptr;
+  std::vector<Recent> recent_;
+
   std::mt19937_64 rng_;
   std::mt19937_64 time_rng_;
 };
@@ -704,9 +949,20 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(opt.seed));
   std::fflush(g_log);
 
+  std::optional<CountySample> county;
+  if (!opt.county.empty()) {
+    county = load_county(opt.county);
+    std::fprintf(g_log, "xiaonao-replay: places and people from the %s in %s (%zu addresses, %zu markers, "
+                        "%zu residents sampled)\n",
+                 county->summary.c_str(), opt.county.c_str(), county->addresses.size(), county->markers.size(),
+                 county->residents.size());
+    std::fflush(g_log);
+  }
+
   xiaonao::client::HttpClient http(opt.host, opt.port, std::chrono::seconds(10));
   if (!opt.api_key.empty()) http.set_header("Authorization", "Bearer " + opt.api_key);
   Generator gen(opt.seed);
+  if (county) gen.use_county(&*county);
   long n = 0;
   int exit_code = 0;
 
