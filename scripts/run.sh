@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Usage: bash scripts/run.sh [--detach]   install what is missing, build, start PostgreSQL+PostGIS
-#                                         (.run/pg), the server and a live alert stream
+#                                         (.run/pg), load the demo county, start the server and a
+#                                         live alert stream drawn from that county
 #        bash scripts/run.sh stop         stop the replay, the server and PostgreSQL
 #        bash scripts/run.sh status       what is running, and where
 #
@@ -13,13 +14,21 @@
 # replay tool (alerts:write, every source), kept in .run/demo-api-key (mode 600) and reused
 # while it is live. Users that exist are left as they are. The summary at the end prints them,
 # with how to log in: these are demo credentials, never use them on real data.
+#
+# The demo county (docs/operations.md, "The demo county"): xiaonao-county generates it once
+# into .run/county-<scale>-<seed>/ (skipped when that directory is complete), and
+# `xiaonaod import --kind K FILE --replace` loads each kind into the database (skipped when
+# this database already holds that county: .run/pg/county-loaded names it and the persons
+# count agrees). The replay then draws its alerts from it (--county). Timings are printed.
 # Environment:
 #   XIAONAO_LISTEN  host:port for the server (default 127.0.0.1:8080; port 0 = any free port)
 #   RATE            alerts per second posted by the replay tool (default 2)
 #   HISTORY         alerts back-filled by the replay tool before the live stream (default 200)
 #   START_TIMEOUT   seconds to wait for the server to become ready (default 60)
-#   BIN_DIR         take xiaonaod and xiaonao-replay from this directory instead of build/,
-#                   and build nothing
+#   COUNTY_SCALE    full (default: 15 stations, 1,000,000 persons) or small (seconds to load)
+#   COUNTY_SEED     the county's seed (default 1)
+#   BIN_DIR         take xiaonaod, xiaonao-replay and xiaonao-county from this directory
+#                   instead of build/, and build nothing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd -P)
@@ -30,6 +39,7 @@ db_name=xiaonao
 bin_dir=${BIN_DIR:-$repo/build}
 server_bin=$bin_dir/xiaonaod
 replay_bin=$bin_dir/xiaonao-replay
+county_bin=$bin_dir/xiaonao-county
 server_pid_file=$run_dir/xiaonaod.pid
 replay_pid_file=$run_dir/replay.pid
 port_file=$run_dir/port
@@ -51,6 +61,13 @@ listen=${XIAONAO_LISTEN:-127.0.0.1:8080}
 rate=${RATE:-2}
 history=${HISTORY:-200}
 start_timeout=${START_TIMEOUT:-60}
+county_scale=${COUNTY_SCALE:-full}
+county_seed=${COUNTY_SEED:-1}
+county_dir=$run_dir/county-$county_scale-$county_seed
+county_stamp=$pg_dir/county-loaded
+# The kinds in dependency order: zones name their station, grids their zone, persons their
+# address, markers their camera.
+county_kinds=(stations zones grids addresses persons cameras units markers)
 
 say() { echo "run: $*"; }
 die() { echo "run: $*" >&2; exit 1; }
@@ -129,6 +146,7 @@ Xiaonao is running.
   database   bash scripts/pg.sh psql .run/pg $db_name
              (conninfo: $(bash scripts/pg.sh conninfo "$pg_dir" "$db_name"))
   replay     $rate alerts/s after $history back-filled (RATE=, HISTORY= to change)
+  county     $(rel "$county_dir") ($county_scale, seed $county_seed; COUNTY_SCALE=, COUNTY_SEED= to change)
   stop       bash scripts/run.sh stop   (replay, server and PostgreSQL)
 
 Demo credentials (for this demo only; docs/security.md):
@@ -230,6 +248,57 @@ ensure_demo_key() {
   say "created the demo integrator key (saved in $(rel "$key_file"))"
 }
 
+# Seconds since some fixed point, with decimals (bash 5's EPOCHREALTIME).
+now_s() { echo "${EPOCHREALTIME/,/.}"; }
+# Elapsed seconds since T0, one decimal.
+since_s() { awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# Generates the demo county into $county_dir unless it is there and complete (county.json is
+# written last). A half-written directory from an interrupted run is generated again.
+ensure_county_files() {
+  if [[ -s "$county_dir/county.json" ]]; then
+    say "demo county: $(rel "$county_dir") is already generated"
+    return 0
+  fi
+  local t0 tmp=$county_dir.tmp
+  t0=$(now_s)
+  rm -rf "$tmp" "$county_dir"
+  "$county_bin" --scale "$county_scale" --seed "$county_seed" --out "$tmp" --quiet ||
+    die "xiaonao-county failed (scale $county_scale, seed $county_seed)"
+  mv "$tmp" "$county_dir"
+  say "demo county: generated $(rel "$county_dir") in $(since_s "$t0") s"
+}
+
+# Loads the county with xiaonaod import unless this database already holds it: the stamp file
+# in the cluster directory names the county last loaded, and the persons count must agree (a
+# database dropped and created again has no persons).
+ensure_county_loaded() {
+  local db=$1 want have t0 t1 kind
+  want=$(sed -n 's/.*"persons":\([0-9]*\).*/\1/p' "$county_dir/county.json" | head -n 1)
+  if [[ -f "$county_stamp" && "$(<"$county_stamp")" == "$(basename "$county_dir")" ]]; then
+    have=$(bash scripts/pg.sh psql "$pg_dir" "$db_name" -tAc 'SELECT count(*) FROM persons' 2>/dev/null || true)
+    if [[ -n "$want" && "$have" == "$want" ]]; then
+      say "demo county: already loaded ($have persons)"
+      return 0
+    fi
+  fi
+  if ! "$server_bin" --help 2>&1 | grep -qw import; then
+    echo "run: warning: this xiaonaod has no 'import' command yet; the demo county is generated" >&2
+    echo "run:          ($(rel "$county_dir")) but not loaded, so alerts will not fuse with it" >&2
+    return 0
+  fi
+  rm -f "$county_stamp"
+  t0=$(now_s)
+  for kind in "${county_kinds[@]}"; do
+    t1=$(now_s)
+    XIAONAO_DB="$db" "$server_bin" import --kind "$kind" "$county_dir/$kind.geojson" --replace >/dev/null ||
+      die "xiaonaod import --kind $kind failed"
+    say "demo county: loaded $kind in $(since_s "$t1") s"
+  done
+  echo "$(basename "$county_dir")" >"$county_stamp"
+  say "demo county: loaded in $(since_s "$t0") s"
+}
+
 rotate_log() {
   if [[ -s "$1" ]]; then mv -f "$1" "$1.1"; fi
 }
@@ -241,6 +310,9 @@ cmd_start() {
   if [[ -z "${BIN_DIR:-}" ]]; then bash scripts/build.sh; fi
   [[ -x "$server_bin" ]] || die "$server_bin was not built"
   [[ -x "$replay_bin" ]] || die "$replay_bin was not built"
+  [[ -x "$county_bin" ]] || die "$county_bin was not built"
+  [[ "$county_scale" == full || "$county_scale" == small ]] || die "COUNTY_SCALE is full or small"
+  [[ "$county_seed" =~ ^[0-9]+$ ]] || die "COUNTY_SEED is an unsigned integer"
 
   mkdir -p "$run_dir"
   bash scripts/pg.sh start "$pg_dir"
@@ -255,6 +327,11 @@ cmd_start() {
   XIAONAO_DB="$db" "$server_bin" migrate || die "xiaonaod migrate failed"
   ensure_demo_users "$db"
   ensure_demo_key "$db"
+  local county_t0
+  county_t0=$(now_s)
+  ensure_county_files
+  ensure_county_loaded "$db"
+  say "demo county: ready in $(since_s "$county_t0") s"
 
   rm -f "$port_file"
   rotate_log "$server_log"
@@ -290,7 +367,7 @@ cmd_start() {
 
   # The key goes through the environment: a command line is visible to every user in ps.
   XIAONAO_API_KEY=$(<"$key_file") setsid "$replay_bin" --url "$base" --rate "$rate" --history "$history" \
-    </dev/null >"$replay_log" 2>&1 &
+    --county "$county_dir" </dev/null >"$replay_log" 2>&1 &
   local replay_pid=$!
   echo "$replay_pid" >"$replay_pid_file"
   sleep 0.5
