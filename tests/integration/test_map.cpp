@@ -133,7 +133,9 @@ TEST_F(MapCounty, StationRolesSeeTheirOwnIncidentsAndUnits) {
 }
 
 TEST_F(MapCounty, CapsEachLayerAndSaysSo) {
-  Server& server = start_server({.env = {{"XIAONAO_UNITS_MAP_LAYER_CAP", "1"}}});
+  ServerOptions options;
+  options.env = {{"XIAONAO_UNITS_MAP_LAYER_CAP", "1"}};
+  Server& server = start_server(options);
   build();
   auto r = as(server.port(), "", "GET", std::string("/api/v1/map?layers=units,stations&bbox=") + kBox);
   ASSERT_EQ(r.status, 200) << r.body;

@@ -211,8 +211,9 @@ TEST_F(Units, StationRolesSeeAndChangeOnlyTheirOwnUnits) {
 }
 
 TEST_F(Units, RetentionDeletesOnlyOldTrackPoints) {
-  Server& server = start_server({.env = {{"XIAONAO_UNITS_TRACK_RETENTION_DAYS", "7"},
-                                          {"XIAONAO_UNITS_PRUNE_INTERVAL_S", "1"}}});
+  ServerOptions options;
+  options.env = {{"XIAONAO_UNITS_TRACK_RETENTION_DAYS", "7"}, {"XIAONAO_UNITS_PRUNE_INTERVAL_S", "1"}};
+  Server& server = start_server(options);
   add_unit("car-1", "S01");
   sql().exec("INSERT INTO unit_positions (unit_id, at, geog) SELECT 'car-1', now() - make_interval(days => d), "
              "ST_SetSRID(ST_MakePoint(119.5, 28.1), 4326)::geography FROM generate_series(1, 20) d");
