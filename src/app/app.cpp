@@ -116,6 +116,18 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   wopt.utc_offset_minutes = cfg.utc_offset_minutes;
   store::AlertWriter writer(wopt, [&hub](std::vector<domain::Frame> frames) { hub.offer(std::move(frames)); });
 
+  // Position writers: unit position reports batched into shared commits (telemetry, no feed
+  // events), and the track retention task.
+  store::PositionWriterOptions popt;
+  popt.conninfo = cfg.db.conninfo;
+  popt.threads = cfg.units.writer_threads;
+  popt.batch_max = static_cast<std::size_t>(cfg.units.batch_max);
+  popt.queue_limit = static_cast<std::size_t>(cfg.units.queue_limit);
+  popt.statement_timeout_ms = cfg.db.statement_timeout_ms;
+  popt.retention_days = cfg.units.track_retention_days;
+  popt.prune_interval = std::chrono::seconds(cfg.units.prune_interval_s);
+  store::PositionWriter positions(popt);
+
   // 4. LISTEN/NOTIFY: brings in what other instances commit, and fills any gap.
   store::NotifyListener listener(
       cfg.db.conninfo, cfg.feed.poll_interval_ms, [&hub] { return hub.last_released(); },
@@ -141,6 +153,14 @@ int serve(const config::Config& cfg, const std::string& port_file) {
                       [&] { return static_cast<double>(writer.stats().alerts); });
   metrics.add_sampled("xiaonao_intake_transaction_seconds_total", "counter",
                       "Seconds spent in intake transactions, BEGIN to COMMIT.", [&] { return writer.stats().seconds; });
+  metrics.add_sampled("xiaonao_unit_position_batches_total", "counter", "Committed position-report transactions.",
+                      [&] { return static_cast<double>(positions.stats().batches); });
+  metrics.add_sampled("xiaonao_unit_positions_total", "counter", "Position reports carried by committed transactions.",
+                      [&] { return static_cast<double>(positions.stats().reports); });
+  metrics.add_sampled("xiaonao_unit_position_queue_depth", "gauge", "Position reports waiting for a writer.",
+                      [&] { return static_cast<double>(positions.queue_depth()); });
+  metrics.add_sampled("xiaonao_unit_positions_pruned_total", "counter", "Track points deleted by the retention task.",
+                      [&] { return static_cast<double>(positions.stats().pruned); });
   metrics.add_sampled("xiaonao_feed_subscribers", "gauge", "Open feed WebSocket subscriptions.",
                       [&] { return static_cast<double>(hub.subscriber_count()); });
   metrics.add_sampled("xiaonao_feed_events_published_total", "counter", "Feed events released to subscribers.",
@@ -149,7 +169,8 @@ int serve(const config::Config& cfg, const std::string& port_file) {
                       [&] { return static_cast<double>(hub.last_released()); });
 
   // 5. The network edge.
-  http::Server server(ioc, http::Context{cfg, pool, writer, hub, metrics, categories, credentials, guard}, tls);
+  http::Server server(ioc, http::Context{cfg, pool, writer, hub, metrics, categories, credentials, guard, &positions},
+                      tls);
   edge = &server;
   unsigned short port = 0;
   try {
@@ -158,6 +179,7 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   } catch (const std::exception& e) {
     log::error("server.listen_failed", {{"listen", cfg.listen}, {"error", e.what()}});
     listener.stop();
+    positions.stop();
     writer.stop();
     pool.stop();
     return 1;
@@ -193,6 +215,7 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   for (auto& t : threads) t.join();
 
   listener.stop();
+  positions.stop();
   writer.stop();
   pool.stop();
   log::info("server.stopped", {});

@@ -170,13 +170,22 @@ const std::vector<KeySpec>& key_specs() {
       {"security.argon2_ops", [](Config& c) -> Ref { return &c.security.argon2_ops; }, 1, 10},
       {"security.open_metrics", [](Config& c) -> Ref { return &c.security.open_metrics; }},
       {"security.cors_origins", [](Config& c) -> Ref { return &c.security.cors_origins; }, 0, 0, check_origins},
+      {"units.writer_threads", [](Config& c) -> Ref { return &c.units.writer_threads; }, 1, 16},
+      {"units.batch_max", [](Config& c) -> Ref { return &c.units.batch_max; }, 1, 10000},
+      {"units.queue_limit", [](Config& c) -> Ref { return &c.units.queue_limit; }, 1000, 10000000},
+      {"units.track_retention_days", [](Config& c) -> Ref { return &c.units.track_retention_days; }, 1, 3650},
+      {"units.prune_interval_s", [](Config& c) -> Ref { return &c.units.prune_interval_s; }, 1, 86400},
+      {"units.track_max_hours", [](Config& c) -> Ref { return &c.units.track_max_hours; }, 1, 744},
+      {"units.track_max_points", [](Config& c) -> Ref { return &c.units.track_max_points; }, 10, 1000000},
+      {"units.map_max_area_km2", [](Config& c) -> Ref { return &c.units.map_max_area_km2; }, 1, 1000000},
+      {"units.map_layer_cap", [](Config& c) -> Ref { return &c.units.map_layer_cap; }, 1, 100000},
       {"log.level", [](Config& c) -> Ref { return &c.log.level; }, 0, 0, check_level},
       {"log.json", [](Config& c) -> Ref { return &c.log.json; }},
   };
   return specs;
 }
 
-constexpr std::string_view kSections[] = {"http", "feed", "db", "security", "log"};
+constexpr std::string_view kSections[] = {"http", "feed", "db", "security", "units", "log"};
 
 bool is_section(std::string_view name) {
   return std::find(std::begin(kSections), std::end(kSections), name) != std::end(kSections);

@@ -68,6 +68,19 @@ struct Security {
   std::string cors_origins;          ///< comma-separated origins allowed cross-origin; empty: none
 };
 
+/// Live unit data and the map.
+struct Units {
+  int writer_threads = 2;          ///< position writers, each batching concurrent reports into one commit
+  int batch_max = 1000;            ///< position reports per transaction at most
+  int queue_limit = 50000;         ///< position reports waiting for a writer before 503
+  int track_retention_days = 30;   ///< unit_positions older than this are deleted (in small batches)
+  int prune_interval_s = 300;      ///< how often the retention task runs
+  int track_max_hours = 24;        ///< longest from..to span of one track query
+  int track_max_points = 10000;    ///< most points one track query returns
+  int map_max_area_km2 = 2500;     ///< largest bbox of one map query
+  int map_layer_cap = 2000;        ///< features per map layer at most (then truncated: true)
+};
+
 /// Logging.
 struct Log {
   std::string level = "info";  ///< trace|debug|info|warn|error (env XIAONAO_LOG_LEVEL)
@@ -84,6 +97,7 @@ struct Config {
   Feed feed;
   Db db;
   Security security;
+  Units units;
   Log log;
 
   /// The host part of `listen`, without IPv6 brackets ("::1" for "[::1]:8080").

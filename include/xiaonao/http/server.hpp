@@ -18,6 +18,7 @@
 #include "xiaonao/service/metrics.hpp"
 #include "xiaonao/store/alert_writer.hpp"
 #include "xiaonao/store/db_pool.hpp"
+#include "xiaonao/store/units_store.hpp"
 
 namespace xiaonao::http {
 
@@ -31,6 +32,8 @@ struct Context {
   service::CategoryCache& categories;
   service::CredentialCache& credentials;
   service::AbuseGuard& guard;
+  /// The batching position writer; null: position reports are answered 503.
+  store::PositionWriter* positions = nullptr;
 };
 
 /// Something the server can ask to wind down on shutdown.
@@ -95,5 +98,7 @@ class Server {
 void register_routes(Router& router, Context& ctx);
 /// Registers login, sessions, users, keys and the audit log (auth_handlers.cpp).
 void register_auth_routes(Router& router, Context& ctx);
+/// Registers live unit data (positions, status, list, tracks) and the map (units_handlers.cpp).
+void register_units_routes(Router& router, Context& ctx);
 
 }  // namespace xiaonao::http
