@@ -95,5 +95,7 @@ class Server {
 void register_routes(Router& router, Context& ctx);
 /// Registers login, sessions, users, keys and the audit log (auth_handlers.cpp).
 void register_auth_routes(Router& router, Context& ctx);
+/// Fusion's routes (PATCH an incident's location, split a merged alert); src/http/fusion_handlers.cpp.
+void register_fusion_routes(Router& router, Context& ctx);
 
 }  // namespace xiaonao::http
