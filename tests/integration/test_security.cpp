@@ -126,7 +126,7 @@ TEST_F(Security, MatrixEveryRouteWithEveryRole) {
   for (const auto& [role, u] : users) add_user(u.first, role, u.second);
   add_user("199999", "duty_officer", "S09");  // the target of user routes
   const auto incident = new_incident(server.port());
-  const std::map<std::string, std::string> params = {{"id", incident}, {"police_number", "199999"}};
+  const std::map<std::string, std::string> params = {{"id", incident}, {"police_number", "199999"}, {"alert_id", incident}};
   const auto rows = matrix();
   ASSERT_GE(rows.size(), 20u);
 
