@@ -457,7 +457,10 @@ TEST_F(Security, FeedNeedsATokenAndTakesItAsASubprotocol) {
 
 TEST_F(Security, OpenFeedsCloseWhenTheirCredentialIsRevokedOrExpires) {
   ServerOptions o;
-  o.env = {{"XIAONAO_SECURITY_ACCESS_TTL_S", "2"}, {"XIAONAO_FEED_PING_INTERVAL_MS", "200"}};
+  // A feed that is not being read (the client answers pings only while it reads) is closed
+  // after two silent ping periods: 1 s periods leave room for the Argon2 login below on a
+  // busy host (200 ms periods closed the key's feed during a 400 ms login).
+  o.env = {{"XIAONAO_SECURITY_ACCESS_TTL_S", "2"}, {"XIAONAO_FEED_PING_INTERVAL_MS", "1000"}};
   Server& server = start_server(o);
   add_user("800001", "county_commander", "");
   const auto r = cli({"apikey", "create", "--name", "county", "--sources", "*", "--scopes", "feed:read"});
