@@ -17,6 +17,7 @@
 #include "xiaonao/service/feed_hub.hpp"
 #include "xiaonao/service/metrics.hpp"
 #include "xiaonao/store/alert_writer.hpp"
+#include "xiaonao/store/fusion.hpp"
 #include "xiaonao/store/db_pool.hpp"
 #include "xiaonao/store/migrations.hpp"
 #include "xiaonao/store/notify_listener.hpp"
@@ -114,6 +115,21 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   wopt.queue_limit = static_cast<std::size_t>(cfg.db.queue_limit) * 4;
   wopt.statement_timeout_ms = cfg.db.statement_timeout_ms;
   wopt.utc_offset_minutes = cfg.utc_offset_minutes;
+  // Fusion: locate, owner and merge run inside the intake transaction; cameras, units,
+  // household and history on the fusion worker right after the commit (docs/architecture.md).
+  store::FusionWorker fusion(
+      cfg.db.conninfo, cfg.db.statement_timeout_ms, store::fusion_options(cfg.fusion),
+      [&hub](std::vector<domain::Frame> frames) { hub.offer(std::move(frames)); },
+      [&metrics](double s) { metrics.observe_fusion("after_commit", s); });
+  const auto lo = store::locate_options(cfg.fusion);
+  wopt.nearest_zone_m = lo.nearest_zone_m;
+  wopt.address_min_score = lo.address_min_score;
+  wopt.address_sure_score = lo.address_sure_score;
+  wopt.merge_radius_m = cfg.fusion.merge_radius_m;
+  wopt.merge_window_s = cfg.fusion.merge_window_s;
+  if (cfg.fusion.after_commit)
+    wopt.after_commit = [&fusion](std::vector<std::string> ids) { fusion.enqueue(std::move(ids)); };
+  wopt.observe_fusion = [&metrics](double s) { metrics.observe_fusion("intake", s); };
   store::AlertWriter writer(wopt, [&hub](std::vector<domain::Frame> frames) { hub.offer(std::move(frames)); });
 
   // Position writers: unit position reports batched into shared commits (telemetry, no feed
@@ -217,6 +233,7 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   listener.stop();
   positions.stop();
   writer.stop();
+  fusion.stop();
   pool.stop();
   log::info("server.stopped", {});
   return 0;

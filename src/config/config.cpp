@@ -179,13 +179,27 @@ const std::vector<KeySpec>& key_specs() {
       {"units.track_max_points", [](Config& c) -> Ref { return &c.units.track_max_points; }, 10, 1000000},
       {"units.map_max_area_km2", [](Config& c) -> Ref { return &c.units.map_max_area_km2; }, 1, 1000000},
       {"units.map_layer_cap", [](Config& c) -> Ref { return &c.units.map_layer_cap; }, 1, 100000},
+      {"fusion.after_commit", [](Config& c) -> Ref { return &c.fusion.after_commit; }},
+      {"fusion.cameras_max", [](Config& c) -> Ref { return &c.fusion.cameras_max; }, 1, 100},
+      {"fusion.camera_radius_m", [](Config& c) -> Ref { return &c.fusion.camera_radius_m; }, 1, 10000},
+      {"fusion.units_max", [](Config& c) -> Ref { return &c.fusion.units_max; }, 1, 100},
+      {"fusion.unit_max_age_s", [](Config& c) -> Ref { return &c.fusion.unit_max_age_s; }, 1, 86400},
+      {"fusion.nearest_zone_m", [](Config& c) -> Ref { return &c.fusion.nearest_zone_m; }, 0, 100000},
+      {"fusion.history_radius_m", [](Config& c) -> Ref { return &c.fusion.history_radius_m; }, 0, 10000},
+      {"fusion.history_days", [](Config& c) -> Ref { return &c.fusion.history_days; }, 0, 3650},
+      {"fusion.history_max", [](Config& c) -> Ref { return &c.fusion.history_max; }, 1, 500},
+      {"fusion.household_max", [](Config& c) -> Ref { return &c.fusion.household_max; }, 1, 1000},
+      {"fusion.merge_radius_m", [](Config& c) -> Ref { return &c.fusion.merge_radius_m; }, 0, 10000},
+      {"fusion.merge_window_s", [](Config& c) -> Ref { return &c.fusion.merge_window_s; }, 0, 86400},
+      {"fusion.address_min_score_pct", [](Config& c) -> Ref { return &c.fusion.address_min_score_pct; }, 0, 100},
+      {"fusion.address_sure_score_pct", [](Config& c) -> Ref { return &c.fusion.address_sure_score_pct; }, 0, 100},
       {"log.level", [](Config& c) -> Ref { return &c.log.level; }, 0, 0, check_level},
       {"log.json", [](Config& c) -> Ref { return &c.log.json; }},
   };
   return specs;
 }
 
-constexpr std::string_view kSections[] = {"http", "feed", "db", "security", "units", "log"};
+constexpr std::string_view kSections[] = {"http", "feed", "db", "security", "units", "fusion", "log"};
 
 bool is_section(std::string_view name) {
   return std::find(std::begin(kSections), std::end(kSections), name) != std::end(kSections);

@@ -192,11 +192,16 @@ std::string incident_opened_data(const AlertInput& a, const OpenedIncident& ids)
   w.optional_string("description", a.description);
   w.key("id").string(ids.incident_id);
   w.key("location");
-  location_value(w, a.location);
+  location_value(w, ids.location != nullptr ? std::optional<GeoPoint>(*ids.location) : a.location);
   w.key("number").string(ids.number);
   w.key("priority").integer(a.priority.value_or(4));
   w.key("received_at").string(ids.received_at);
-  w.key("station_id").null();
+  w.key("station_id");
+  if (ids.station_id.empty()) {
+    w.null();
+  } else {
+    w.string(ids.station_id);
+  }
   w.key("status").string("received");
   w.key("updated_at").string(ids.created_at);
   w.end_object();
@@ -216,7 +221,7 @@ std::string alert_received_data(const AlertInput& a, const OpenedIncident& ids) 
   w.key("incident_number").string(ids.number);
   w.key("location");
   location_value(w, a.location);
-  w.key("merged").boolean(false);
+  w.key("merged").boolean(ids.merged);
   w.key("priority").integer(a.priority.value_or(4));
   w.key("received_at").string(ids.received_at);
   w.key("source").string(a.source);

@@ -35,8 +35,30 @@ std::string mask_name(std::string_view s) {
   return out;
 }
 
+namespace {
+// The household block of the view: residents with name, id_number and phones.
+void mask_household(nlohmann::json& view, bool unmask, std::vector<std::string>& people) {
+  const auto it = view.find("household");
+  if (it == view.end() || !it->is_array()) return;
+  for (auto& p : *it) {
+    if (!p.is_object()) continue;
+    people.push_back("person:" + p.value("person_id", std::string()));
+    if (unmask) continue;
+    if (auto n = p.find("name"); n != p.end() && n->is_string()) *n = mask_name(n->get_ref<const std::string&>());
+    if (auto n = p.find("id_number"); n != p.end() && n->is_string())
+      *n = mask_number(n->get_ref<const std::string&>());
+    if (auto ph = p.find("phones"); ph != p.end() && ph->is_array()) {
+      for (auto& v : *ph) {
+        if (v.is_string()) v = mask_number(v.get_ref<const std::string&>());
+      }
+    }
+  }
+}
+}  // namespace
+
 std::vector<std::string> mask_people(nlohmann::json& view, bool unmask) {
   std::vector<std::string> people;
+  mask_household(view, unmask, people);
   const auto it = view.find("alerts");
   if (it == view.end() || !it->is_array()) return people;
   for (auto& alert : *it) {

@@ -22,6 +22,16 @@ void Metrics::observe_request(std::string_view route, std::string_view method, i
   h.sum += seconds;
 }
 
+void Metrics::observe_fusion(std::string_view stage, double seconds) {
+  std::lock_guard lk(mu_);
+  auto& h = fusion_[std::string(stage)];
+  for (std::size_t i = 0; i < buckets.size(); ++i) {
+    if (seconds <= buckets[i]) ++h.counts[i];
+  }
+  ++h.count;
+  h.sum += seconds;
+}
+
 void Metrics::add_sampled(std::string name, std::string type, std::string help, std::function<double()> read) {
   std::lock_guard lk(mu_);
   sampled_.push_back({std::move(name), std::move(type), std::move(help), std::move(read)});
@@ -48,6 +58,19 @@ std::string Metrics::render() const {
     out += "xiaonao_http_request_duration_seconds_bucket{" + lbl + ",le=\"+Inf\"} " + std::to_string(h.count) + "\n";
     out += "xiaonao_http_request_duration_seconds_sum{" + lbl + "} " + num(h.sum) + "\n";
     out += "xiaonao_http_request_duration_seconds_count{" + lbl + "} " + std::to_string(h.count) + "\n";
+  }
+  if (!fusion_.empty()) {
+    out += "# HELP xiaonao_fusion_seconds Fusion time: stage intake (locate, owner, merge per batch) and after_commit (per incident).\n";
+    out += "# TYPE xiaonao_fusion_seconds histogram\n";
+  }
+  for (const auto& [stage, h] : fusion_) {
+    const std::string lbl = "stage=\"" + stage + "\"";
+    for (std::size_t i = 0; i < buckets.size(); ++i) {
+      out += "xiaonao_fusion_seconds_bucket{" + lbl + ",le=\"" + num(buckets[i]) + "\"} " + std::to_string(h.counts[i]) + "\n";
+    }
+    out += "xiaonao_fusion_seconds_bucket{" + lbl + ",le=\"+Inf\"} " + std::to_string(h.count) + "\n";
+    out += "xiaonao_fusion_seconds_sum{" + lbl + "} " + num(h.sum) + "\n";
+    out += "xiaonao_fusion_seconds_count{" + lbl + "} " + std::to_string(h.count) + "\n";
   }
   for (const auto& s : sampled_) {
     out += "# HELP " + s.name + " " + s.help + "\n# TYPE " + s.name + " " + s.type + "\n";

@@ -1,15 +1,19 @@
 #include "xiaonao/store/alert_writer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
 #include <pqxx/pqxx>
 
+#include "xiaonao/domain/fusion.hpp"
 #include "xiaonao/domain/incident.hpp"
+#include "xiaonao/domain/normalize.hpp"
 #include "xiaonao/domain/json_text.hpp"
 #include "xiaonao/log/log.hpp"
 #include "xiaonao/store/db_pool.hpp"
 #include "xiaonao/store/event_log.hpp"
+#include "xiaonao/store/fusion.hpp"
 #include "xiaonao/store/readers.hpp"
 
 namespace xiaonao::store {
@@ -21,7 +25,8 @@ using domain::JsonWriter;
 
 // Step 1 of a batch: insert the alerts; a (source, source_ref) already stored is skipped.
 // Rows are inserted in key order so that concurrent batches take index locks in one order
-// and cannot deadlock. Each inserted alert draws its incident's serial number.
+// and cannot deadlock. Serial numbers are drawn later, only for alerts that open an incident
+// (a merged alert draws none).
 constexpr const char* insert_alerts_sql = R"sql(
 WITH input AS (
   SELECT * FROM json_to_recordset($1::json) AS x(
@@ -41,7 +46,7 @@ WITH input AS (
   ON CONFLICT (source, source_ref) DO NOTHING
   RETURNING id
 )
-SELECT i.idx, nextval('incident_serial') FROM input i JOIN ins ON ins.id = i.alert_id
+SELECT i.idx FROM input i JOIN ins ON ins.id = i.alert_id
 )sql";
 
 // For keys that were already stored: the ids the first request got.
@@ -52,19 +57,54 @@ JOIN alerts a ON a.source = k.source AND a.source_ref = k.source_ref
 JOIN incidents i ON i.id = a.incident_id
 )sql";
 
-// Step 2: the incidents of the inserted alerts, numbered from their serials. This runs
-// before the feed_seq lock, so that the lock is held only for the event rows and the commit.
-constexpr const char* insert_incidents_sql = R"sql(
-INSERT INTO incidents (id, number, category, priority, received_at, location, address,
-                       description, created_at, updated_at)
-SELECT id, number, category, priority, received_at,
-       CASE WHEN lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,
-       address, description, $2::timestamptz, $2::timestamptz
-FROM json_to_recordset($1::json) AS x(id uuid, number text, category text, priority smallint,
-     received_at timestamptz, lon float8, lat float8, address text, description text)
+// Step 2 (fusion, locate and owner): store::locate_alerts (src/store/fusion.cpp).
+
+// Step 3: open incidents near the located alerts (under the merge lock). The time window is
+// checked here, the category and the choice in domain::fusion::plan_merges.
+constexpr const char* open_near_sql = R"sql(
+SELECT DISTINCT inc.id::text, inc.number, inc.category, ST_X(inc.location), ST_Y(inc.location),
+       (extract(epoch FROM inc.received_at) * 1000000)::bigint, coalesce(inc.station_id, '')
+FROM json_to_recordset($1::json) AS i(lon float8, lat float8, t timestamptz)
+JOIN incidents inc
+  ON ST_DWithin(inc.location::geography, ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326)::geography, $2)
+ AND inc.received_at BETWEEN i.t - make_interval(secs => $3) AND i.t + make_interval(secs => $3)
+WHERE inc.status NOT IN ('closed', 'cancelled', 'resolved', 'diverted')
 )sql";
 
-// Step 3, last before COMMIT: store::append_events_sql takes the feed_seq row lock (held
+// Serial numbers for the incidents a batch opens.
+constexpr const char* serials_sql = "SELECT nextval('incident_serial') FROM generate_series(1, $1)";
+
+// Step 4: the incidents the batch opens, with what locate and owner found. This runs before
+// the feed_seq lock, so that the lock is held only for the event rows and the commit.
+constexpr const char* insert_incidents_sql = R"sql(
+INSERT INTO incidents (id, number, category, priority, received_at, location, address,
+                       description, created_at, updated_at, station_id, zone_id, grid_id, address_id,
+                       located_by, location_confidence, location_candidates, needs_location, owner_flag)
+SELECT id, number, category, priority, received_at,
+       CASE WHEN lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,
+       address, description, $2::timestamptz, $2::timestamptz, station_id, zone_id, grid_id, address_id,
+       located_by, confidence, candidates, coalesce(needs_location, false), owner_flag
+FROM json_to_recordset($1::json) AS x(id uuid, number text, category text, priority smallint,
+     received_at timestamptz, lon float8, lat float8, address text, description text, station_id text,
+     zone_id text, grid_id text, address_id text, located_by text, confidence real, candidates json,
+     needs_location boolean, owner_flag text)
+)sql";
+
+// Step 5: merged alerts move to their incident; each target counts them and takes the
+// highest priority (the smallest number).
+constexpr const char* merge_alerts_sql = R"sql(
+UPDATE alerts a SET incident_id = x.incident_id, merged = true
+FROM json_to_recordset($1::json) AS x(alert_id uuid, incident_id uuid)
+WHERE a.id = x.alert_id
+)sql";
+constexpr const char* bump_incidents_sql = R"sql(
+UPDATE incidents i SET alert_count = i.alert_count + x.n, priority = LEAST(i.priority, x.priority),
+       updated_at = $2::timestamptz
+FROM json_to_recordset($1::json) AS x(id uuid, n int, priority smallint)
+WHERE i.id = x.id
+)sql";
+
+// Step 6, last before COMMIT: store::append_events_sql takes the feed_seq row lock (held
 // until commit, so seqs are visible in the order they were handed out), writes the events with
 // consecutive seqs and notifies every instance. Everything else is written before: the lock is
 // held only this long.
@@ -76,7 +116,12 @@ std::unique_ptr<pqxx::connection> open_writer_connection(const AlertWriterOption
   c->prepare("xn_insert_alerts", insert_alerts_sql);
   c->prepare("xn_existing_alerts", existing_alerts_sql);
   c->prepare("xn_insert_incidents", insert_incidents_sql);
+  c->prepare("xn_open_near", open_near_sql);
+  c->prepare("xn_serials", serials_sql);
+  c->prepare("xn_merge_alerts", merge_alerts_sql);
+  c->prepare("xn_bump_incidents", bump_incidents_sql);
   c->prepare("xn_append", append_events_sql);
+  prepare_fusion(*c);
   return c;
 }
 
@@ -150,12 +195,23 @@ void lon_lat(JsonWriter& w, const std::optional<domain::GeoPoint>& p) {
   }
 }
 
-// Writes one batch in one transaction. Returns a result per item and fills `frames`.
+void optional_text(JsonWriter& w, std::string_view key, const std::string& v) {
+  w.key(key);
+  if (v.empty()) {
+    w.null();
+  } else {
+    w.string(v);
+  }
+}
+
+// Writes one batch in one transaction. Returns a result per item and fills `frames` and
+// `touched` (the incidents opened or joined, for the after-commit fusion stage).
 // The statements' JSON parameters are written directly as text, without JSON trees.
 std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
                                                       const std::vector<const domain::AlertInput*>& batch,
                                                       const AlertWriterOptions& options,
-                                                      std::vector<domain::Frame>& frames) {
+                                                      std::vector<domain::Frame>& frames,
+                                                      std::vector<std::string>& touched) {
   const auto now = domain::now_utc();
   const auto now_text = domain::format_rfc3339(now);
   const auto alert = [&batch](std::size_t i) -> const domain::AlertInput& { return *batch[i]; };
@@ -204,13 +260,12 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
   std::vector<domain::Result<IngestResult>> results(
       count, domain::Result<IngestResult>(Error{ErrorKind::internal, "alert was not stored", ""}));
   std::vector<bool> inserted(count, false);
-  std::vector<std::int64_t> serial(count, 0);
+  std::size_t inserted_count = 0;
 
   pqxx::work w(conn);
   for (const auto& row : w.exec_prepared("xn_insert_alerts", input, now_text)) {
-    const auto idx = row[0].as<std::size_t>();
-    inserted[idx] = true;
-    serial[idx] = row[1].as<std::int64_t>();
+    inserted[row[0].as<std::size_t>()] = true;
+    ++inserted_count;
   }
 
   std::string lookup;
@@ -236,38 +291,177 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
     }
   }
 
+  // Fusion inside the transaction: locate, owner, then the merge decision.
+  const auto fusion_started = std::chrono::steady_clock::now();
+  std::vector<Located> located(count);
+  if (inserted_count > 0)
+    located = locate_alerts(w, batch, inserted,
+                            {options.nearest_zone_m, options.address_min_score, options.address_sure_score});
+
+  // The merge decision reads open incidents and then inserts new ones: two batches deciding at
+  // once could each miss the other's new incident. One transaction-scoped advisory lock
+  // serializes the decision across writer threads and instances; only batches with a located
+  // alert take it, after the (slower) locate statement, and it is released at commit.
+  std::vector<std::optional<domain::fusion::MergeAlert>> merge_input(count);
+  std::vector<domain::fusion::MergeCandidate> open;
+  std::map<std::string, std::pair<std::string, std::string>> open_info;  // id → (number, station)
+  bool any_located = false;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (inserted[i] && located[i].point) {
+      any_located = true;
+      merge_input[i] = domain::fusion::MergeAlert{alert(i).category, *located[i].point, alert(i).received_at};
+    }
+  }
+  const bool merging = any_located && options.merge_radius_m > 0;
+  if (merging) {
+    w.exec_prepared("xn_merge_lock");
+    std::string near;
+    JsonWriter nw(near);
+    nw.begin_array();
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!merge_input[i]) continue;
+      nw.begin_object();
+      lon_lat(nw, located[i].point);
+      nw.key("t").string(received[i]);
+      nw.end_object();
+    }
+    nw.end_array();
+    for (const auto& r :
+         w.exec_prepared("xn_open_near", near, options.merge_radius_m, options.merge_window_s)) {
+      if (r[3].is_null()) continue;
+      open.push_back({r[0].as<std::string>(), r[2].as<std::string>(), {r[3].as<double>(), r[4].as<double>()},
+                      domain::TimePoint(std::chrono::microseconds(r[5].as<std::int64_t>()))});
+      open_info[open.back().id] = {r[1].as<std::string>(), r[6].as<std::string>()};
+    }
+  }
+  auto plan = merging ? domain::fusion::plan_merges(
+                            merge_input, std::move(open), incident_ids,
+                            {static_cast<double>(options.merge_radius_m), options.merge_window_s})
+                      : domain::fusion::MergePlan{std::vector<int>(count, -1), {}, {}};
+
+  // Serial numbers only for the alerts that open an incident.
+  std::size_t opening = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (inserted[i] && plan.target[i] < 0) ++opening;
+  }
+  std::vector<std::int64_t> serial(count, 0);
+  if (opening > 0) {
+    const auto rows = w.exec_prepared("xn_serials", static_cast<std::int64_t>(opening));
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (inserted[i] && plan.target[i] < 0) serial[i] = rows[k++][0].as<std::int64_t>();
+    }
+  }
+
   // Each event's data is serialized once: the same text goes to the table and to the feed.
   std::vector<NewEvent> events;
   events.reserve(count * 2);
   std::string incidents;
-  incidents.reserve(count * 400);
+  incidents.reserve(count * 500);
   JsonWriter iw(incidents);
   iw.begin_array();
+  std::vector<std::string> numbers(count);
   for (std::size_t i = 0; i < count; ++i) {
-    if (!inserted[i]) continue;
+    if (!inserted[i] || plan.target[i] >= 0) continue;
     const auto& a = alert(i);
-    const auto number = domain::format_incident_number(a.received_at, serial[i], options.utc_offset_minutes);
+    const auto& l = located[i];
+    numbers[i] = domain::format_incident_number(a.received_at, serial[i], options.utc_offset_minutes);
     iw.begin_object();
     iw.key("id").string(incident_ids[i]);
-    iw.key("number").string(number);
+    iw.key("number").string(numbers[i]);
     iw.key("category").string(a.category);
     iw.key("priority").integer(a.priority.value_or(4));
     iw.key("received_at").string(received[i]);
-    lon_lat(iw, a.location);
+    lon_lat(iw, l.point);
     text_or_null(iw, "address", &a.address);
     text_or_null(iw, "description", &a.description);
+    optional_text(iw, "station_id", l.station_id);
+    optional_text(iw, "zone_id", l.zone_id);
+    optional_text(iw, "grid_id", l.grid_id);
+    optional_text(iw, "address_id", l.address_id);
+    optional_text(iw, "located_by", l.located_by);
+    iw.key("confidence");
+    l.point ? iw.number(l.confidence) : iw.null();
+    iw.key("candidates");
+    l.candidates.empty() ? iw.null() : iw.raw(l.candidates);
+    iw.key("needs_location").boolean(!l.point);
+    optional_text(iw, "owner_flag", l.owner_flag);
     iw.end_object();
-
-    const domain::OpenedIncident ids{alert_ids[i], incident_ids[i], number, received[i], now_text};
-    events.push_back({"incident.opened", incident_ids[i], a.category, "", domain::incident_opened_data(a, ids)});
-    events.push_back({"alert.received", incident_ids[i], a.category, "", domain::alert_received_data(a, ids)});
-    results[i] = IngestResult{alert_ids[i], incident_ids[i], number, false, true};
   }
   iw.end_array();
 
+  // Merged alerts: move them, count them on their targets, answer with the target's ids.
+  std::string moves, bumps;
+  std::map<std::string, std::pair<int, int>> bump;  // incident id → (alerts joined, best priority)
+  {
+    JsonWriter mw(moves);
+    mw.begin_array();
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!inserted[i] || plan.target[i] < 0) continue;
+      const auto t = static_cast<std::size_t>(plan.target[i]);
+      mw.begin_object();
+      mw.key("alert_id").string(alert_ids[i]);
+      mw.key("incident_id").string(plan.targets[t].id);
+      mw.end_object();
+      auto [it, fresh] = bump.try_emplace(plan.targets[t].id, 0, 4);
+      it->second.first += 1;
+      it->second.second = std::min(it->second.second, alert(i).priority.value_or(4));
+    }
+    mw.end_array();
+    JsonWriter bw(bumps);
+    bw.begin_array();
+    for (const auto& [id, nb] : bump) {
+      bw.begin_object();
+      bw.key("id").string(id);
+      bw.key("n").integer(nb.first);
+      bw.key("priority").integer(nb.second);
+      bw.end_object();
+    }
+    bw.end_array();
+  }
+
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!inserted[i]) continue;
+    const auto& a = alert(i);
+    const auto& l = located[i];
+    if (plan.target[i] < 0) {
+      const domain::OpenedIncident ids{alert_ids[i], incident_ids[i], numbers[i], received[i], now_text,
+                                       l.station_id, l.point ? &*l.point : nullptr, false};
+      events.push_back({"incident.opened", incident_ids[i], a.category, l.station_id,
+                        domain::incident_opened_data(a, ids)});
+      events.push_back({"alert.received", incident_ids[i], a.category, l.station_id,
+                        domain::alert_received_data(a, ids)});
+      results[i] = IngestResult{alert_ids[i], incident_ids[i], numbers[i], false, true};
+      touched.push_back(incident_ids[i]);
+      continue;
+    }
+    const auto t = static_cast<std::size_t>(plan.target[i]);
+    const auto& target_id = plan.targets[t].id;
+    std::string number, station;
+    if (plan.opened_by[t] >= 0) {
+      const auto o = static_cast<std::size_t>(plan.opened_by[t]);
+      number = numbers[o];
+      station = located[o].station_id;
+    } else {
+      number = open_info[target_id].first;
+      station = open_info[target_id].second;
+    }
+    const domain::OpenedIncident ids{alert_ids[i], target_id, number, received[i], now_text, station, nullptr, true};
+    events.push_back({"alert.merged", target_id, a.category, station, domain::alert_received_data(a, ids)});
+    results[i] = IngestResult{alert_ids[i], target_id, number, true, true};
+    touched.push_back(target_id);
+  }
+  if (options.observe_fusion && inserted_count > 0)
+    options.observe_fusion(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - fusion_started).count());
+
   std::int64_t last = 0;
   if (!events.empty()) {
-    w.exec_prepared0("xn_insert_incidents", incidents, now_text);
+    if (incidents.size() > 2) w.exec_prepared0("xn_insert_incidents", incidents, now_text);
+    if (!bump.empty()) {
+      w.exec_prepared0("xn_merge_alerts", moves);
+      w.exec_prepared0("xn_bump_incidents", bumps, now_text);
+    }
     last = w.exec_prepared1("xn_append", events_param(events), static_cast<std::int64_t>(events.size()), now_text)[0]
                .as<std::int64_t>();
   }
@@ -280,6 +474,8 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
       if (results[i].ok()) results[i]->created = false;
     }
   }
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
   return results;
 }
 
@@ -318,7 +514,8 @@ void AlertWriter::run() {
         try {
           if (!conn) conn = open_writer_connection(options_);
           const auto started = std::chrono::steady_clock::now();
-          auto results = write_batch(*conn, alerts, options_, frames);
+          std::vector<std::string> touched;
+          auto results = write_batch(*conn, alerts, options_, frames, touched);
           batch_micros_.fetch_add(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                                   std::chrono::steady_clock::now() - started)
                                                                   .count()),
@@ -327,6 +524,7 @@ void AlertWriter::run() {
           batch_alerts_.fetch_add(alerts.size(), std::memory_order_relaxed);
           if (!frames.empty()) sink_(std::move(frames));
           for (std::size_t i = 0; i < items.size(); ++i) items[i].done(std::move(results[i]));
+          if (options_.after_commit && !touched.empty()) options_.after_commit(std::move(touched));
           break;
         } catch (const std::exception& e) {
           if (is_connection_error(e)) conn.reset();

@@ -1,5 +1,7 @@
 #include "xiaonao/store/readers.hpp"
 
+#include <map>
+
 #include <pqxx/pqxx>
 
 #include "xiaonao/domain/json_text.hpp"
@@ -107,8 +109,61 @@ json list_incidents(pqxx::connection& c, const IncidentFilter& f) {
 
 std::optional<json> get_incident(pqxx::connection& c, const std::string& id) {
   pqxx::read_transaction t(c);
-  const auto inc = t.exec_params(std::string("SELECT ") + incident_columns + " FROM incidents WHERE id = $1", id);
+  // The incident with its owner rows and its located address in one statement.
+  const auto inc = t.exec_params(
+      std::string("WITH i AS (SELECT ") + incident_columns +
+          ", zone_id, grid_id, address_id, located_by, location_confidence, location_candidates::text,"
+          " needs_location, owner_flag, fusion::text, " XN_TS("fused_at") " FROM incidents WHERE id = $1)"
+          " SELECT i.*, s.id, s.name, s.phone, z.id, z.name, z.area_type, z.officer_name, z.officer_phone,"
+          " g.id, g.name, g.worker_name, g.worker_phone, a.text"
+          " FROM i LEFT JOIN stations s ON s.id = i.station_id LEFT JOIN zones z ON z.id = i.zone_id"
+          " LEFT JOIN grids g ON g.id = i.grid_id LEFT JOIN addresses a ON a.id = i.address_id",
+      id);
   if (inc.empty()) return std::nullopt;
+  const auto& f = inc[0];
+  json station = nullptr, zone = nullptr, grid = nullptr;
+  if (!f[25].is_null()) station = {{"id", f[25].as<std::string>()}, {"name", text_or_null(f[26])}, {"phone", text_or_null(f[27])}};
+  if (!f[28].is_null())
+    zone = {{"id", f[28].as<std::string>()},       {"name", text_or_null(f[29])},
+            {"area_type", text_or_null(f[30])},    {"officer_name", text_or_null(f[31])},
+            {"officer_phone", text_or_null(f[32])}};
+  if (!f[33].is_null())
+    grid = {{"id", f[33].as<std::string>()},
+            {"name", text_or_null(f[34])},
+            {"worker_name", text_or_null(f[35])},
+            {"worker_phone", text_or_null(f[36])}};
+  json location = {{"point", point_or_null(f[8], f[9])},
+                   {"located_by", text_or_null(f[18])},
+                   {"confidence", f[19].is_null() ? json(nullptr) : json(f[19].as<double>())},
+                   {"address_id", text_or_null(f[17])},
+                   {"address_text", text_or_null(f[37])},
+                   {"candidates", f[20].is_null() ? json(nullptr) : json::parse(f[20].as<std::string>())},
+                   {"needs_location", f[21].as<bool>()},
+                   {"zone_id", text_or_null(f[15])},
+                   {"grid_id", text_or_null(f[16])},
+                   {"owner_flag", text_or_null(f[22])}};
+  json fusion = f[23].is_null() ? json::object() : json::parse(f[23].as<std::string>());
+  json household = json::array();
+  if (auto h = fusion.find("household"); h != fusion.end() && !h->empty()) {
+    // Names, id numbers and phones are joined live: the stored fusion holds person ids only.
+    json ids = json::array();
+    for (const auto& p : *h) ids.push_back(p["person_id"]);
+    std::map<std::string, pqxx::row> people;
+    const auto rows = t.exec_params(
+        "SELECT id, name, id_number, array_to_json(phones)::text FROM persons"
+        " WHERE id IN (SELECT json_array_elements_text($1::json))",
+        ids.dump());
+    for (const auto& r : rows) people.emplace(r[0].as<std::string>(), r);
+    for (const auto& p : *h) {
+      json entry = p;
+      const auto it = people.find(p["person_id"].get<std::string>());
+      if (it == people.end()) continue;  // removed from the register since
+      entry["name"] = it->second[1].as<std::string>();
+      entry["id_number"] = text_or_null(it->second[2]);
+      entry["phones"] = json::parse(it->second[3].as<std::string>());
+      household.push_back(std::move(entry));
+    }
+  }
   json alerts = json::array();
   for (const auto& r : t.exec_params(
            "SELECT id, source, source_ref, " XN_TS("received_at") ", category, priority, caller_phone, caller_name,"
@@ -149,10 +204,24 @@ std::optional<json> get_incident(pqxx::connection& c, const std::string& id) {
                                      id)) {
     shared.push_back(r[0].as<std::string>());
   }
+  const auto member = [&fusion](const char* key, json fallback) {
+    const auto it = fusion.find(key);
+    return it == fusion.end() ? fallback : *it;
+  };
   return json{{"incident", incident_json(inc[0])},
               {"shared_with", std::move(shared)},
               {"alerts", std::move(alerts)},
-              {"timeline", std::move(timeline)}};
+              {"timeline", std::move(timeline)},
+              {"station", std::move(station)},
+              {"zone", std::move(zone)},
+              {"grid", std::move(grid)},
+              {"location", std::move(location)},
+              {"cameras", member("cameras", json::array())},
+              {"units", member("units", json::array())},
+              {"units_stale_skipped", member("units_stale_skipped", 0)},
+              {"household", std::move(household)},
+              {"history", member("history", json::array())},
+              {"fused_at", text_or_null(f[24])}};
 }
 
 std::vector<domain::Category> load_categories(pqxx::connection& c) {

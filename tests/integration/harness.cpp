@@ -409,7 +409,14 @@ void Server::spawn() {
   Env env = {{"XIAONAO_DB", db_conninfo_},
              {"XIAONAO_LISTEN", "127.0.0.1:0"},
              {"XIAONAO_SECURITY_RATE_PER_ADDRESS", "1000000"},
-             {"XIAONAO_SECURITY_BURST_PER_ADDRESS", "1000000"}};
+             {"XIAONAO_SECURITY_BURST_PER_ADDRESS", "1000000"},
+             // make_alert sends every alert from one spot with one category, which duplicate merge
+             // would fold into one incident, and the after-commit fusion stage adds
+             // `incident.fused` events at its own pace: the intake, feed and durability tests
+             // count incidents and frames exactly, so both are off unless a test turns them on
+             // (test_fusion.cpp does).
+             {"XIAONAO_FUSION_MERGE_RADIUS_M", "0"},
+             {"XIAONAO_FUSION_AFTER_COMMIT", "false"}};
   env.insert(env.end(), options_.env.begin(), options_.env.end());
   process_ = std::make_unique<Process>(argv, env, log_path_, log_path_);
 }

@@ -126,7 +126,7 @@ TEST_F(Security, MatrixEveryRouteWithEveryRole) {
   for (const auto& [role, u] : users) add_user(u.first, role, u.second);
   add_user("199999", "duty_officer", "S09");  // the target of user routes
   const auto incident = new_incident(server.port());
-  const std::map<std::string, std::string> params = {{"id", incident}, {"police_number", "199999"}};
+  const std::map<std::string, std::string> params = {{"id", incident}, {"police_number", "199999"}, {"alert_id", incident}};
   const auto rows = matrix();
   ASSERT_GE(rows.size(), 20u);
 
@@ -457,7 +457,10 @@ TEST_F(Security, FeedNeedsATokenAndTakesItAsASubprotocol) {
 
 TEST_F(Security, OpenFeedsCloseWhenTheirCredentialIsRevokedOrExpires) {
   ServerOptions o;
-  o.env = {{"XIAONAO_SECURITY_ACCESS_TTL_S", "2"}, {"XIAONAO_FEED_PING_INTERVAL_MS", "200"}};
+  // A feed that is not being read (the client answers pings only while it reads) is closed
+  // after two silent ping periods: 1 s periods leave room for the Argon2 login below on a
+  // busy host (200 ms periods closed the key's feed during a 400 ms login).
+  o.env = {{"XIAONAO_SECURITY_ACCESS_TTL_S", "2"}, {"XIAONAO_FEED_PING_INTERVAL_MS", "1000"}};
   Server& server = start_server(o);
   add_user("800001", "county_commander", "");
   const auto r = cli({"apikey", "create", "--name", "county", "--sources", "*", "--scopes", "feed:read"});

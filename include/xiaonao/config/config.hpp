@@ -79,6 +79,22 @@ struct Units {
   int track_max_points = 10000;    ///< most points one track query returns
   int map_max_area_km2 = 2500;     ///< largest bbox of one map query
   int map_layer_cap = 2000;        ///< features per map layer at most (then truncated: true)
+/// Fusion at intake (docs/architecture.md, "Fusion").
+struct Fusion {
+  bool after_commit = true;       ///< run cameras/units/household/history after each intake commit
+  int cameras_max = 8;            ///< cameras offered per incident
+  int camera_radius_m = 300;      ///< cameras searched within this distance
+  int units_max = 5;              ///< available units offered per incident
+  int unit_max_age_s = 600;       ///< a unit position older than this is left out (and counted)
+  int nearest_zone_m = 500;       ///< off every zone polygon: the nearest zone within this, flagged
+  int history_radius_m = 100;     ///< earlier incidents within this distance are history
+  int history_days = 365;         ///< history looks back this far
+  int history_max = 20;           ///< history entries kept per incident
+  int household_max = 50;         ///< residents listed per address
+  int merge_radius_m = 200;       ///< an alert this close to an open incident may join it
+  int merge_window_s = 600;       ///< ... when received within this many seconds of it
+  int address_min_score_pct = 30;   ///< a fuzzy address match below this similarity is not used
+  int address_sure_score_pct = 60;  ///< at or above (and 10 points ahead of the next) it is sure
 };
 
 /// Logging.
@@ -98,6 +114,7 @@ struct Config {
   Db db;
   Security security;
   Units units;
+  Fusion fusion;
   Log log;
 
   /// The host part of `listen`, without IPv6 brackets ("::1" for "[::1]:8080").

@@ -38,6 +38,11 @@ struct OpenedIncident {
   std::string_view number;
   std::string_view received_at;  ///< the alert's received_at
   std::string_view created_at;   ///< the commit batch's time
+  /// Fusion at intake: the owning station (empty: none) and the located point (nullptr: the
+  /// alert's own `location`). An alert that joined an incident has `merged` set.
+  std::string_view station_id{};
+  const GeoPoint* location = nullptr;
+  bool merged = false;
 };
 
 /// The `data` of the `incident.opened` event: the new incident as the one-screen view shows it

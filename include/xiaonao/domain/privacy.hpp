@@ -17,9 +17,10 @@ std::string mask_number(std::string_view s);
 std::string mask_name(std::string_view s);
 
 /// The people in a one-screen incident view ({"alerts": [{"id", "caller": {phone, name},
-/// "subject": {phone, id_number}}]}): masks their name, phone and id number in place unless
-/// `unmask`, and returns who they are as "alert:<id>/caller" or "alert:<id>/subject" (for the
-/// audit row an unmasked view writes).
+/// "subject": {phone, id_number}}], "household": [{"person_id", name, id_number, phones}]}):
+/// masks their name, phones and id number in place unless `unmask`, and returns who they are
+/// as "person:<id>" (household), "alert:<id>/caller" or "alert:<id>/subject" (for the audit
+/// row an unmasked view writes).
 std::vector<std::string> mask_people(nlohmann::json& view, bool unmask);
 
 }  // namespace xiaonao::domain

@@ -100,5 +100,7 @@ void register_routes(Router& router, Context& ctx);
 void register_auth_routes(Router& router, Context& ctx);
 /// Registers live unit data (positions, status, list, tracks) and the map (units_handlers.cpp).
 void register_units_routes(Router& router, Context& ctx);
+/// Fusion's routes (PATCH an incident's location, split a merged alert); src/http/fusion_handlers.cpp.
+void register_fusion_routes(Router& router, Context& ctx);
 
 }  // namespace xiaonao::http

@@ -21,6 +21,10 @@ class Metrics {
   /// Records one finished request. `route` is the route pattern, not the raw path.
   void observe_request(std::string_view route, std::string_view method, int status, double seconds);
 
+  /// Records one fusion timing: `stage` is "intake" (locate + owner + merge, per batch) or
+  /// "after_commit" (cameras, units, household, history, per incident).
+  void observe_fusion(std::string_view stage, double seconds);
+
   /// A value read at scrape time: `type` is "gauge" or "counter".
   void add_sampled(std::string name, std::string type, std::string help, std::function<double()> read);
 
@@ -40,6 +44,7 @@ class Metrics {
   mutable std::mutex mu_;
   std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests_;
   std::map<std::string, Histogram> latency_;
+  std::map<std::string, Histogram> fusion_;
   std::vector<Sampled> sampled_;
 };
 

@@ -40,6 +40,17 @@ struct AlertWriterOptions {
   std::size_t queue_limit = 10000;
   int statement_timeout_ms = 5000;
   int utc_offset_minutes = 480;
+  /// Fusion inside the intake transaction (locate, owner, merge; docs/architecture.md "Fusion").
+  int nearest_zone_m = 500;
+  int merge_radius_m = 200;  ///< 0: merging is off
+  int merge_window_s = 600;
+  double address_min_score = 0.3;
+  double address_sure_score = 0.6;
+  /// Called on the writer thread after each commit with the incidents it opened or that
+  /// alerts joined (for the after-commit fusion stage). May be empty.
+  std::function<void(std::vector<std::string>)> after_commit;
+  /// Called with the seconds each batch spent in locate + owner + merge. May be empty.
+  std::function<void(double)> observe_fusion;
 };
 
 /// The intake writer. Thread-safe.

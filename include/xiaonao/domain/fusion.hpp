@@ -1,0 +1,162 @@
+#pragma once
+/// The pure decisions of fusion (docs/architecture.md, "Fusion"): camera field-of-view geometry,
+/// the duplicate-merge rule, the rankings of cameras, units and residents, and how sure an
+/// address match is. No I/O: the store feeds these with what it read.
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "xiaonao/domain/alert.hpp"
+#include "xiaonao/domain/error.hpp"
+#include "xiaonao/domain/time.hpp"
+
+namespace xiaonao::domain::fusion {
+
+/// Great-circle distance in metres (haversine on a 6,371,008.8 m sphere).
+double distance_m(GeoPoint a, GeoPoint b);
+
+/// Initial bearing from `from` to `to`, degrees clockwise from north in [0, 360).
+double bearing_deg(GeoPoint from, GeoPoint to);
+
+/// A camera as fusion sees it. `bearing_deg` empty: a 360° dome.
+struct CameraGeometry {
+  GeoPoint at;
+  std::optional<double> bearing_deg;
+  double fov_deg{360};
+  double range_m{0};
+};
+
+/// True when `p` lies in the camera's wedge: within range_m and, unless the camera is a dome
+/// (no bearing, or fov ≥ 360), within fov/2 of its bearing (edges included, wrap-around at
+/// north handled). A point at the camera itself is in view.
+bool in_view(const CameraGeometry& cam, GeoPoint p);
+
+/// Whether two alert categories may describe the same event (equal, or in one of the related
+/// groups: theft/burglary/robbery, assault/dispute/robbery, fire/medical/traffic_accident,
+/// missing_person/suicide_risk/help).
+bool related_categories(std::string_view a, std::string_view b);
+
+/// The merge thresholds (config fusion.merge_radius_m, fusion.merge_window_s).
+struct MergeRule {
+  double radius_m{200};
+  int window_s{600};
+};
+
+/// An open incident an alert may join.
+struct MergeCandidate {
+  std::string id;
+  std::string category;
+  GeoPoint at;
+  TimePoint received_at;
+};
+
+/// A located alert of a batch, in the batch's order.
+struct MergeAlert {
+  std::string category;
+  GeoPoint at;
+  TimePoint received_at;
+};
+
+/// The incident `alert` joins among `open`: one within radius_m and within window_s (either
+/// side) of the incident's received_at, of the same or a related category. Among several: the
+/// same category before a related one, then the nearest, then the most recent, then the
+/// smallest id. nullopt: the alert opens its own incident.
+std::optional<std::size_t> merge_target(const MergeAlert& alert, const std::vector<MergeCandidate>& open,
+                                        const MergeRule& rule);
+
+/// The merge plan of a batch. `alerts` in batch order (nullopt: not located, never merged).
+/// Alerts are decided in order; a located one that opens an incident becomes a candidate
+/// (with `new_ids[i]` as its id), so a later alert of the same batch may join it.
+struct MergePlan {
+  /// Per alert: -1 opens its own incident; else an index into `targets`.
+  std::vector<int> target;
+  /// Every candidate considered: `open` first, then the incidents opened in the batch.
+  std::vector<MergeCandidate> targets;
+  /// For targets opened in the batch: the alert index that opened it (-1 for stored ones).
+  std::vector<int> opened_by;
+};
+MergePlan plan_merges(const std::vector<std::optional<MergeAlert>>& alerts, std::vector<MergeCandidate> open,
+                      const std::vector<std::string>& new_ids, const MergeRule& rule);
+
+/// A camera found near an incident.
+struct CameraHit {
+  std::string id;
+  double distance_m{0};
+  bool in_view{false};
+  bool marker_camera{false};  ///< the camera of the marker the alert named
+};
+
+/// Orders cameras for the view and keeps at most `max`: the marker's own camera first, then the
+/// cameras that see the point, then the rest; nearest first within each group, then id.
+void rank_cameras(std::vector<CameraHit>& cams, std::size_t max);
+
+/// An available unit near an incident, with the age of its last position.
+struct UnitHit {
+  std::string id;
+  double distance_m{0};
+  double age_s{0};
+};
+
+/// The units fusion offers and how many nearer ones it left out as stale.
+struct UnitPick {
+  std::vector<UnitHit> units;
+  int stale_skipped{0};
+};
+
+/// From available units sorted nearest first: the first `max` whose position is at most
+/// `max_age_s` old; `stale_skipped` counts the older ones passed over before the list filled.
+UnitPick pick_units(const std::vector<UnitHit>& nearest_first, std::size_t max, double max_age_s);
+
+/// How vulnerable a resident's flags make them: 0 most (elderly_alone, mental_illness,
+/// disabled, minor), 1 person_of_interest, 2 floating, 3 none of these.
+int vulnerability_rank(const std::vector<std::string>& flags);
+
+/// A resident to order (id and flags only: names and phones are joined at read time).
+struct Resident {
+  std::string id;
+  std::vector<std::string> flags;
+};
+/// Vulnerable residents first (vulnerability_rank), then by id.
+void order_residents(std::vector<Resident>& residents);
+
+/// One standard-address candidate with its similarity score in [0, 1].
+struct AddressCandidate {
+  std::string id;
+  double score{0};
+};
+
+/// What a fuzzy address search decided.
+struct AddressDecision {
+  bool use{false};        ///< the best candidate locates the alert
+  bool ambiguous{false};  ///< keep the candidates for the operator
+  double confidence{0};
+};
+
+/// Thresholds of the fuzzy address decision.
+struct AddressRule {
+  double min_score{0.3};   ///< below it the best candidate is not used (fusion.address_min_score_pct)
+  double sure_score{0.6};  ///< at or above it, and clearly above the second, the match is confident
+  double margin{0.1};      ///< "clearly": best − second ≥ margin
+};
+
+/// Given the fuzzy candidates, best first: confident when the best is ≥ sure_score and ahead
+/// of the second by ≥ margin (confidence = best score); else ambiguous, using the best only when
+/// ≥ min_score (confidence = best score halved: an operator should confirm it).
+AddressDecision decide_address(const std::vector<AddressCandidate>& best_first, const AddressRule& rule);
+
+/// The body of PATCH /api/v1/incidents/{id}: exactly one of `location` {lon, lat} (finite,
+/// lon in [-180, 180], lat in [-90, 90]) or `address_id` (a standard address id, 1-128 bytes).
+struct Relocation {
+  std::optional<GeoPoint> location;
+  std::string address_id;
+};
+
+/// Validates a PATCH body (already a JSON object). Errors are 422 naming the field; no other
+/// member is accepted. Never throws.
+Result<Relocation> parse_relocation(const nlohmann::json& body);
+
+}  // namespace xiaonao::domain::fusion

@@ -1,0 +1,139 @@
+#pragma once
+/// Fusion's database side (docs/architecture.md, "Fusion"): locate and owner (run inside the
+/// intake transaction by the alert writer, and by relocation and split), and the after-commit
+/// stage (cameras, units, household, history) with its worker thread.
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "xiaonao/domain/alert.hpp"
+#include "xiaonao/domain/error.hpp"
+#include "xiaonao/domain/feed_order.hpp"
+#include "xiaonao/domain/fusion.hpp"
+#include "xiaonao/config/config.hpp"
+
+namespace xiaonao::store {
+
+/// Prepares fusion's statements on `c` (xn_locate, xn_owner, xn_merge_lock); idempotent.
+void prepare_fusion(pqxx::connection& c);
+
+/// The statement that takes the merge lock (one fixed advisory key, released at commit).
+extern const char* const merge_lock_sql;
+
+/// Thresholds of locate and owner.
+struct LocateOptions {
+  int nearest_zone_m = 500;
+  double address_min_score = 0.3;
+  double address_sure_score = 0.6;
+};
+
+/// What locate and owner found for one alert.
+struct Located {
+  std::optional<domain::GeoPoint> point;
+  std::string located_by;  ///< location|marker|address|alias|fuzzy|subject|caller_phone (empty: not located)
+  double confidence{0};
+  std::string address_id;
+  std::string candidates;  ///< JSON array text of an ambiguous address's candidates, else empty
+  std::string station_id, zone_id, grid_id;
+  std::string owner_flag;  ///< nearest_zone | no_zone | empty
+};
+
+/// Locates the alerts whose `want[i]` is set (the others get an empty Located) and finds the
+/// owner of each located point. Needs prepare_fusion on the transaction's connection.
+std::vector<Located> locate_alerts(pqxx::work& w, const std::vector<const domain::AlertInput*>& alerts,
+                                   const std::vector<bool>& want, const LocateOptions& options);
+
+/// The owner (station, zone, grid, flag) of one point.
+Located owner_of(pqxx::work& w, domain::GeoPoint at, int nearest_zone_m);
+
+/// Settings of the after-commit stage.
+struct FusionOptions {
+  int cameras_max = 8;
+  int camera_radius_m = 300;
+  int units_max = 5;
+  int unit_max_age_s = 600;
+  int history_radius_m = 100;
+  int history_days = 365;
+  int history_max = 20;
+  int household_max = 50;
+};
+
+/// The after-commit settings from the config's fusion section.
+FusionOptions fusion_options(const config::Fusion& f);
+/// The locate settings from the config's fusion section.
+LocateOptions locate_options(const config::Fusion& f);
+
+/// The after-commit stage for `incident_ids` in one transaction: cameras, units, household,
+/// history into incidents.fusion + fused_at, and one `incident.fused` event each (no personal
+/// data). Returns the feed frames to publish. Unknown ids are skipped.
+std::vector<domain::Frame> fuse_incidents(pqxx::connection& c, const std::vector<std::string>& incident_ids,
+                                          const FusionOptions& options);
+
+/// Runs fuse_incidents on its own thread and connection for the incidents the intake writer
+/// committed, so the intake answer never waits for it.
+class FusionWorker {
+ public:
+  using FrameSink = std::function<void(std::vector<domain::Frame>)>;
+  FusionWorker(std::string conninfo, int statement_timeout_ms, FusionOptions options, FrameSink sink,
+               std::function<void(double)> observe, std::size_t queue_limit = 100000);
+  ~FusionWorker();
+  FusionWorker(const FusionWorker&) = delete;
+  FusionWorker& operator=(const FusionWorker&) = delete;
+
+  /// Queues incidents for fusion; over the queue limit they are dropped (logged; their
+  /// fused_at stays null and a PATCH re-runs fusion).
+  void enqueue(std::vector<std::string> incident_ids);
+  std::size_t queue_depth() const;
+  /// Fuses what is queued, then joins the thread.
+  void stop();
+
+ private:
+  void run();
+  std::string conninfo_;
+  int statement_timeout_ms_;
+  FusionOptions options_;
+  FrameSink sink_;
+  std::function<void(double)> observe_;
+  std::size_t queue_limit_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> queue_;
+  bool stopping_{false};
+  std::thread thread_;
+};
+
+/// PATCH /api/v1/incidents/{id}: where an operator says the incident is.
+using Relocation = domain::fusion::Relocation;
+
+/// The outcome of an operator's change: 404 unknown, 409 refused, 422 bad reference.
+struct IncidentChange {
+  std::vector<std::string> incident_ids;  ///< to fuse again
+  std::vector<domain::Frame> frames;      ///< committed events to publish
+  std::string new_incident_id;            ///< split: the incident the alert opened
+  std::string new_incident_number;
+};
+
+/// Sets the incident's location (located_by = manual), re-runs owner, appends
+/// `incident.located`. `may_see(station_id, shared_with)` decides visibility (else 404).
+domain::Result<IncidentChange> relocate_incident(
+    pqxx::connection& c, const std::string& incident_id, const Relocation& r, int nearest_zone_m,
+    const std::function<bool(const std::string&, const std::vector<std::string>&)>& may_see);
+
+/// Moves a merged alert out of its incident into a new one (new number, located and owned
+/// again), appends `alert.split`. 409 when the alert is the incident's first alert.
+domain::Result<IncidentChange> split_alert(
+    pqxx::connection& c, const std::string& incident_id, const std::string& alert_id, const LocateOptions& lo,
+    int utc_offset_minutes,
+    const std::function<bool(const std::string&, const std::vector<std::string>&)>& may_see);
+
+}  // namespace xiaonao::store

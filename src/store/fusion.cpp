@@ -1,0 +1,779 @@
+// Fusion's database side: locate and owner inside a transaction, the after-commit stage
+// (cameras, units, household, history), relocation and split (docs/architecture.md "Fusion").
+#include "xiaonao/store/fusion.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <chrono>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "xiaonao/domain/fusion.hpp"
+#include "xiaonao/domain/incident.hpp"
+#include "xiaonao/domain/json_text.hpp"
+#include "xiaonao/domain/normalize.hpp"
+#include "xiaonao/domain/time.hpp"
+#include "xiaonao/log/log.hpp"
+#include "xiaonao/store/db_pool.hpp"
+#include "xiaonao/store/event_log.hpp"
+
+namespace xiaonao::store {
+namespace {
+
+using domain::Error;
+using domain::ErrorKind;
+using domain::JsonWriter;
+using nlohmann::json;
+
+// Locate: one set-based statement finds, for every inserted alert, what each
+// way of locating it gives: the marker's point (and its camera), the standard address by
+// normalised text or alias, the fuzzy candidates (pg_trgm), the subject's and the caller's
+// home address. The fuzzy search is a KNN walk of the trigram GiST index (`norm <-> x`, 009):
+// the five most similar texts, whatever their score (a `%` search on the GIN index rechecks every
+// address that shares one trigram with the text, which in a county where every address begins
+// with the same city and district is nearly all of them). The C++ side picks the first that applies (docs/architecture.md, "Fusion").
+// The conditions sit inside each lateral subquery so that PostgreSQL skips the ones not needed
+// (one-time filters on the outer row's values).
+constexpr const char* locate_sql = R"sql(
+WITH input AS (
+  SELECT * FROM json_to_recordset($1::json) AS x(
+    idx int, lon float8, lat float8, marker text, addr text, subject_phone text, subject_id text,
+    caller_phone text)
+)
+SELECT i.idx,
+       m.id IS NOT NULL, ST_X(m.geog::geometry), ST_Y(m.geog::geometry), m.camera_id,
+       ax.id, ST_X(ax.geog::geometry), ST_Y(ax.geog::geometry), ax.how,
+       fz.cands::text,
+       sp.address_id, ST_X(sp.geog::geometry), ST_Y(sp.geog::geometry),
+       cp.address_id, ST_X(cp.geog::geometry), ST_Y(cp.geog::geometry)
+FROM input i
+LEFT JOIN LATERAL (
+  SELECT id, geog, camera_id FROM markers WHERE i.lon IS NULL AND i.marker IS NOT NULL AND id = i.marker
+) m ON true
+LEFT JOIN LATERAL (
+  (SELECT id, geog, 'address' AS how
+   -- norm >= x AND norm <= x is norm = x on the btree: with a plain `=` the planner takes the
+   -- trigram GiST index (it supports `=` too), twenty times slower for an exact look-up.
+   FROM (SELECT id, geog FROM addresses WHERE i.addr IS NOT NULL AND norm >= i.addr AND norm <= i.addr OFFSET 0) e
+   ORDER BY id LIMIT 1)
+  UNION ALL
+  (SELECT id, geog, 'alias'
+   FROM (SELECT id, geog FROM addresses WHERE i.addr IS NOT NULL AND alias_norms @> ARRAY[i.addr] OFFSET 0) e
+   ORDER BY id LIMIT 1)
+  LIMIT 1
+) ax ON true
+LEFT JOIN LATERAL (
+  SELECT json_agg(json_build_object('address_id', f.id, 'text', f.text, 'score', round(f.s::numeric, 3),
+                                    'lon', ST_X(f.geog::geometry), 'lat', ST_Y(f.geog::geometry))
+                  ORDER BY f.s DESC, f.id) AS cands
+  FROM (SELECT id, text, geog, similarity(norm, i.addr) AS s FROM addresses
+        WHERE i.addr IS NOT NULL AND i.lon IS NULL AND m.id IS NULL AND ax.id IS NULL
+        ORDER BY norm <-> i.addr LIMIT 5) f
+  WHERE f.s >= 0.2
+) fz ON true
+LEFT JOIN LATERAL (
+  (SELECT p.address_id, a.geog
+   FROM (SELECT id, address_id FROM persons WHERE i.subject_phone IS NOT NULL AND phones @> ARRAY[i.subject_phone]
+         OFFSET 0) p
+   JOIN addresses a ON a.id = p.address_id ORDER BY p.id LIMIT 1)
+  UNION ALL
+  (SELECT p.address_id, a.geog
+   FROM (SELECT id, address_id FROM persons WHERE i.subject_id IS NOT NULL AND id_number = i.subject_id OFFSET 0) p
+   JOIN addresses a ON a.id = p.address_id ORDER BY p.id LIMIT 1)
+  LIMIT 1
+) sp ON true
+LEFT JOIN LATERAL (
+  SELECT p.address_id, a.geog
+  FROM (SELECT id, address_id FROM persons
+        WHERE i.caller_phone IS NOT NULL AND i.lon IS NULL AND m.id IS NULL AND ax.id IS NULL
+          AND phones @> ARRAY[i.caller_phone] OFFSET 0) p
+  JOIN addresses a ON a.id = p.address_id
+  ORDER BY p.id LIMIT 1
+) cp ON true
+)sql";
+
+
+// Owner: the zone whose polygon covers the point (several on a shared edge: the smallest id),
+// else the nearest zone within $2 metres (flagged); the grid that covers it (smallest id). The
+// nearest-zone search takes the few nearest by the planar index (KNN `<->` on geometry) and
+// measures them in metres on the sphere.
+constexpr const char* owner_sql = R"sql(
+SELECT i.idx, z.id, z.station_id, z.flag, g.id
+FROM json_to_recordset($1::json) AS i(idx int, lon float8, lat float8)
+CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326) AS pt) p
+LEFT JOIN LATERAL (
+  (SELECT id, station_id, NULL::text AS flag FROM zones WHERE ST_Covers(geom, p.pt) ORDER BY id LIMIT 1)
+  UNION ALL
+  (SELECT c.id, c.station_id, 'nearest_zone'
+   FROM (SELECT id, station_id, geom FROM zones ORDER BY geom <-> p.pt LIMIT 8) c
+   WHERE ST_DWithin(c.geom::geography, p.pt::geography, $2)
+   ORDER BY ST_Distance(c.geom::geography, p.pt::geography), c.id LIMIT 1)
+  LIMIT 1
+) z ON true
+LEFT JOIN LATERAL (SELECT id FROM grids WHERE ST_Covers(geom, p.pt) ORDER BY id LIMIT 1) g ON true
+)sql";
+
+// The after-commit stage, per incident. First what the incident is: its point, address, the
+// cameras of the markers its alerts named, its callers' phones and its subjects.
+constexpr const char* fuse_incident_sql = R"sql(
+SELECT i.category, coalesce(i.station_id, ''), ST_X(i.location), ST_Y(i.location), i.address_id,
+       to_char(i.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+       array_to_json(ARRAY(SELECT DISTINCT m.camera_id FROM alerts a JOIN markers m ON m.id = a.marker
+                           WHERE a.incident_id = i.id AND m.camera_id IS NOT NULL))::text,
+       array_to_json(ARRAY(SELECT DISTINCT a.caller_phone FROM alerts a
+                           WHERE a.incident_id = i.id AND a.caller_phone IS NOT NULL))::text,
+       array_to_json(ARRAY(SELECT DISTINCT a.subject_phone FROM alerts a
+                           WHERE a.incident_id = i.id AND a.subject_phone IS NOT NULL))::text,
+       array_to_json(ARRAY(SELECT DISTINCT a.subject_id_number FROM alerts a
+                           WHERE a.incident_id = i.id AND a.subject_id_number IS NOT NULL))::text
+FROM incidents i WHERE i.id = $1::uuid
+)sql";
+
+// Cameras: the nearest online ones within $3 m (KNN on the partial geography index), a few more
+// than offered so that ranking in-view ones first has a choice, plus the markers' own cameras.
+constexpr const char* fuse_cameras_sql = R"sql(
+WITH p AS (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography AS g)
+SELECT c.id, c.name, c.stream_url, ST_X(c.geog::geometry), ST_Y(c.geog::geometry), c.bearing_deg, c.fov_deg,
+       c.range_m, ST_Distance(c.geog, p.g), c.marker
+FROM p, LATERAL (
+  (SELECT id, name, stream_url, geog, bearing_deg, fov_deg, range_m, false AS marker FROM cameras
+   WHERE online AND ST_DWithin(geog, p.g, $3) ORDER BY geog <-> p.g LIMIT $5)
+  UNION ALL
+  (SELECT id, name, stream_url, geog, bearing_deg, fov_deg, range_m, true FROM cameras
+   WHERE online AND id = ANY (ARRAY(SELECT json_array_elements_text($4::json))))
+) c
+)sql";
+
+// Units: available ones with a position, nearest first (KNN on geography); age of the position.
+constexpr const char* fuse_units_sql = R"sql(
+WITH p AS (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography AS g)
+SELECT u.id, u.call_sign, u.kind, coalesce(u.station_id, ''), ST_Distance(u.geog, p.g),
+       coalesce(extract(epoch FROM (now() - u.position_at)), 1e9)
+FROM units u, p
+WHERE u.status = 'available' AND u.geog IS NOT NULL
+ORDER BY u.geog <-> p.g LIMIT $3
+)sql";
+
+// Residents at the located address and at the subjects' home addresses.
+constexpr const char* fuse_household_sql = R"sql(
+WITH subj AS (
+  SELECT p.address_id FROM persons p, json_array_elements_text($2::json) ph WHERE p.phones @> ARRAY[ph]
+  UNION
+  SELECT p.address_id FROM persons p WHERE p.id_number = ANY (ARRAY(SELECT json_array_elements_text($3::json)))
+), src AS (
+  SELECT $1::text AS aid, 'address' AS via WHERE $1::text IS NOT NULL
+  UNION ALL
+  SELECT address_id, 'subject' FROM subj WHERE address_id IS NOT NULL
+)
+SELECT p.id, array_to_json(p.flags)::text, src.via
+FROM src CROSS JOIN LATERAL (
+  SELECT id, flags FROM persons WHERE address_id = src.aid ORDER BY id LIMIT $4
+) p
+ORDER BY src.via, p.id
+LIMIT $4
+)sql";
+
+// History: earlier incidents near the point, at the same address or from the same caller phone
+// within the look-back, each with why it matched. Three index-friendly branches, one union.
+constexpr const char* fuse_history_sql = R"sql(
+WITH c AS (
+  SELECT id, 'place' AS reason FROM incidents
+  WHERE $2::float8 IS NOT NULL
+    AND ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography, $4)
+    AND received_at >= $6::timestamptz - make_interval(days => $7) AND received_at <= $6::timestamptz
+  UNION ALL
+  SELECT id, 'address' FROM incidents
+  WHERE $5::text IS NOT NULL AND address_id = $5
+    AND received_at >= $6::timestamptz - make_interval(days => $7) AND received_at <= $6::timestamptz
+  UNION ALL
+  SELECT incident_id, 'caller' FROM alerts
+  WHERE caller_phone = ANY (ARRAY(SELECT json_array_elements_text($8::json)))
+    AND received_at >= $6::timestamptz - make_interval(days => $7) AND received_at <= $6::timestamptz
+)
+SELECT i.id::text, i.number, i.category, i.status,
+       to_char(i.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+       array_to_json(array_agg(DISTINCT c.reason ORDER BY c.reason))::text
+FROM c JOIN incidents i ON i.id = c.id
+WHERE i.id <> $1::uuid
+GROUP BY i.id
+ORDER BY i.received_at DESC, i.id DESC
+LIMIT $9
+)sql";
+
+constexpr const char* fuse_store_sql =
+    "UPDATE incidents SET fusion = $2::json, fused_at = $3::timestamptz WHERE id = $1::uuid";
+
+void text_or_null(JsonWriter& w, std::string_view key, const std::optional<std::string>* v) {
+  w.key(key);
+  if (v != nullptr && *v) {
+    w.string(**v);
+  } else {
+    w.null();
+  }
+}
+
+void optional_text(JsonWriter& w, std::string_view key, const std::string& v) {
+  w.key(key);
+  if (v.empty()) {
+    w.null();
+  } else {
+    w.string(v);
+  }
+}
+
+void lon_lat(JsonWriter& w, const std::optional<domain::GeoPoint>& p) {
+  if (p) {
+    w.key("lon").number(p->lon).key("lat").number(p->lat);
+  } else {
+    w.key("lon").null().key("lat").null();
+  }
+}
+
+std::optional<domain::GeoPoint> point_of(const pqxx::field& lon, const pqxx::field& lat) {
+  if (lon.is_null() || lat.is_null()) return std::nullopt;
+  return domain::GeoPoint{lon.as<double>(), lat.as<double>()};
+}
+
+std::string str(const pqxx::field& f) { return f.is_null() ? std::string() : f.as<std::string>(); }
+
+// Row of owner_sql (idx, zone, station, flag, grid) onto `l`.
+void apply_owner(Located& l, const pqxx::row& r) {
+  l.zone_id = str(r[1]);
+  l.station_id = str(r[2]);
+  l.owner_flag = r[1].is_null() ? "no_zone" : str(r[3]);
+  l.grid_id = str(r[4]);
+}
+
+double round1(double v) { return std::round(v * 10.0) / 10.0; }
+
+// A nullable number as a statement parameter: text with full precision, or SQL NULL.
+struct NumParam {
+  std::string text;
+  bool null{true};
+  explicit NumParam(std::optional<double> v) {
+    if (v) {
+      char buf[40];
+      std::snprintf(buf, sizeof buf, "%.17g", *v);
+      text = buf;
+      null = false;
+    }
+  }
+  const char* get() const { return null ? nullptr : text.c_str(); }
+};
+
+}  // namespace
+
+// Locates the alerts (docs/architecture.md "Fusion": location, marker, address exact, alias,
+// fuzzy, subject, caller phone) and finds the owner of each located point.
+
+std::vector<Located> locate_alerts(pqxx::work& w, const std::vector<const domain::AlertInput*>& batch,
+                                   const std::vector<bool>& inserted, const LocateOptions& options) {
+  const std::size_t count = batch.size();
+  std::vector<Located> out(count);
+  std::string input;
+  {
+    JsonWriter jw(input);
+    jw.begin_array();
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!inserted[i]) continue;
+      const auto& a = *batch[i];
+      jw.begin_object();
+      jw.key("idx").integer(static_cast<std::int64_t>(i));
+      lon_lat(jw, a.location);
+      text_or_null(jw, "marker", &a.marker);
+      optional_text(jw, "addr", a.address ? domain::normalize_address(*a.address) : std::string());
+      optional_text(jw, "subject_phone",
+                    a.subject && a.subject->phone ? domain::normalize_phone(*a.subject->phone) : std::string());
+      text_or_null(jw, "subject_id", a.subject ? &a.subject->id_number : nullptr);
+      optional_text(jw, "caller_phone",
+                    a.caller && a.caller->phone ? domain::normalize_phone(*a.caller->phone) : std::string());
+      jw.end_object();
+    }
+    jw.end_array();
+  }
+  const domain::fusion::AddressRule rule{options.address_min_score, options.address_sure_score, 0.1};
+  for (const auto& r : w.exec_prepared("xn_locate", input)) {
+    const auto i = r[0].as<std::size_t>();
+    auto& l = out[i];
+    const auto& a = *batch[i];
+    if (!r[5].is_null()) l.address_id = r[5].as<std::string>();
+    if (a.location) {
+      l.point = a.location;
+      l.located_by = "location";
+      l.confidence = 1.0;
+    } else if (r[1].as<bool>()) {
+      l.point = point_of(r[2], r[3]);
+      l.located_by = "marker";
+      l.confidence = 1.0;
+    } else if (!r[5].is_null()) {
+      l.point = point_of(r[6], r[7]);
+      l.located_by = r[8].as<std::string>();
+      l.confidence = l.located_by == "alias" ? 0.9 : 1.0;
+    }
+    if (!l.point && !r[9].is_null()) {
+      const auto cands = nlohmann::json::parse(r[9].as<std::string>());
+      std::vector<domain::fusion::AddressCandidate> scored;
+      for (const auto& c : cands) scored.push_back({c["address_id"].get<std::string>(), c["score"].get<double>()});
+      const auto d = domain::fusion::decide_address(scored, rule);
+      if (d.ambiguous) l.candidates = r[9].as<std::string>();
+      if (d.use) {
+        l.point = domain::GeoPoint{cands[0]["lon"].get<double>(), cands[0]["lat"].get<double>()};
+        l.located_by = "fuzzy";
+        l.confidence = d.confidence;
+        l.address_id = scored[0].id;
+      }
+    }
+    if (!l.point && !r[10].is_null()) {
+      l.point = point_of(r[11], r[12]);
+      l.located_by = "subject";
+      l.confidence = 0.7;
+      l.address_id = r[10].as<std::string>();
+    }
+    if (!l.point && !r[13].is_null()) {
+      l.point = point_of(r[14], r[15]);
+      l.located_by = "caller_phone";
+      l.confidence = 0.5;
+      l.address_id = r[13].as<std::string>();
+    }
+  }
+  struct OwnerQuery {
+    std::size_t idx;
+    domain::GeoPoint at;
+  };
+  std::vector<OwnerQuery> owners;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (out[i].point) owners.push_back({i, *out[i].point});
+  }
+  if (!owners.empty()) {
+    std::string in;
+    JsonWriter jw(in);
+    jw.begin_array();
+    for (const auto& o : owners) {
+      jw.begin_object();
+      jw.key("idx").integer(static_cast<std::int64_t>(o.idx));
+      jw.key("lon").number(o.at.lon).key("lat").number(o.at.lat);
+      jw.end_object();
+    }
+    jw.end_array();
+    for (const auto& r : w.exec_prepared("xn_owner", in, options.nearest_zone_m)) apply_owner(out[r[0].as<std::size_t>()], r);
+  }
+  return out;
+}
+
+
+Located owner_of(pqxx::work& w, domain::GeoPoint at, int nearest_zone_m) {
+  std::string in;
+  JsonWriter jw(in);
+  jw.begin_array().begin_object();
+  jw.key("idx").integer(0).key("lon").number(at.lon).key("lat").number(at.lat);
+  jw.end_object().end_array();
+  Located l;
+  l.point = at;
+  l.owner_flag = "no_zone";
+  for (const auto& r : w.exec_prepared("xn_owner", in, nearest_zone_m)) apply_owner(l, r);
+  return l;
+}
+
+FusionOptions fusion_options(const config::Fusion& f) {
+  return FusionOptions{f.cameras_max,      f.camera_radius_m, f.units_max,   f.unit_max_age_s,
+                       f.history_radius_m, f.history_days,    f.history_max, f.household_max};
+}
+
+LocateOptions locate_options(const config::Fusion& f) {
+  return LocateOptions{f.nearest_zone_m, f.address_min_score_pct / 100.0, f.address_sure_score_pct / 100.0};
+}
+
+const char* const merge_lock_sql = "SELECT pg_advisory_xact_lock(7384001)";
+
+void prepare_fusion(pqxx::connection& c) {
+  c.prepare("xn_locate", locate_sql);
+  c.prepare("xn_owner", owner_sql);
+  c.prepare("xn_merge_lock", merge_lock_sql);
+  c.prepare("xn_fuse_incident", fuse_incident_sql);
+  c.prepare("xn_fuse_cameras", fuse_cameras_sql);
+  c.prepare("xn_fuse_units", fuse_units_sql);
+  c.prepare("xn_fuse_household", fuse_household_sql);
+  c.prepare("xn_fuse_history", fuse_history_sql);
+  c.prepare("xn_fuse_store", fuse_store_sql);
+}
+
+std::vector<domain::Frame> fuse_incidents(pqxx::connection& c, const std::vector<std::string>& incident_ids,
+                                          const FusionOptions& o) {
+  prepare_fusion(c);
+  const auto now_text = domain::format_rfc3339(domain::now_utc());
+  std::vector<NewEvent> events;
+  pqxx::work w(c);
+  for (const auto& id : incident_ids) {
+    const auto inc = w.exec_prepared("xn_fuse_incident", id);
+    if (inc.empty()) continue;
+    const auto& r = inc[0];
+    const auto category = r[0].as<std::string>();
+    const auto station = r[1].as<std::string>();
+    const auto at = point_of(r[2], r[3]);
+    const auto address_id = str(r[4]);
+    const auto received = r[5].as<std::string>();
+    const auto marker_cams = r[6].as<std::string>();
+    const auto caller_phones = r[7].as<std::string>();
+    json subject_phones = json::array();
+    for (const auto& p : json::parse(r[8].as<std::string>())) {
+      auto n = domain::normalize_phone(p.get<std::string>());
+      if (!n.empty()) subject_phones.push_back(std::move(n));
+    }
+    const auto subject_ids = r[9].as<std::string>();
+
+    // Cameras.
+    std::vector<domain::fusion::CameraHit> hits;
+    std::map<std::string, json> cam_info;
+    if (at) {
+      for (const auto& cr : w.exec_prepared("xn_fuse_cameras", at->lon, at->lat, o.camera_radius_m, marker_cams,
+                                            o.cameras_max * 3)) {
+        const auto cid = cr[0].as<std::string>();
+        const bool marker = cr[9].as<bool>();
+        auto existing = std::find_if(hits.begin(), hits.end(), [&](const auto& h) { return h.id == cid; });
+        if (existing != hits.end()) {
+          existing->marker_camera = existing->marker_camera || marker;
+          continue;
+        }
+        domain::fusion::CameraGeometry g{{cr[3].as<double>(), cr[4].as<double>()},
+                                         cr[5].is_null() ? std::nullopt : std::optional(cr[5].as<double>()),
+                                         cr[6].as<double>(), cr[7].as<double>()};
+        hits.push_back({cid, cr[8].as<double>(), domain::fusion::in_view(g, *at), marker});
+        cam_info[cid] = {{"name", cr[1].as<std::string>()},
+                         {"stream_url", cr[2].is_null() ? json(nullptr) : json(cr[2].as<std::string>())},
+                         {"bearing_deg", g.bearing_deg ? json(*g.bearing_deg) : json(nullptr)},
+                         {"fov_deg", g.fov_deg},
+                         {"range_m", g.range_m}};
+      }
+    }
+    domain::fusion::rank_cameras(hits, static_cast<std::size_t>(o.cameras_max));
+    json cameras = json::array(), camera_ids = json::array();
+    for (const auto& h : hits) {
+      json cj = cam_info[h.id];
+      cj["id"] = h.id;
+      cj["distance_m"] = round1(h.distance_m);
+      cj["in_view"] = h.in_view;
+      cj["marker_camera"] = h.marker_camera;
+      cameras.push_back(std::move(cj));
+      camera_ids.push_back(h.id);
+    }
+
+    // Units.
+    std::vector<domain::fusion::UnitHit> nearest;
+    std::map<std::string, json> unit_info;
+    if (at) {
+      for (const auto& ur : w.exec_prepared("xn_fuse_units", at->lon, at->lat, o.units_max * 4 + 20)) {
+        nearest.push_back({ur[0].as<std::string>(), ur[4].as<double>(), ur[5].as<double>()});
+        unit_info[nearest.back().id] = {{"call_sign", ur[1].as<std::string>()},
+                                        {"kind", ur[2].as<std::string>()},
+                                        {"station_id", ur[3].as<std::string>()}};
+      }
+    }
+    const auto pick = domain::fusion::pick_units(nearest, static_cast<std::size_t>(o.units_max), o.unit_max_age_s);
+    json units = json::array(), unit_brief = json::array();
+    for (const auto& u : pick.units) {
+      json uj = unit_info[u.id];
+      uj["id"] = u.id;
+      uj["distance_m"] = round1(u.distance_m);
+      uj["position_age_s"] = std::round(u.age_s);
+      units.push_back(std::move(uj));
+      unit_brief.push_back({{"id", u.id}, {"distance_m", round1(u.distance_m)}});
+    }
+
+    // Household: person ids and flags only (names and phones are joined, masked, at read time).
+    std::vector<domain::fusion::Resident> residents;
+    std::map<std::string, std::string> via;
+    for (const auto& hr : w.exec_prepared("xn_fuse_household", address_id.empty() ? nullptr : address_id.c_str(),
+                                          subject_phones.dump(), subject_ids, o.household_max * 2)) {
+      const auto pid = hr[0].as<std::string>();
+      if (!via.emplace(pid, hr[2].as<std::string>()).second) continue;
+      residents.push_back({pid, json::parse(hr[1].as<std::string>()).get<std::vector<std::string>>()});
+    }
+    domain::fusion::order_residents(residents);
+    if (residents.size() > static_cast<std::size_t>(o.household_max)) residents.resize(o.household_max);
+    json household = json::array();
+    int vulnerable = 0;
+    for (const auto& p : residents) {
+      if (domain::fusion::vulnerability_rank(p.flags) == 0) ++vulnerable;
+      household.push_back({{"person_id", p.id}, {"flags", p.flags}, {"via", via[p.id]}});
+    }
+
+    // History.
+    json history = json::array(), history_ids = json::array();
+    const NumParam hlon(at ? std::optional(at->lon) : std::nullopt), hlat(at ? std::optional(at->lat) : std::nullopt);
+    for (const auto& hr : w.exec_prepared("xn_fuse_history", id, hlon.get(), hlat.get(), o.history_radius_m,
+                                          address_id.empty() ? nullptr : address_id.c_str(), received,
+                                          o.history_days, caller_phones, o.history_max)) {
+      history.push_back({{"id", hr[0].as<std::string>()},
+                         {"number", hr[1].as<std::string>()},
+                         {"category", hr[2].as<std::string>()},
+                         {"status", hr[3].as<std::string>()},
+                         {"received_at", hr[4].as<std::string>()},
+                         {"reasons", json::parse(hr[5].as<std::string>())}});
+      history_ids.push_back(hr[0].as<std::string>());
+    }
+
+    const json fusion = {{"cameras", std::move(cameras)},
+                         {"units", std::move(units)},
+                         {"units_stale_skipped", pick.stale_skipped},
+                         {"household", std::move(household)},
+                         {"history", std::move(history)}};
+    w.exec_prepared0("xn_fuse_store", id, fusion.dump(), now_text);
+    const json data = {{"incident_id", id},
+                       {"cameras", std::move(camera_ids)},
+                       {"units", std::move(unit_brief)},
+                       {"units_stale_skipped", pick.stale_skipped},
+                       {"household_count", residents.size()},
+                       {"vulnerable_count", vulnerable},
+                       {"history", std::move(history_ids)},
+                       {"fused_at", now_text}};
+    events.push_back({"incident.fused", id, category, station, data.dump()});
+  }
+  const auto last = append_events(w, events, now_text);
+  w.commit();
+  return event_frames(events, last, now_text);
+}
+
+// ---- the worker ---------------------------------------------------------------------------
+
+FusionWorker::FusionWorker(std::string conninfo, int statement_timeout_ms, FusionOptions options, FrameSink sink,
+                           std::function<void(double)> observe, std::size_t queue_limit)
+    : conninfo_(std::move(conninfo)),
+      statement_timeout_ms_(statement_timeout_ms),
+      options_(options),
+      sink_(std::move(sink)),
+      observe_(std::move(observe)),
+      queue_limit_(queue_limit),
+      thread_([this] { run(); }) {}
+
+FusionWorker::~FusionWorker() { stop(); }
+
+void FusionWorker::enqueue(std::vector<std::string> incident_ids) {
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return;
+    for (auto& id : incident_ids) {
+      if (queue_.size() >= queue_limit_) {
+        log::warn("fusion.queue_full", {{"dropped", incident_ids.size()}});
+        break;
+      }
+      queue_.push_back(std::move(id));
+    }
+  }
+  cv_.notify_one();
+}
+
+std::size_t FusionWorker::queue_depth() const {
+  std::lock_guard lk(mu_);
+  return queue_.size();
+}
+
+void FusionWorker::stop() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void FusionWorker::run() {
+  std::unique_ptr<pqxx::connection> conn;
+  for (;;) {
+    std::vector<std::string> ids;
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      // Up to 64 incidents share one transaction and one event append.
+      while (!queue_.empty() && ids.size() < 64) {
+        ids.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    for (int attempt = 1; attempt <= 3; ++attempt) {
+      try {
+        if (!conn) conn = open_connection(conninfo_, statement_timeout_ms_);
+        const auto started = std::chrono::steady_clock::now();
+        auto frames = fuse_incidents(*conn, ids, options_);
+        if (observe_) {
+          const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+          for (std::size_t i = 0; i < ids.size(); ++i) observe_(s / static_cast<double>(ids.size()));
+        }
+        if (!frames.empty()) sink_(std::move(frames));
+        break;
+      } catch (const std::exception& e) {
+        if (is_connection_error(e)) conn.reset();
+        log::warn("fusion.failed", {{"attempt", attempt}, {"incidents", ids.size()}, {"error", e.what()}});
+        std::this_thread::sleep_for(std::chrono::milliseconds(50 * attempt));
+      }
+    }
+  }
+}
+
+// ---- operator changes ---------------------------------------------------------------------
+
+namespace {
+
+struct Visible {
+  std::string station_id;
+  std::string category;
+  std::string number;
+};
+
+// Locks the incident row and checks that the caller may see it (else "unknown").
+domain::Result<Visible> lock_visible(
+    pqxx::work& w, const std::string& id,
+    const std::function<bool(const std::string&, const std::vector<std::string>&)>& may_see) {
+  const auto r = w.exec_params(
+      "SELECT coalesce(station_id, ''), category, number,"
+      " array_to_json(ARRAY(SELECT station_id FROM incident_shares s WHERE s.incident_id = i.id))::text"
+      " FROM incidents i WHERE id = $1::uuid FOR UPDATE",
+      id);
+  if (r.empty()) return Error{ErrorKind::not_found, "no incident with this id", "id"};
+  const auto shares = json::parse(r[0][3].as<std::string>()).get<std::vector<std::string>>();
+  Visible v{r[0][0].as<std::string>(), r[0][1].as<std::string>(), r[0][2].as<std::string>()};
+  if (!may_see(v.station_id, shares)) return Error{ErrorKind::not_found, "no incident with this id", "id"};
+  return v;
+}
+
+constexpr const char* set_location_sql = R"sql(
+UPDATE incidents SET location = ST_SetSRID(ST_MakePoint($2, $3), 4326), address_id = $4, located_by = $5,
+       location_confidence = $6, location_candidates = NULL, needs_location = false, station_id = $7,
+       zone_id = $8, grid_id = $9, owner_flag = $10, updated_at = $11::timestamptz
+WHERE id = $1::uuid
+)sql";
+
+const char* or_null(const std::string& s) { return s.empty() ? nullptr : s.c_str(); }
+
+std::string located_data(const std::string& id, const std::string& number, const Located& l,
+                         const std::string& previous_station) {
+  json d = {{"incident_id", id},
+            {"number", number},
+            {"location", {{"lon", l.point->lon}, {"lat", l.point->lat}}},
+            {"located_by", l.located_by},
+            {"address_id", l.address_id.empty() ? json(nullptr) : json(l.address_id)},
+            {"station_id", l.station_id.empty() ? json(nullptr) : json(l.station_id)},
+            {"zone_id", l.zone_id.empty() ? json(nullptr) : json(l.zone_id)},
+            {"grid_id", l.grid_id.empty() ? json(nullptr) : json(l.grid_id)},
+            {"owner_flag", l.owner_flag.empty() ? json(nullptr) : json(l.owner_flag)},
+            {"previous_station_id", previous_station.empty() ? json(nullptr) : json(previous_station)}};
+  return d.dump();
+}
+
+}  // namespace
+
+domain::Result<IncidentChange> relocate_incident(
+    pqxx::connection& c, const std::string& incident_id, const Relocation& req, int nearest_zone_m,
+    const std::function<bool(const std::string&, const std::vector<std::string>&)>& may_see) {
+  prepare_fusion(c);
+  const auto now_text = domain::format_rfc3339(domain::now_utc());
+  pqxx::work w(c);
+  auto v = lock_visible(w, incident_id, may_see);
+  if (!v) return v.error();
+  domain::GeoPoint at{};
+  if (req.location) {
+    at = *req.location;
+  } else {
+    const auto a = w.exec_params("SELECT ST_X(geog::geometry), ST_Y(geog::geometry) FROM addresses WHERE id = $1",
+                                 req.address_id);
+    if (a.empty()) return Error{ErrorKind::invalid_field, "no standard address with this id", "address_id"};
+    at = {a[0][0].as<double>(), a[0][1].as<double>()};
+  }
+  auto l = owner_of(w, at, nearest_zone_m);
+  l.located_by = "manual";
+  l.confidence = 1.0;
+  l.address_id = req.location ? std::string() : req.address_id;
+  w.exec_params0(set_location_sql, incident_id, at.lon, at.lat, or_null(l.address_id), l.located_by, l.confidence,
+                 or_null(l.station_id), or_null(l.zone_id), or_null(l.grid_id), or_null(l.owner_flag), now_text);
+  std::vector<NewEvent> events{
+      {"incident.located", incident_id, v->category, l.station_id, located_data(incident_id, v->number, l, v->station_id)}};
+  const auto last = append_events(w, events, now_text);
+  w.commit();
+  IncidentChange out;
+  out.incident_ids = {incident_id};
+  out.frames = event_frames(events, last, now_text);
+  return out;
+}
+
+domain::Result<IncidentChange> split_alert(
+    pqxx::connection& c, const std::string& incident_id, const std::string& alert_id, const LocateOptions& lo,
+    int utc_offset_minutes,
+    const std::function<bool(const std::string&, const std::vector<std::string>&)>& may_see) {
+  prepare_fusion(c);
+  const auto now_text = domain::format_rfc3339(domain::now_utc());
+  pqxx::work w(c);
+  auto v = lock_visible(w, incident_id, may_see);
+  if (!v) return v.error();
+  const auto rows = w.exec_params(
+      "SELECT id::text, source, source_ref, (extract(epoch FROM received_at) * 1000000)::bigint, category, priority,"
+      " caller_phone, caller_name, ST_X(location), ST_Y(location), address, marker, subject_phone,"
+      " subject_id_number, description FROM alerts WHERE incident_id = $1::uuid ORDER BY received_at, id",
+      incident_id);
+  std::size_t k = 0;
+  while (k < rows.size() && rows[k][0].as<std::string>() != alert_id) ++k;
+  if (k == rows.size()) return Error{ErrorKind::not_found, "no alert with this id in this incident", "alert_id"};
+  if (k == 0) return Error{ErrorKind::conflict, "the incident's first alert cannot be split out of it", "alert_id"};
+  const auto& r = rows[k];
+  const auto opt = [](const pqxx::field& f) { return f.is_null() ? std::nullopt : std::optional(f.as<std::string>()); };
+  domain::AlertInput a;
+  a.source = r[1].as<std::string>();
+  a.source_ref = r[2].as<std::string>();
+  a.received_at = domain::TimePoint(std::chrono::microseconds(r[3].as<std::int64_t>()));
+  a.category = r[4].as<std::string>();
+  a.priority = r[5].as<int>();
+  if (!r[6].is_null() || !r[7].is_null()) a.caller = domain::Caller{opt(r[6]), opt(r[7])};
+  a.location = point_of(r[8], r[9]);
+  a.address = opt(r[10]);
+  a.marker = opt(r[11]);
+  if (!r[12].is_null() || !r[13].is_null()) a.subject = domain::Subject{opt(r[12]), opt(r[13])};
+  a.description = opt(r[14]);
+  const auto l = locate_alerts(w, {&a}, {true}, lo)[0];
+
+  const auto serial = w.exec("SELECT nextval('incident_serial')")[0][0].as<std::int64_t>();
+  const auto number = domain::format_incident_number(a.received_at, serial, utc_offset_minutes);
+  const auto new_id = domain::new_uuid();
+  const auto received = domain::format_rfc3339(a.received_at);
+  const NumParam plon(l.point ? std::optional(l.point->lon) : std::nullopt);
+  const NumParam plat(l.point ? std::optional(l.point->lat) : std::nullopt);
+  const NumParam conf(l.point ? std::optional(l.confidence) : std::nullopt);
+  w.exec_params0(
+      "INSERT INTO incidents (id, number, category, priority, received_at, location, address, description,"
+      " created_at, updated_at, station_id, zone_id, grid_id, address_id, located_by, location_confidence,"
+      " location_candidates, needs_location, owner_flag)"
+      " VALUES ($1::uuid, $2, $3, $4, $5::timestamptz,"
+      " CASE WHEN $6::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint($6, $7), 4326) END, $8, $9,"
+      " $10::timestamptz, $10::timestamptz, $11, $12, $13, $14, $15, $16, $17::json, $18, $19)",
+      new_id, number, a.category, *a.priority, received, plon.get(), plat.get(), a.address ? a.address->c_str() : nullptr,
+      a.description ? a.description->c_str() : nullptr, now_text, or_null(l.station_id), or_null(l.zone_id),
+      or_null(l.grid_id), or_null(l.address_id), or_null(l.located_by),
+      conf.get(), or_null(l.candidates), !l.point, or_null(l.owner_flag));
+  w.exec_params0("UPDATE alerts SET incident_id = $2::uuid, merged = false WHERE id = $1::uuid", alert_id, new_id);
+  // The old incident's priority stays: it is the highest of what it received, a split does not
+  // make the remaining alerts less urgent.
+  w.exec_params0("UPDATE incidents SET alert_count = alert_count - 1, updated_at = $2::timestamptz WHERE id = $1::uuid",
+                 incident_id, now_text);
+  const domain::OpenedIncident ids{alert_id, new_id, number, received, now_text, l.station_id,
+                                   l.point ? &*l.point : nullptr, false};
+  const json split = {{"alert_id", alert_id},
+                      {"from_incident_id", incident_id},
+                      {"from_incident_number", v->number},
+                      {"to_incident_id", new_id},
+                      {"to_incident_number", number}};
+  std::vector<NewEvent> events{{"alert.split", incident_id, a.category, v->station_id, split.dump()},
+                               {"incident.opened", new_id, a.category, l.station_id, domain::incident_opened_data(a, ids)}};
+  const auto last = append_events(w, events, now_text);
+  w.commit();
+  IncidentChange out;
+  out.incident_ids = {incident_id, new_id};
+  out.frames = event_frames(events, last, now_text);
+  out.new_incident_id = new_id;
+  out.new_incident_number = number;
+  return out;
+}
+
+}  // namespace xiaonao::store

@@ -1,0 +1,520 @@
+// Fusion at intake on a small hand-built county whose right answers are known by construction:
+// locate (location, marker, exact, alias, fuzzy, ambiguous, subject, caller phone, none), owner
+// (shared edge, nearest zone, no zone), cameras (facing, facing away, offline, dome, marker's
+// own), units (stale, busy), household (masked, unmask audited), history, duplicate merge and
+// split, relocation by PATCH, and a station role's view and feed.
+#include <cmath>
+#include <ctime>
+#include <set>
+
+#include "harness.hpp"
+
+namespace xiaonao::itest {
+namespace {
+
+constexpr const char* kPassword = "demo-Passw0rd";
+
+// The county. Zone Z1 (station S01) and zone Z2 (station S02) are two squares that share the
+// edge lon = 119.91; grids G1 and G2 are the same squares. P is Z1's centre.
+constexpr double kLat1m = 1.0 / 111195.0;
+constexpr double kLon1m = kLat1m / 0.87926;  // cos(28.455°)
+constexpr double kPLon = 119.905, kPLat = 28.455;
+
+std::string square(double lon0, double lat0, double lon1, double lat1) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "MULTIPOLYGON(((%.6f %.6f,%.6f %.6f,%.6f %.6f,%.6f %.6f,%.6f %.6f)))", lon0, lat0,
+                lon1, lat0, lon1, lat1, lon0, lat1, lon0, lat0);
+  return buf;
+}
+
+std::string point(double lon, double lat) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "SRID=4326;POINT(%.8f %.8f)", lon, lat);
+  return buf;
+}
+
+// P moved `east` and `north` metres.
+std::string near_p(double east, double north) { return point(kPLon + east * kLon1m, kPLat + north * kLat1m); }
+
+json located_at(double east, double north) {
+  return {{"lon", kPLon + east * kLon1m}, {"lat", kPLat + north * kLat1m}};
+}
+
+class Fusion : public IntegrationTest {
+ protected:
+  /// The hand-built county, written with direct SQL (the import is another part's work).
+  void build_county() {
+    auto& s = sql();
+    s.exec("INSERT INTO stations (id, name, phone, geog) VALUES ('S01', '城东派出所', '0578-1110001', $1),"
+           " ('S02', '城西派出所', '0578-1110002', $2)",
+           point(119.905, 28.452), point(119.915, 28.452));
+    s.exec("INSERT INTO zones (id, name, station_id, area_type, officer_name, officer_phone, geom) VALUES"
+           " ('Z1', '中山警务区', 'S01', 'urban', '周警官', '13700000001', ST_GeomFromText($1, 4326)),"
+           " ('Z2', '解放警务区', 'S02', 'suburban', '吴警官', '13700000002', ST_GeomFromText($2, 4326))",
+           square(119.90, 28.45, 119.91, 28.46), square(119.91, 28.45, 119.92, 28.46));
+    s.exec("INSERT INTO grids (id, name, zone_id, worker_name, worker_phone, geom) VALUES"
+           " ('G1', '中山一网格', 'Z1', '郑网格', '13600000001', ST_GeomFromText($1, 4326)),"
+           " ('G2', '解放一网格', 'Z2', '冯网格', '13600000002', ST_GeomFromText($2, 4326))",
+           square(119.90, 28.45, 119.91, 28.46), square(119.91, 28.45, 119.92, 28.46));
+    const auto addr = [&](const std::string& id, const std::string& text, const std::string& aliases,
+                          const std::string& geog) {
+      s.exec("INSERT INTO addresses (id, text, norm, aliases, alias_norms, geog) VALUES ($1, $2, $3, $4::text[], $5::text[], $6)",
+             id, text, normalize(text), aliases, aliases, geog);
+    };
+    addr("A1", "丽水市莲都区中山街12号", "{中山街十二号}", near_p(0, 0));
+    addr("A2", "丽水市莲都区解放街8号", "{}", point(119.915, 28.455));
+    addr("A3", "人民路100号", "{}", point(119.9125, 28.4575));
+    addr("A4", "人民路110号", "{}", point(119.9175, 28.4575));
+    s.exec("INSERT INTO persons (id, name, id_number, phones, address_id, flags) VALUES"
+           " ('R1', '王大明', '330102198001011111', '{13800000001}', 'A1', '{}'),"
+           " ('R2', '李秀英', '330102193501012222', '{13800000002}', 'A1', '{elderly_alone}'),"
+           " ('R3', '王小明', '330102201501013333', '{}', 'A1', '{minor}'),"
+           " ('F1', '陈阿婆', '330102194001014444', '{13911112222,13933334444}', 'A2', '{elderly_alone}')");
+    s.exec("INSERT INTO cameras (id, name, bearing_deg, fov_deg, range_m, stream_url, online, geog) VALUES"
+           " ('C1', '朝东枪机', 90, 60, 200, 'rtsp://cam/c1', true, $1),"
+           " ('C2', '朝西枪机', 270, 60, 200, 'rtsp://cam/c2', true, $2),"
+           " ('C3', '离线球机', NULL, 360, 200, 'rtsp://cam/c3', false, $3),"
+           " ('C4', '北侧球机', NULL, 360, 200, 'rtsp://cam/c4', true, $4),"
+           " ('C5', '远处球机', NULL, 360, 500, 'rtsp://cam/c5', true, $5),"
+           " ('CM', '报警柱枪机', 0, 90, 300, 'rtsp://cam/cm', true, $6)",
+           near_p(-100, 0), near_p(-50, 0), near_p(10, 0), near_p(0, 150), near_p(400, 0), near_p(0, -250));
+    s.exec("INSERT INTO markers (id, description, camera_id, geog) VALUES ('M1', '中山街报警柱', 'CM', $1)", near_p(0, 0));
+    s.exec("INSERT INTO units (id, call_sign, kind, station_id, status, geog, position_at) VALUES"
+           " ('U1', '城东巡1', 'patrol_car', 'S01', 'available', $1, now() - interval '1 minute'),"
+           " ('U2', '城东巡2', 'patrol_car', 'S01', 'available', $2, now() - interval '2 hours'),"
+           " ('U3', '城东巡3', 'patrol_car', 'S01', 'busy', $3, now()),"
+           " ('U4', '城东岗亭', 'kiosk', 'S01', 'available', $4, now() - interval '5 minutes')",
+           near_p(0, 200), near_p(0, 100), near_p(0, 50), near_p(500, 0));
+  }
+
+  /// domain::normalize_address's form for these texts (ASCII-free, no punctuation): the same.
+  static std::string normalize(const std::string& text) { return text; }
+
+  Server& start_fusing() {
+    ServerOptions o;
+    o.env = {{"XIAONAO_FUSION_MERGE_RADIUS_M", "200"}, {"XIAONAO_FUSION_AFTER_COMMIT", "true"}};
+    return start_server(o);
+  }
+
+  /// Posts and returns the answer (fails the test unless 201).
+  json post(unsigned short port, const json& alert) {
+    ApiClient http(port);
+    auto r = post_alert(http, alert);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.status == 201 ? r.json() : json::object();
+  }
+
+  /// An alert without location or address, from a caller nobody in the register has.
+  static json bare(const std::string& category) {
+    json a = make_alert(category);
+    a.erase("location");
+    a.erase("address");
+    a["caller"]["phone"] = "13000000000";
+    return a;
+  }
+
+  /// The one-screen view once the after-commit stage has run.
+  json fused_view(unsigned short port, const std::string& id, const std::string& query = "") {
+    ApiClient http(port);
+    json view;
+    const bool ok = wait_until(
+        [&] {
+          auto r = http.get("/api/v1/incidents/" + id + query);
+          if (r.status != 200) return false;
+          view = r.json();
+          return view["fused_at"].is_string();
+        },
+        20s);
+    EXPECT_TRUE(ok) << "incident " << id << " was not fused: " << view.dump();
+    return view;
+  }
+
+  static std::vector<std::string> ids_of(const json& list, const char* key = "id") {
+    std::vector<std::string> out;
+    for (const auto& e : list) out.push_back(e[key].get<std::string>());
+    return out;
+  }
+};
+
+TEST_F(Fusion, LocatesOwnsAndFusesOnAHandBuiltCounty) {
+  build_county();
+  Server& server = start_fusing();
+  const auto port = server.port();
+
+  // A point on the shared edge of Z1 and Z2: the smaller zone id wins, its station owns it.
+  json edge = make_alert("theft");
+  edge["location"] = {{"lon", 119.91}, {"lat", 28.4555}};
+  auto v = fused_view(port, post(port, edge)["incident_id"]);
+  EXPECT_EQ(v["zone"]["id"], "Z1");
+  EXPECT_EQ(v["grid"]["id"], "G1");
+  EXPECT_EQ(v["station"]["id"], "S01");
+  EXPECT_EQ(v["station"]["phone"], "0578-1110001");
+  EXPECT_EQ(v["incident"]["station_id"], "S01");
+  EXPECT_EQ(v["location"]["located_by"], "location");
+  EXPECT_EQ(v["location"]["owner_flag"], nullptr);
+
+  // At P with the standard address: cameras, units, household.
+  json at_p = make_alert("fire");
+  at_p["location"] = located_at(0, 0);
+  at_p["address"] = "丽水市莲都区 中山街12号";
+  const std::string p_id = post(port, at_p)["incident_id"];
+  v = fused_view(port, p_id);
+  EXPECT_EQ(v["zone"]["area_type"], "urban");
+  EXPECT_EQ(v["zone"]["officer_name"], "周警官");
+  EXPECT_EQ(v["grid"]["worker_name"], "郑网格");
+  EXPECT_EQ(v["location"]["address_id"], "A1");
+  // In view first (C1 faces P, C4 is a dome, CM faces north onto P), then C2 (nearer, facing
+  // away); C3 is offline, C5 is beyond 300 m.
+  EXPECT_EQ(ids_of(v["cameras"]), (std::vector<std::string>{"C1", "C4", "CM", "C2"}));
+  ASSERT_EQ(v["cameras"].size(), 4u);
+  EXPECT_TRUE(v["cameras"][0]["in_view"].get<bool>());
+  EXPECT_FALSE(v["cameras"][3]["in_view"].get<bool>());
+  EXPECT_NEAR(v["cameras"][3]["distance_m"].get<double>(), 50.0, 1.0);
+  EXPECT_EQ(v["cameras"][0]["stream_url"], "rtsp://cam/c1");
+  // U2 is nearer but its position is two hours old; U3 is busy.
+  EXPECT_EQ(ids_of(v["units"]), (std::vector<std::string>{"U1", "U4"}));
+  EXPECT_EQ(v["units_stale_skipped"], 1);
+  EXPECT_NEAR(v["units"][0]["distance_m"].get<double>(), 200.0, 2.0);
+  // Residents of A1, vulnerable first, masked.
+  EXPECT_EQ(ids_of(v["household"], "person_id"), (std::vector<std::string>{"R2", "R3", "R1"}));
+  EXPECT_EQ(v["household"][0]["name"], "李**");
+  EXPECT_EQ(v["household"][0]["phones"][0], "138****0002");
+  EXPECT_EQ(v["household"][0]["flags"], json::array({"elderly_alone"}));
+  EXPECT_EQ(v["household"][0]["via"], "address");
+
+  // The marker: its point, and its own camera first.
+  json marker = bare("assault");
+  marker["marker"] = "M1";
+  v = fused_view(port, post(port, marker)["incident_id"]);
+  EXPECT_EQ(v["location"]["located_by"], "marker");
+  EXPECT_EQ(v["location"]["confidence"], 1.0);
+  ASSERT_FALSE(v["cameras"].empty());
+  EXPECT_EQ(v["cameras"][0]["id"], "CM");
+  EXPECT_TRUE(v["cameras"][0]["marker_camera"].get<bool>());
+
+  // An alias of A1; history finds the fire at P by place and by address.
+  json alias = bare("noise");
+  alias["address"] = "中山街十二号";
+  v = fused_view(port, post(port, alias)["incident_id"]);
+  EXPECT_EQ(v["location"]["located_by"], "alias");
+  EXPECT_EQ(v["location"]["address_id"], "A1");
+  EXPECT_EQ(v["zone"]["id"], "Z1");
+  bool found = false;
+  for (const auto& h : v["history"]) {
+    if (h["id"] == p_id) {
+      found = true;
+      EXPECT_EQ(h["reasons"], json::array({"address", "place"}));
+    }
+  }
+  EXPECT_TRUE(found) << v["history"].dump();
+
+  // A fuzzy match that is clearly the best.
+  json fuzzy = bare("lost_property");
+  fuzzy["address"] = "丽水市莲都区解放街8号楼";
+  v = fused_view(port, post(port, fuzzy)["incident_id"]);
+  EXPECT_EQ(v["location"]["located_by"], "fuzzy");
+  EXPECT_EQ(v["location"]["address_id"], "A2");
+  EXPECT_EQ(v["location"]["candidates"], nullptr);
+  EXPECT_EQ(v["zone"]["id"], "Z2");
+  EXPECT_EQ(v["station"]["id"], "S02");
+
+  // An ambiguous one: two equally good candidates are kept, the first is used, unsure.
+  json ambiguous = bare("dispute");
+  ambiguous["address"] = "人民路10号";
+  v = fused_view(port, post(port, ambiguous)["incident_id"]);
+  EXPECT_EQ(v["location"]["located_by"], "fuzzy");
+  ASSERT_EQ(v["location"]["candidates"].size(), 2u) << v["location"].dump();
+  EXPECT_EQ(ids_of(v["location"]["candidates"], "address_id"), (std::vector<std::string>{"A3", "A4"}));
+  EXPECT_LT(v["location"]["confidence"].get<double>(), 0.5);
+
+  // A fraud subject with two phones: found by either, household at the subject's address.
+  for (const auto& [phone, category] : {std::pair{"13933334444", "fraud"}, std::pair{"+86 139-1111-2222", "help"}}) {
+    json subject = bare(category);
+    subject["subject"] = {{"phone", phone}};
+    v = fused_view(port, post(port, subject)["incident_id"]);
+    EXPECT_EQ(v["location"]["located_by"], "subject") << phone;
+    EXPECT_EQ(v["location"]["address_id"], "A2") << phone;
+    EXPECT_EQ(ids_of(v["household"], "person_id"), (std::vector<std::string>{"F1"})) << phone;
+  }
+
+  // The caller's phone → a resident's address.
+  json caller = bare("other");
+  caller["caller"]["phone"] = "13800000001";
+  v = fused_view(port, post(port, caller)["incident_id"]);
+  EXPECT_EQ(v["location"]["located_by"], "caller_phone");
+  EXPECT_EQ(v["location"]["address_id"], "A1");
+
+  // Off every polygon: the nearest zone within 500 m, flagged; far away: no zone.
+  json off = make_alert("missing_person");
+  off["location"] = {{"lon", 119.923}, {"lat", 28.455}};
+  v = fused_view(port, post(port, off)["incident_id"]);
+  EXPECT_EQ(v["zone"]["id"], "Z2");
+  EXPECT_EQ(v["grid"], nullptr);
+  EXPECT_EQ(v["location"]["owner_flag"], "nearest_zone");
+  EXPECT_EQ(v["incident"]["station_id"], "S02");
+  json far = make_alert("suicide_risk");
+  far["location"] = {{"lon", 119.99}, {"lat", 28.455}};
+  v = fused_view(port, post(port, far)["incident_id"]);
+  EXPECT_EQ(v["zone"], nullptr);
+  EXPECT_EQ(v["location"]["owner_flag"], "no_zone");
+
+  // Nothing to locate it by: an incident flagged for a manual location; PATCH fixes it.
+  json lost = bare("gambling");
+  lost["address"] = "某个不存在的地方";
+  const std::string lost_id = post(port, lost)["incident_id"];
+  v = fused_view(port, lost_id);
+  EXPECT_TRUE(v["location"]["needs_location"].get<bool>());
+  EXPECT_EQ(v["location"]["point"], nullptr);
+  EXPECT_TRUE(v["cameras"].empty());
+  ApiClient http(port);
+  auto bad = http.request("PATCH", "/api/v1/incidents/" + lost_id, R"({"location":{"lon":200,"lat":28}})",
+                          "application/json", auth_headers());
+  EXPECT_EQ(bad.status, 403) << "a key has no incidents:write: " << bad.body;
+}
+
+class FusionAsUser : public Fusion {
+ protected:
+  void add_user(const std::string& number, const std::string& roles, const std::string& station) {
+    std::vector<std::string> argv = {server_path(), "user", "add", "--police-number", number, "--name", "测试" + number,
+                                     "--roles", roles, "--password", kPassword};
+    if (!station.empty()) {
+      argv.push_back("--station");
+      argv.push_back(station);
+    }
+    const auto r = run_command(argv, {{"XIAONAO_DB", db_conninfo()}}, dir());
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  }
+  std::string token(unsigned short port, const std::string& number) {
+    client::HttpClient http("127.0.0.1", port);
+    auto r = http.post_json("/api/v1/auth/login", {{"police_number", number}, {"password", kPassword}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.status == 200 ? r.json()["access_token"].get<std::string>() : "";
+  }
+  static client::Response as(unsigned short port, const std::string& token, const std::string& method,
+                             const std::string& target, const std::string& body = {}) {
+    client::HttpClient http("127.0.0.1", port);
+    return http.request(method, target, body, "application/json", {{"Authorization", "Bearer " + token}});
+  }
+};
+
+TEST_F(FusionAsUser, PatchRelocatesAndRefusesBadInput) {
+  build_county();
+  Server& server = start_fusing();
+  const auto port = server.port();
+  add_user("500001", "county_commander", "");
+  add_user("500002", "duty_officer", "S02");
+  const auto chief = token(port, "500001");
+  json lost = bare("gambling");
+  const std::string id = post(port, lost)["incident_id"];
+  fused_view(port, id);
+  const auto path = "/api/v1/incidents/" + id;
+
+  for (const auto& [body, field] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"location":{"lon":200,"lat":28}})", "location.lon"},
+           {R"({"location":{"lon":119.9}})", "location.lat"},
+           {R"({"location":{"lon":"x","lat":28}})", "location.lon"},
+           {R"({"address_id":"NOPE"})", "address_id"},
+           {R"({"address_id":""})", "address_id"},
+           {R"({})", "location"},
+           {R"({"location":{"lon":119.9,"lat":28.4},"address_id":"A1"})", "location"},
+           {R"({"status":"closed"})", "status"}}) {
+    auto r = as(port, chief, "PATCH", path, body);
+    EXPECT_EQ(r.status, 422) << body << ": " << r.body;
+    EXPECT_EQ(error_of(r).value("field", ""), field) << body;
+  }
+  EXPECT_EQ(as(port, chief, "PATCH", path, "[1]").status, 422);
+  EXPECT_EQ(as(port, chief, "PATCH", path, "{").status, 400);
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM incidents WHERE id = $1 AND needs_location", id), 1) << "nothing changed";
+  EXPECT_EQ(as(port, chief, "PATCH", "/api/v1/incidents/00000000-0000-4000-8000-000000000000",
+               R"({"address_id":"A1"})").status, 404);
+  // Another station does not see an incident that is not yet its own.
+  const auto s02 = token(port, "500002");
+  EXPECT_EQ(as(port, s02, "PATCH", path, R"({"address_id":"A1"})").status, 404);
+
+  auto r = as(port, chief, "PATCH", path, R"({"address_id":"A1"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto v = r.json();
+  EXPECT_EQ(v["location"]["located_by"], "manual");
+  EXPECT_FALSE(v["location"]["needs_location"].get<bool>());
+  EXPECT_EQ(v["zone"]["id"], "Z1");
+  EXPECT_EQ(v["incident"]["station_id"], "S01");
+  EXPECT_EQ(ids_of(v["household"], "person_id"), (std::vector<std::string>{"R2", "R3", "R1"}));
+  EXPECT_EQ(ids_of(v["cameras"]).front(), "C1");
+  EXPECT_TRUE(v["fused_at"].is_string());
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM events WHERE type = 'incident.located' AND incident_id = $1 AND station_id = 'S01'", id), 1);
+
+  r = as(port, chief, "PATCH", path, R"({"location":{"lon":119.915,"lat":28.455}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["zone"]["id"], "Z2");
+  EXPECT_EQ(r.json()["location"]["address_id"], nullptr);
+  // Now S02's: its officer sees and corrects it.
+  EXPECT_EQ(as(port, s02, "GET", path).status, 200);
+}
+
+TEST_F(FusionAsUser, DuplicateMergeSplitAndIdempotentRetry) {
+  build_county();
+  Server& server = start_fusing();
+  const auto port = server.port();
+  add_user("600001", "duty_officer", "S01");
+  const auto officer = token(port, "600001");
+  FeedReader feed(port, "since=0");
+
+  const auto t0 = std::chrono::system_clock::now() - std::chrono::minutes(15);
+  const auto at = [&](int seconds) {
+    const auto secs = std::chrono::system_clock::to_time_t(t0 + std::chrono::seconds(seconds));
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(buf);
+  };
+  json first = make_alert("theft");
+  first["location"] = located_at(0, 0);
+  first["received_at"] = at(0);
+  first["priority"] = 3;
+  const auto a1 = post(port, first);
+  EXPECT_FALSE(a1["merged"].get<bool>());
+
+  // 100 m north, a minute later, a related category: joins it.
+  json second = make_alert("burglary");
+  second["location"] = located_at(0, 100);
+  second["received_at"] = at(60);
+  second["priority"] = 1;
+  const auto a2 = post(port, second);
+  EXPECT_TRUE(a2["merged"].get<bool>());
+  EXPECT_EQ(a2["incident_id"], a1["incident_id"]);
+  EXPECT_EQ(a2["incident_number"], a1["incident_number"]);
+
+  // The retry of the merged alert answers the same ids.
+  ApiClient http(port);
+  auto retry = post_alert(http, second);
+  EXPECT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(retry.json()["alert_id"], a2["alert_id"]);
+  EXPECT_EQ(retry.json()["incident_id"], a1["incident_id"]);
+  EXPECT_TRUE(retry.json()["merged"].get<bool>());
+
+  // Too far, too late, unrelated: new incidents.
+  json far = make_alert("theft");
+  far["location"] = located_at(0, 300);
+  far["received_at"] = at(90);
+  EXPECT_FALSE(post(port, far)["merged"].get<bool>());
+  json late = make_alert("theft");
+  late["location"] = located_at(0, 0);
+  late["received_at"] = at(601 + 60);
+  EXPECT_FALSE(post(port, late)["merged"].get<bool>());
+  json unrelated = make_alert("assault");
+  unrelated["location"] = located_at(0, 0);
+  unrelated["received_at"] = at(120);
+  const auto a5 = post(port, unrelated);
+  EXPECT_FALSE(a5["merged"].get<bool>());
+
+  const std::string inc1 = a1["incident_id"];
+  auto v = fused_view(port, inc1);
+  EXPECT_EQ(v["incident"]["alert_count"], 2);
+  EXPECT_EQ(v["incident"]["priority"], 1) << "the merged incident takes the highest priority";
+  ASSERT_EQ(v["alerts"].size(), 2u);
+  EXPECT_TRUE(v["alerts"][1]["merged"].get<bool>());
+  EXPECT_EQ(v["incident"]["station_id"], "S01");
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM incidents"), 4);
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM events WHERE type = 'alert.merged' AND incident_id = $1", inc1), 1);
+
+  // History of the unrelated assault at P: the theft incident, by place and by caller.
+  v = fused_view(port, a5["incident_id"]);
+  bool found = false;
+  for (const auto& h : v["history"]) {
+    if (h["id"] == inc1) {
+      found = true;
+      EXPECT_EQ(h["reasons"], json::array({"caller", "place"}));
+    }
+  }
+  EXPECT_TRUE(found) << v["history"].dump();
+
+  // Split: the first alert cannot leave; the merged one opens its own incident.
+  const std::string base = "/api/v1/incidents/" + inc1 + "/alerts/";
+  auto r = as(port, officer, "POST", base + a1["alert_id"].get<std::string>() + "/split");
+  EXPECT_EQ(r.status, 409) << r.body;
+  r = as(port, officer, "POST", base + "00000000-0000-4000-8000-000000000000/split");
+  EXPECT_EQ(r.status, 404) << r.body;
+  r = as(port, officer, "POST", base + a2["alert_id"].get<std::string>() + "/split");
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string inc_new = r.json()["incident_id"];
+  EXPECT_NE(inc_new, inc1);
+  EXPECT_NE(r.json()["incident_number"], a1["incident_number"]);
+  v = fused_view(port, inc_new);
+  EXPECT_EQ(v["incident"]["category"], "burglary");
+  EXPECT_EQ(v["incident"]["alert_count"], 1);
+  EXPECT_FALSE(v["alerts"][0]["merged"].get<bool>());
+  EXPECT_EQ(v["zone"]["id"], "Z1");
+  v = fused_view(port, inc1);
+  EXPECT_EQ(v["incident"]["alert_count"], 1);
+  EXPECT_EQ(v["alerts"].size(), 1u);
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM events WHERE type = 'alert.split' AND incident_id = $1", inc1), 1);
+
+  // The feed told it all.
+  const auto last = sql().max_seq();
+  ASSERT_TRUE(feed.read_through(last));
+  std::set<std::string> types;
+  for (const auto& e : feed.events()) types.insert(e.type);
+  for (const char* t : {"incident.opened", "alert.received", "alert.merged", "incident.fused", "alert.split"})
+    EXPECT_TRUE(types.count(t)) << t;
+}
+
+TEST_F(FusionAsUser, StationRoleSeesItsFusedIncidentFeedAndUnmasksWithAudit) {
+  build_county();
+  Server& server = start_fusing();
+  const auto port = server.port();
+  add_user("700001", "duty_officer", "S01");
+  add_user("700002", "duty_officer", "S02");
+  const auto s01 = token(port, "700001");
+  const auto s02 = token(port, "700002");
+  FeedReader feed01(port, "since=0", {{"Authorization", "Bearer " + s01}});
+  FeedReader feed02(port, "since=0", {{"Authorization", "Bearer " + s02}});
+
+  json at_p = make_alert("fire");
+  at_p["location"] = located_at(0, 0);
+  at_p["address"] = "丽水市莲都区中山街12号";
+  const std::string id = post(port, at_p)["incident_id"];
+  fused_view(port, id);
+  const auto path = "/api/v1/incidents/" + id;
+
+  auto r = as(port, s01, "GET", path);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["household"].size(), 3u);
+  EXPECT_EQ(r.json()["household"][0]["id_number"], "330***********2222");
+  EXPECT_EQ(as(port, s02, "GET", path).status, 404);
+
+  r = as(port, s01, "GET", path + "?unmask=true&reason=%E5%9B%9E%E8%AE%BF");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["household"][0]["name"], "李秀英");
+  EXPECT_EQ(r.json()["household"][0]["phones"][0], "13800000002");
+  for (const char* person : {"person:R1", "person:R2", "person:R3"}) {
+    EXPECT_EQ(sql().scalar("SELECT count(*) FROM audit_log WHERE action = 'person.unmask' AND target = $1"
+                           " AND incident_id = $2::uuid",
+                           std::string(person), id),
+              1)
+        << person;
+  }
+
+  // S01's feed carries the incident's events; S02's does not.
+  const auto fused_seq = sql().scalar("SELECT max(seq) FROM events WHERE type = 'incident.fused' AND incident_id = $1", id);
+  ASSERT_GT(fused_seq, 0);
+  ASSERT_TRUE(feed01.read_through(fused_seq));
+  std::set<std::string> types;
+  for (const auto& e : feed01.events()) {
+    if (e.data.value("incident_id", e.data.value("id", "")) == id) types.insert(e.type);
+  }
+  EXPECT_TRUE(types.count("incident.opened"));
+  EXPECT_TRUE(types.count("incident.fused"));
+  feed02.read_until([] { return false; }, 300ms);
+  for (const auto& e : feed02.events()) {
+    EXPECT_NE(e.data.value("incident_id", e.data.value("id", "")), id) << e.text;
+  }
+  // The fused event carries no personal data.
+  for (const auto& e : feed01.events()) {
+    EXPECT_EQ(e.text.find("13800000002"), std::string::npos);
+    EXPECT_EQ(e.text.find("李秀英"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace xiaonao::itest
