@@ -170,13 +170,15 @@ const std::vector<KeySpec>& key_specs() {
       {"security.argon2_ops", [](Config& c) -> Ref { return &c.security.argon2_ops; }, 1, 10},
       {"security.open_metrics", [](Config& c) -> Ref { return &c.security.open_metrics; }},
       {"security.cors_origins", [](Config& c) -> Ref { return &c.security.cors_origins; }, 0, 0, check_origins},
+      {"reference.max_body_bytes", [](Config& c) -> Ref { return &c.reference.max_body_bytes; }, 1024,
+       1024 * kMiB},
       {"log.level", [](Config& c) -> Ref { return &c.log.level; }, 0, 0, check_level},
       {"log.json", [](Config& c) -> Ref { return &c.log.json; }},
   };
   return specs;
 }
 
-constexpr std::string_view kSections[] = {"http", "feed", "db", "security", "log"};
+constexpr std::string_view kSections[] = {"http", "feed", "db", "security", "reference", "log"};
 
 bool is_section(std::string_view name) {
   return std::find(std::begin(kSections), std::end(kSections), name) != std::end(kSections);

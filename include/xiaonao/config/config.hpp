@@ -68,6 +68,11 @@ struct Security {
   std::string cors_origins;          ///< comma-separated origins allowed cross-origin; empty: none
 };
 
+/// Reference data (the county's stations, zones, addresses, persons ...).
+struct Reference {
+  std::size_t max_body_bytes = 64 * 1024 * 1024;  ///< body of PUT /api/v1/reference/{kind}; over it: 413
+};
+
 /// Logging.
 struct Log {
   std::string level = "info";  ///< trace|debug|info|warn|error (env XIAONAO_LOG_LEVEL)
@@ -84,6 +89,7 @@ struct Config {
   Feed feed;
   Db db;
   Security security;
+  Reference reference;
   Log log;
 
   /// The host part of `listen`, without IPv6 brackets ("::1" for "[::1]:8080").
