@@ -95,5 +95,7 @@ class Server {
 void register_routes(Router& router, Context& ctx);
 /// Registers login, sessions, users, keys and the audit log (auth_handlers.cpp).
 void register_auth_routes(Router& router, Context& ctx);
+/// PUT /api/v1/reference/{kind} and GET /api/v1/reference (src/http/reference_handlers.cpp).
+void register_reference_routes(Router& router, Context& ctx);
 
 }  // namespace xiaonao::http
