@@ -91,6 +91,9 @@ int import_command(const config::Config& cfg, const std::string& kind_name, cons
     // No statement timeout: the upsert of a million rows takes longer than any API query may.
     auto c = store::open_connection(cfg.db.conninfo, 0);
     store::RefImport imp(*c, *kind, replace);
+    // A whole kind replaced from a file (the first load of a county): indexes are built once
+    // after the load instead of row by row (docs/operations.md says readers wait meanwhile).
+    imp.rebuild_indexes(replace);
 
     bool in_features = false;  // inside the top-level "features" array
     std::size_t index = 0;     // of the next feature
@@ -147,6 +150,13 @@ int import_command(const config::Config& cfg, const std::string& kind_name, cons
                    .dump();
     store::append_audit(imp.work(), e);
     imp.commit();
+    // Fresh statistics at once, so fusion's queries plan on the new data (autovacuum would
+    // take its time).
+    try {
+      pqxx::nontransaction(*c).exec0(std::string("ANALYZE ") + domain::ref_kind_name(*kind));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "xiaonaod: imported, but ANALYZE failed: %s\n", e.what());
+    }
     std::printf("%s: received %lld, inserted %lld, updated %lld, deleted %lld (%.1f s: parse+copy %.1f s, upsert %.1f s)\n",
                 domain::ref_kind_name(*kind), static_cast<long long>(n.received), static_cast<long long>(n.inserted),
                 static_cast<long long>(n.updated), static_cast<long long>(n.deleted), seconds_since(started), parsed_s,

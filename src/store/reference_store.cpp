@@ -144,6 +144,23 @@ RefCounts RefImport::apply() {
   set += "updated_at = now()";
   RefCounts n;
   n.received = received_;
+  // Building an index once from all rows is much cheaper than updating it row by row (the GIN
+  // indexes on phones, aliases and trigrams most of all). Constraint indexes (the primary key,
+  // which the upsert needs) stay; the others are dropped here and created again below from
+  // their own definitions, so an index a later migration adds is kept too.
+  std::vector<std::string> rebuild;
+  if (rebuild_indexes_) {
+    work_.exec0("SET LOCAL maintenance_work_mem = '256MB'");
+    const auto idx = work_.exec_params(
+        "SELECT quote_ident(i.indexname), i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema() "
+        "AND i.tablename = $1 AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname) "
+        "ORDER BY i.indexname",
+        k.table);
+    for (const auto& row : idx) {
+      work_.exec0("DROP INDEX " + row[0].as<std::string>());
+      rebuild.push_back(row[1].as<std::string>());
+    }
+  }
   if (received_ > 0) {
     // Statistics for the anti-join of a replace; cheap next to the load.
     if (replace_ && received_ > 10000) work_.exec0("ANALYZE ref_in");
@@ -159,6 +176,7 @@ RefCounts RefImport::apply() {
                               " t WHERE NOT EXISTS (SELECT 1 FROM ref_in i WHERE i.id = t.id)");
     n.deleted = static_cast<std::int64_t>(r.affected_rows());
   }
+  for (const auto& def : rebuild) work_.exec0(def);
   return n;
 }
 

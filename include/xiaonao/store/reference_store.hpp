@@ -34,6 +34,11 @@ class RefImport {
   RefImport(const RefImport&) = delete;
   RefImport& operator=(const RefImport&) = delete;
 
+  /// For a bulk --replace by the table's owner (the CLI): apply() drops the kind's secondary
+  /// indexes before the upsert and builds them again after it, which is several times faster
+  /// for a whole county but locks the table against readers until commit.
+  void rebuild_indexes(bool on) { rebuild_indexes_ = on; }
+
   /// Streams one validated row into the transaction's temporary table.
   void add(const domain::RefRow& row);
   /// Ends the COPY and upserts (and, with replace, deletes the rows not in the batch).
@@ -48,6 +53,7 @@ class RefImport {
   pqxx::work work_;
   std::unique_ptr<pqxx::stream_to> copy_;
   std::int64_t received_{0};
+  bool rebuild_indexes_{false};
 };
 
 /// Rows per kind, exactly counted, in all_ref_kinds() order.
