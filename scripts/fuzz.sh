@@ -27,6 +27,7 @@ targets=(
   "fuzz_alert_parser alert alert.dict 8192"
   "fuzz_router router router.dict 4096"
   "fuzz_ws_frame ws - 9000"
+  "fuzz_reference reference reference.dict 8192"
 )
 
 bash scripts/setup.sh

@@ -29,7 +29,7 @@ struct Args {
   std::map<std::string, std::string> options;  // --name value; flags get "1"
 };
 
-const std::vector<std::string> kFlags = {"--password-stdin", "--json"};
+const std::vector<std::string> kFlags = {"--password-stdin", "--json", "--replace"};
 
 bool parse_args(const std::vector<std::string>& in, Args& out, std::string& error) {
   for (std::size_t i = 0; i < in.size(); ++i) {
@@ -237,6 +237,11 @@ int admin(const config::Config& cfg, const std::vector<std::string>& argv) {
   Args a;
   std::string error;
   if (!parse_args(argv, a, error)) return fail(error);
+  if (a.positional.at(0) == "import") {
+    if (a.positional.size() != 2 || opt(a, "--kind").empty())
+      return fail("usage: xiaonaod import --kind KIND FILE [--replace]");
+    return import_command(cfg, opt(a, "--kind"), a.positional[1], a.options.count("--replace") > 0);
+  }
   try {
     security::init();
     store::apply_migrations(cfg.db.conninfo);

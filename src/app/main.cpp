@@ -20,10 +20,14 @@ constexpr const char* usage =
     "       xiaonaod apikey create --name NAME --sources S1,S2|'*' [--scopes alerts:write,...]\n"
     "       xiaonaod apikey revoke ID | apikey list\n"
     "       xiaonaod audit verify\n"
+    "       xiaonaod import --kind KIND FILE [--replace]\n"
     "\n"
     "  serve      run the server (default)\n"
     "  migrate    apply pending database migrations and exit\n"
     "  user, apikey, audit  administration on the database (docs/security.md); every change is audited\n"
+    "  import     load a GeoJSON FeatureCollection of one reference kind (stations, zones, grids,\n"
+    "             addresses, persons, cameras, units, markers) in one transaction; --replace deletes\n"
+    "             the rows of that kind not in the file (docs/operations.md)\n"
     "  --config   JSON config file (see config/xiaonao.example.json)\n"
     "  --port-file  write the bound port here once listening\n"
     "Environment: XIAONAO_DB (libpq connection string), XIAONAO_LISTEN (host:port, port 0 = any),\n"
@@ -36,7 +40,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> admin_args;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (i == 1 && (a == "user" || a == "apikey" || a == "audit")) command = "admin";
+    if (i == 1 && (a == "user" || a == "apikey" || a == "audit" || a == "import")) command = "admin";
     if (command == "admin") {
       if (a == "--config" && i + 1 < argc) {
         config_path = argv[++i];

@@ -193,13 +193,15 @@ const std::vector<KeySpec>& key_specs() {
       {"fusion.merge_window_s", [](Config& c) -> Ref { return &c.fusion.merge_window_s; }, 0, 86400},
       {"fusion.address_min_score_pct", [](Config& c) -> Ref { return &c.fusion.address_min_score_pct; }, 0, 100},
       {"fusion.address_sure_score_pct", [](Config& c) -> Ref { return &c.fusion.address_sure_score_pct; }, 0, 100},
+      {"reference.max_body_bytes", [](Config& c) -> Ref { return &c.reference.max_body_bytes; }, 1024,
+       1024 * kMiB},
       {"log.level", [](Config& c) -> Ref { return &c.log.level; }, 0, 0, check_level},
       {"log.json", [](Config& c) -> Ref { return &c.log.json; }},
   };
   return specs;
 }
 
-constexpr std::string_view kSections[] = {"http", "feed", "db", "security", "units", "fusion", "log"};
+constexpr std::string_view kSections[] = {"http", "feed", "db", "security", "reference", "units", "fusion", "log"};
 
 bool is_section(std::string_view name) {
   return std::find(std::begin(kSections), std::end(kSections), name) != std::end(kSections);

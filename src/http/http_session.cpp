@@ -128,7 +128,9 @@ void HttpSession<Stream>::do_read() {
   reading_ = true;
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
-  parser_->body_limit(cfg.max_body_bytes);
+  // Until the header says which route this is, allow the largest body any route takes;
+  // on_header narrows it to the route's own limit before a byte of the body is read.
+  parser_->body_limit(std::max(cfg.max_body_bytes, server_.router().largest_body_limit()));
   // Waiting for a new request is the idle timeout; once bytes are buffered, the read timeout.
   beast::get_lowest_layer(stream_).expires_after(
       std::chrono::milliseconds(buffer_.size() > 0 ? cfg.read_timeout_ms : cfg.idle_timeout_ms));
@@ -150,10 +152,24 @@ void HttpSession<Stream>::on_header(beast::error_code ec) {
     if (slots_.empty()) close();
     return;
   }
+  // The route's body limit: a declared Content-Length over it is refused now; a chunked
+  // body is counted against it as it arrives.
+  const auto limit = body_limit_for(parser_->get());
+  if (const auto len = parser_->content_length(); len && *len > limit) return reject(413, "request body too large");
+  parser_->body_limit(limit);
   beast::get_lowest_layer(stream_).expires_after(
       std::chrono::milliseconds(server_.context().cfg.http.read_timeout_ms));
   bhttp::async_read(stream_, buffer_, *parser_,
                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+}
+
+template <class Stream>
+std::size_t HttpSession<Stream>::body_limit_for(const Request& req) const {
+  const auto fallback = server_.context().cfg.http.max_body_bytes;
+  const auto target = domain::parse_target(req.target());
+  if (!target) return fallback;
+  const auto m = server_.router().match(req.method(), target->path);
+  return m.handler && m.max_body_bytes ? m.max_body_bytes : fallback;
 }
 
 template <class Stream>

@@ -1,5 +1,7 @@
 #include "xiaonao/http/router.hpp"
 
+#include <algorithm>
+
 namespace xiaonao::http {
 namespace {
 std::vector<std::string_view> split_path(std::string_view path) {
@@ -19,8 +21,10 @@ std::vector<std::string_view> split_path(std::string_view path) {
 }
 }  // namespace
 
-void Router::add(bhttp::verb method, std::string pattern, domain::Permission permission, Handler handler) {
-  Route r{method, pattern, permission, {}, std::move(handler)};
+void Router::add(bhttp::verb method, std::string pattern, domain::Permission permission, Handler handler,
+                 std::size_t max_body_bytes) {
+  Route r{method, pattern, permission, {}, std::move(handler), max_body_bytes};
+  largest_body_ = std::max(largest_body_, max_body_bytes);
   for (auto s : split_path(pattern)) r.segments.emplace_back(s);
   routes_.push_back(std::move(r));
 }
@@ -47,6 +51,7 @@ Router::Match Router::match(bhttp::verb method, std::string_view path) const {
       m.route = r.pattern;
       m.params = std::move(params);
       m.permission = r.permission;
+      m.max_body_bytes = r.max_body_bytes;
       m.allow.clear();
       return m;
     }

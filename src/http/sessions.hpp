@@ -101,6 +101,8 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
                      std::string path, std::map<std::string, std::string> query, std::vector<std::string> params,
                      std::shared_ptr<const domain::Principal> principal);
   void finish(const Exchange& ex, Response res);
+  /// The body limit of the request's route (http.max_body_bytes unless the route has its own).
+  std::size_t body_limit_for(const Request& req) const;
   void reject(unsigned status, const std::string& message, const Request* req = nullptr);
   /// Answers `res` and closes the connection after it.
   void reject(Response res, const Request* req);

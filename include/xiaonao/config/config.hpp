@@ -79,6 +79,8 @@ struct Units {
   int track_max_points = 10000;    ///< most points one track query returns
   int map_max_area_km2 = 2500;     ///< largest bbox of one map query
   int map_layer_cap = 2000;        ///< features per map layer at most (then truncated: true)
+};
+
 /// Fusion at intake (docs/architecture.md, "Fusion").
 struct Fusion {
   bool after_commit = true;       ///< run cameras/units/household/history after each intake commit
@@ -95,6 +97,11 @@ struct Fusion {
   int merge_window_s = 600;       ///< ... when received within this many seconds of it
   int address_min_score_pct = 30;   ///< a fuzzy address match below this similarity is not used
   int address_sure_score_pct = 60;  ///< at or above (and 10 points ahead of the next) it is sure
+};
+
+/// Reference data (the county's stations, zones, addresses, persons ...).
+struct Reference {
+  std::size_t max_body_bytes = 64 * 1024 * 1024;  ///< body of PUT /api/v1/reference/{kind}; over it: 413
 };
 
 /// Logging.
@@ -115,6 +122,7 @@ struct Config {
   Security security;
   Units units;
   Fusion fusion;
+  Reference reference;
   Log log;
 
   /// The host part of `listen`, without IPv6 brackets ("::1" for "[::1]:8080").

@@ -12,8 +12,10 @@ namespace xiaonao::http {
 class Router {
  public:
   /// Registers `pattern` (e.g. "/api/v1/incidents/{id}") for `method`, guarded by
-  /// `permission`: every route says who may call it (deny by default).
-  void add(bhttp::verb method, std::string pattern, domain::Permission permission, Handler handler);
+  /// `permission`: every route says who may call it (deny by default). `max_body_bytes`:
+  /// the request body limit of this route; 0 keeps the server's (http.max_body_bytes).
+  void add(bhttp::verb method, std::string pattern, domain::Permission permission, Handler handler,
+           std::size_t max_body_bytes = 0);
 
   /// The outcome of a look-up.
   struct Match {
@@ -22,6 +24,7 @@ class Router {
     std::vector<std::string> params;
     std::string allow;                ///< for 405: the methods the path does accept
     domain::Permission permission{domain::Permission::open};
+    std::size_t max_body_bytes{0};    ///< the route's own body limit; 0: the server's
   };
   Match match(bhttp::verb method, std::string_view path) const;
 
@@ -32,11 +35,15 @@ class Router {
     domain::Permission permission;
     std::vector<std::string> segments;
     Handler handler;
+    std::size_t max_body_bytes{0};
   };
   const std::vector<Route>& routes() const { return routes_; }
+  /// The largest body limit any route declares (0: none declares one).
+  std::size_t largest_body_limit() const { return largest_body_; }
 
  private:
   std::vector<Route> routes_;
+  std::size_t largest_body_{0};
 };
 
 }  // namespace xiaonao::http

@@ -102,5 +102,7 @@ void register_auth_routes(Router& router, Context& ctx);
 void register_units_routes(Router& router, Context& ctx);
 /// Fusion's routes (PATCH an incident's location, split a merged alert); src/http/fusion_handlers.cpp.
 void register_fusion_routes(Router& router, Context& ctx);
+/// PUT /api/v1/reference/{kind} and GET /api/v1/reference (src/http/reference_handlers.cpp).
+void register_reference_routes(Router& router, Context& ctx);
 
 }  // namespace xiaonao::http
