@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# Usage: bash bench/fusion.sh [--quick] [--repeat K] [--duration S] [--keep] [--out FILE]
+#
+# The fusion benchmark of issue 4 (docs/PERFORMANCE.md, "Fusion"), at the demo county's full
+# scale, on this machine, in one run:
+#   1. builds what is missing; starts a private, durable PostgreSQL in a temp dir;
+#   2. generates the full demo county (xiaonao-county, or COUNTY_DIR=DIR to reuse one) and loads
+#      it with `xiaonaod import`; starts xiaonaod (rate limits out of the way);
+#   3. K times: "alone": one sender at 20 alerts/s (each alert its own intake batch), then
+#      "500/s": 8 senders at 62.5 alerts/s each; the senders are xiaonao-replay --county (places,
+#      addresses, markers, subjects and callers of the county, 8% repeat calls), and the figures
+#      are the server's own xiaonao_fusion_seconds histogram over the phase (scraped before and
+#      after; percentiles interpolated inside the buckets):
+#        intake        locate + owner + merge, per intake batch (inside the alert's transaction)
+#        after_commit  cameras + units + household + history + the fusion event, per incident
+#        full          the sum of the two medians / p99s: one alert's whole fusion
+#   4. the one-screen GET: wrk, 8 connections, GET /api/v1/incidents/{id} over 2,000 incidents;
+#      next to it wrk GET /healthz (the HTTP ceiling) and pgbench -S (the database's own
+#      single-row read) on the same machine, as ratios;
+#   5. the plans: auto_explain (log_analyze) on for a few alerts and views; the plans of the
+#      fusion statements are kept in the results dir (plans.txt) and summarised.
+# Everything is cleaned up on exit.
+#   --quick      one repeat, 10-s phases    --repeat K  repeats (default 3)
+#   --duration S seconds per phase (default 20)    --keep  keep the temp dir
+#   --out FILE   also write the table to FILE
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd -P)
+
+repeat=3
+duration=20
+keep=0
+out_file=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --quick) repeat=1; duration=10 ;;
+    --repeat) repeat=${2:?}; shift ;;
+    --duration) duration=${2:?}; shift ;;
+    --keep) keep=1 ;;
+    --out) out_file=${2:?}; shift ;;
+    -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+    *) echo "bench/fusion.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+say() { echo "bench: $*"; }
+die() { echo "bench: $*" >&2; exit 1; }
+
+bin_dir=${BIN_DIR:-$repo/build}
+server_bin=$bin_dir/xiaonaod
+replay_bin=$bin_dir/xiaonao-replay
+county_bin=$bin_dir/xiaonao-county
+pgbench_bin=/usr/lib/postgresql/15/bin/pgbench
+command -v wrk >/dev/null || die "wrk not found; run scripts/setup.sh first"
+
+work=$(mktemp -d /tmp/xiaonao-fusion.XXXXXX)
+pg_dir=$work/pg
+results=$work/results
+mkdir -p "$results"
+server_pid=""
+
+stop_server() {
+  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    for _ in $(seq 1 75); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  server_pid=""
+}
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  pkill -P $$ xiaonao-replay 2>/dev/null || true
+  stop_server
+  [[ -d "$pg_dir" ]] && bash "$repo/scripts/pg.sh" stop "$pg_dir" >/dev/null 2>&1 || true
+  if ((keep)); then echo "bench: kept $work"; else rm -rf "$work"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+started=$SECONDS
+
+if [[ "${SKIP_BUILD:-0}" != 1 && -z "${BIN_DIR:-}" ]]; then
+  say "building (scripts/build.sh)"
+  bash scripts/build.sh --target xiaonaod xiaonao-replay xiaonao-county >"$work/build.log" 2>&1 ||
+    { tail -n 40 "$work/build.log" >&2; die "build failed"; }
+fi
+
+say "starting a private PostgreSQL in $pg_dir (durable: fsync on)"
+bash scripts/pg.sh start "$pg_dir" >"$work/pg.out" 2>&1 || { cat "$work/pg.out" >&2; die "pg.sh start failed"; }
+bash scripts/pg.sh createdb "$pg_dir" xiaonao >/dev/null
+bash scripts/pg.sh createdb "$pg_dir" pgbench >/dev/null
+db=$(bash scripts/pg.sh conninfo "$pg_dir" xiaonao)
+"$pgbench_bin" -i -s 10 -q -h "$pg_dir/sock" -U xiaonao pgbench >"$work/pgbench-init.log" 2>&1 || die "pgbench -i failed"
+psql_db() { bash scripts/pg.sh psql "$pg_dir" xiaonao -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+
+county_dir=${COUNTY_DIR:-$work/county}
+t0=$SECONDS
+if [[ ! -s "$county_dir/county.json" ]]; then
+  say "generating the full demo county"
+  "$county_bin" --scale full --seed 1 --out "$county_dir" >"$work/county.log" 2>&1 || { cat "$work/county.log" >&2; die "xiaonao-county failed"; }
+fi
+XIAONAO_DB="$db" "$server_bin" migrate >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log" >&2; die "migrate failed"; }
+for kind in stations zones grids addresses persons cameras units markers; do
+  XIAONAO_DB="$db" "$server_bin" import --kind "$kind" "$county_dir/$kind.geojson" --replace >>"$work/import.log" 2>&1 ||
+    { tail -n 20 "$work/import.log" >&2; die "import of $kind failed"; }
+done
+county_s=$((SECONDS - t0))
+say "county generated and loaded in ${county_s} s: $(psql_db -c "SELECT (SELECT count(*) FROM persons) || ' persons, ' || (SELECT count(*) FROM addresses) || ' addresses, ' || (SELECT count(*) FROM cameras) || ' cameras'")"
+
+api_key=$(XIAONAO_DB="$db" "$server_bin" apikey create --name bench-fusion --sources '*' \
+  --scopes alerts:write,incidents:read,metrics:read 2>>"$work/apikey.log") || { cat "$work/apikey.log" >&2; die "apikey create failed"; }
+
+start_server() {
+  rm -f "$work/port"
+  XIAONAO_DB="$db" XIAONAO_LISTEN=127.0.0.1:0 \
+    XIAONAO_SECURITY_RATE_PER_PRINCIPAL=1000000 XIAONAO_SECURITY_BURST_PER_PRINCIPAL=1000000 \
+    XIAONAO_SECURITY_RATE_PER_ADDRESS=1000000 XIAONAO_SECURITY_BURST_PER_ADDRESS=1000000 \
+    "$server_bin" --port-file "$work/port" </dev/null >>"$work/xiaonaod.log" 2>&1 &
+  server_pid=$!
+  local deadline=$((SECONDS + 60))
+  until [[ -s "$work/port" ]] && curl -sf "http://127.0.0.1:$(tr -d '[:space:]' <"$work/port")/readyz" >/dev/null 2>&1; do
+    kill -0 "$server_pid" 2>/dev/null || { tail -n 30 "$work/xiaonaod.log" >&2; die "xiaonaod exited"; }
+    ((SECONDS < deadline)) || die "xiaonaod not ready within 60 s"
+    sleep 0.2
+  done
+  url=http://127.0.0.1:$(tr -d '[:space:]' <"$work/port")
+}
+start_server
+say "xiaonaod ready at $url"
+
+scrape() { curl -sf -H "Authorization: Bearer $api_key" "$url/metrics" | grep '^xiaonao_fusion_seconds_bucket' >"$1" || true; }
+# hist_pct BEFORE AFTER STAGE P: the P-th percentile (ms) of STAGE between two scrapes,
+# interpolated linearly inside its bucket.
+hist_pct() {
+  awk -v stage="$3" -v p="$4" '
+    function le(line) { sub(/.*le="/, "", line); sub(/".*/, "", line); return line }
+    $0 ~ "stage=\"" stage "\"" { k = le($1); v = $2 + 0; if (FILENAME == ARGV[1]) b[k] = v; else { a[k] = v; order[++n] = k } }
+    END {
+      total = a["+Inf"] - b["+Inf"]; if (total <= 0) exit
+      want = total * p / 100; prev_le = 0; prev_c = 0
+      for (i = 1; i <= n; i++) {
+        k = order[i]; c = a[k] - b[k]
+        if (k == "+Inf") { printf "%.2f", prev_le * 1000; exit }
+        if (c >= want) { f = (c == prev_c) ? 1 : (want - prev_c) / (c - prev_c); printf "%.2f", (prev_le + f * (k - prev_le)) * 1000; exit }
+        prev_le = k; prev_c = c
+      }
+    }' "$1" "$2"
+}
+hist_count() { awk -v stage="$3" '$0 ~ "stage=\"" stage "\"" && /le="\+Inf"/ { if (FILENAME == ARGV[1]) b = $2; else a = $2 } END { print a - b }' "$1" "$2"; }
+
+seed=1000
+# phase NAME SENDERS RATE_EACH: senders post for $duration s; histogram deltas into results.
+phase() {
+  local name=$1 senders=$2 rate=$3 pids=() s count
+  count=$(awk -v r="$rate" -v d="$duration" 'BEGIN{printf "%d", r*d}')
+  scrape "$results/$name.before"
+  for s in $(seq 1 "$senders"); do
+    seed=$((seed + 1))
+    XIAONAO_API_KEY=$api_key "$replay_bin" --url "$url" --county "$county_dir" --rate "$rate" --count "$count" \
+      --seed "$seed" --quiet >"$results/$name.replay$s.log" 2>&1 &
+    pids+=($!)
+  done
+  for s in "${pids[@]}"; do wait "$s" || echo "$name: a sender failed (see $results)" >>"$results/notes"; done
+  sleep 1  # the after-commit stage finishes the last incidents
+  scrape "$results/$name.after"
+  local st
+  for st in intake after_commit; do
+    echo "$(hist_count "$results/$name.before" "$results/$name.after" "$st") $(hist_pct "$results/$name.before" "$results/$name.after" "$st" 50) $(hist_pct "$results/$name.before" "$results/$name.after" "$st" 99)" \
+      >"$results/$name.$st"
+  done
+  say "  $name: intake n/p50/p99 $(cat "$results/$name.intake"); after_commit n/p50/p99 $(cat "$results/$name.after_commit")"
+}
+
+load_start=$(cut -d' ' -f1 /proc/loadavg)
+for r in $(seq 1 "$repeat"); do
+  say "run $r/$repeat: alone (20 alerts/s), then 500 alerts/s (8 senders), ${duration} s each"
+  phase "alone-r$r" 1 20
+  phase "load-r$r" 8 62.5
+done
+
+# --- the one-screen GET ---------------------------------------------------------------------------
+psql_db -c "SELECT id FROM incidents ORDER BY md5(id::text) LIMIT 2000" >"$work/ids.txt"
+cat >"$work/view.lua" <<'LUA'
+local ids = {}
+for line in io.lines(os.getenv("IDS_FILE")) do ids[#ids + 1] = line end
+local key = os.getenv("API_KEY")
+local i = math.random(#ids)
+request = function()
+  i = i % #ids + 1
+  return wrk.format("GET", "/api/v1/incidents/" .. ids[i], { ["Authorization"] = "Bearer " .. key })
+end
+LUA
+wrk_ms() {  # wrk_ms FILE PCT: a latency percentile of wrk --latency, in ms
+  awk -v p="$2%" '$1 == p { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v); if (u == "us") v /= 1000; if (u == "s") v *= 1000; printf "%.2f", v }' "$1"
+}
+for r in $(seq 1 "$repeat"); do
+  IDS_FILE=$work/ids.txt API_KEY=$api_key wrk -t 1 -c 1 -d "${duration}s" --latency -s "$work/view.lua" "$url" >"$results/view1-r$r.txt" 2>&1 || true
+  IDS_FILE=$work/ids.txt API_KEY=$api_key wrk -t 2 -c 8 -d "${duration}s" --latency -s "$work/view.lua" "$url" >"$results/view-r$r.txt" 2>&1 || true
+  wrk -t 2 -c 8 -d 5s --latency "$url/healthz" >"$results/healthz-r$r.txt" 2>&1 || true
+  "$pgbench_bin" -n -S -c 8 -j 2 -T 5 -h "$pg_dir/sock" -U xiaonao pgbench >"$results/pgbench-r$r.txt" 2>&1 || true
+  say "  view r$r, 1 connection: $(sed -n 's/^Requests\/sec: *//p' "$results/view1-r$r.txt") req/s, p50 $(wrk_ms "$results/view1-r$r.txt" 50) ms, p99 $(wrk_ms "$results/view1-r$r.txt" 99) ms"
+  say "  view r$r, 8 connections: $(sed -n 's/^Requests\/sec: *//p' "$results/view-r$r.txt") req/s, p50 $(wrk_ms "$results/view-r$r.txt" 50) ms, p99 $(wrk_ms "$results/view-r$r.txt" 99) ms; healthz $(sed -n 's/^Requests\/sec: *//p' "$results/healthz-r$r.txt") req/s; pgbench -S $(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$results/pgbench-r$r.txt") tps"
+done
+
+# --- plans -----------------------------------------------------------------------------------------
+stop_server
+psql_db <<'SQL'
+LOAD 'auto_explain';
+ALTER SYSTEM SET session_preload_libraries = 'auto_explain';
+ALTER SYSTEM SET auto_explain.log_min_duration = 0;
+ALTER SYSTEM SET auto_explain.log_analyze = on;
+ALTER SYSTEM SET auto_explain.log_nested_statements = on;
+SELECT pg_reload_conf();
+SQL
+log_lines_before=$(wc -l <"$pg_dir/postgres.log" 2>/dev/null || echo 0)
+start_server
+XIAONAO_API_KEY=$api_key "$replay_bin" --url "$url" --county "$county_dir" --rate 5 --count 25 --seed 999 --quiet >/dev/null 2>&1 || true
+sleep 1
+for id in $(head -n 3 "$work/ids.txt"); do curl -sf -H "Authorization: Bearer $api_key" "$url/api/v1/incidents/$id" >/dev/null || true; done
+stop_server
+psql_db -c "ALTER SYSTEM RESET ALL" -c "SELECT pg_reload_conf()" >/dev/null
+tail -n +"$((log_lines_before + 1))" "$pg_dir/postgres.log" >"$results/plans.txt" 2>/dev/null || true
+plan_summary=$(grep -oE '(Index Only Scan|Index Scan|Bitmap Index Scan)( Backward)? (using|on) [a-z_]+' "$results/plans.txt" | sed -E 's/ Backward//; s/(using|on) //' | sort | uniq -c | sort -rn | head -n 25)
+seq_scans=$(grep -oE 'Seq Scan on [a-z_]+' "$results/plans.txt" | sort | uniq -c | sort -rn | head -n 10)
+
+# --- the table -------------------------------------------------------------------------------------
+median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) exit; if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+col() { for f in $results/$1; do [[ -s "$f" ]] && awk -v c="$2" '{print $c}' "$f"; done | median; }
+sum2() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN{printf "%.2f", a+b}'; }
+view1_p50=$(for f in $results/view1-r*.txt; do wrk_ms "$f" 50; echo; done | grep . | median)
+view1_p99=$(for f in $results/view1-r*.txt; do wrk_ms "$f" 99; echo; done | grep . | median)
+view1_rps=$(for f in $results/view1-r*.txt; do sed -n 's/^Requests\/sec: *//p' "$f"; done | median)
+view_p50=$(for f in $results/view-r*.txt; do wrk_ms "$f" 50; echo; done | grep . | median)
+view_p99=$(for f in $results/view-r*.txt; do wrk_ms "$f" 99; echo; done | grep . | median)
+view_rps=$(for f in $results/view-r*.txt; do sed -n 's/^Requests\/sec: *//p' "$f"; done | median)
+healthz_rps=$(for f in $results/healthz-r*.txt; do sed -n 's/^Requests\/sec: *//p' "$f"; done | median)
+pg_tps=$(for f in $results/pgbench-r*.txt; do sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$f"; done | median)
+ratio() { if [[ -n "$1" && -n "$2" ]]; then awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; else echo -; fi; }
+pass() { if [[ -n "$1" ]] && awk -v a="$1" -v b="$3" "BEGIN{exit !(a $2 b)}"; then echo PASS; else echo FAIL; fi; }
+{
+  echo
+  echo "Xiaonao fusion benchmark, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'), load average at start $load_start, $(nproc) cores, repeat=$repeat duration=${duration}s"
+  echo "demo county (full): generated and loaded in ${county_s} s"
+  echo
+  echo "| phase | batches / incidents | intake p50 / p99 ms | after-commit p50 / p99 ms | full fusion p50 / p99 ms |"
+  echo "| --- | --- | --- | --- | --- |"
+  for ph in alone load; do
+    ip50=$(col "$ph-r*.intake" 2); ip99=$(col "$ph-r*.intake" 3); ap50=$(col "$ph-r*.after_commit" 2); ap99=$(col "$ph-r*.after_commit" 3)
+    label=$([[ $ph == alone ]] && echo "alone (20 alerts/s)" || echo "500 alerts/s (8 senders)")
+    echo "| $label | $(col "$ph-r*.intake" 1) / $(col "$ph-r*.after_commit" 1) | $ip50 / $ip99 | $ap50 / $ap99 | $(sum2 "$ip50" "$ap50") / $(sum2 "$ip99" "$ap99") |"
+    eval "full_${ph}_p50=$(sum2 "$ip50" "$ap50") full_${ph}_p99=$(sum2 "$ip99" "$ap99")"
+  done
+  echo
+  echo "| read | req/s | p50 ms | p99 ms | ratio |"
+  echo "| --- | --- | --- | --- | --- |"
+  echo "| GET /api/v1/incidents/{id}, wrk 1 connection | $view1_rps | $view1_p50 | $view1_p99 | |"
+  echo "| GET /api/v1/incidents/{id}, wrk 8 connections (saturated) | $view_rps | $view_p50 | $view_p99 | $(ratio "$view_rps" "$healthz_rps") × /healthz, $(ratio "$view_rps" "$pg_tps") × pgbench -S |"
+  echo "| GET /healthz, wrk 8 connections (HTTP ceiling) | $healthz_rps | | | |"
+  echo "| pgbench -S, 8 clients (database ceiling) | $pg_tps | | | |"
+  echo
+  echo "targets (issue 4):"
+  echo "  $(pass "$full_alone_p50" '<=' 2) full fusion median <= 2 ms alone ($full_alone_p50 ms)"
+  echo "  $(pass "$full_alone_p99" '<=' 10) full fusion p99 <= 10 ms alone ($full_alone_p99 ms)"
+  echo "  $(pass "$full_load_p50" '<=' 2) full fusion median <= 2 ms at 500 alerts/s ($full_load_p50 ms)"
+  echo "  $(pass "$full_load_p99" '<=' 10) full fusion p99 <= 10 ms at 500 alerts/s ($full_load_p99 ms)"
+  echo "  $(pass "$view1_p99" '<=' 10) one-screen GET p99 <= 10 ms, one connection ($view1_p99 ms)"
+  echo "  $(pass "$view_p99" '<=' 10) one-screen GET p99 <= 10 ms, 8 connections, CPU saturated ($view_p99 ms)"
+  echo
+  echo "index use in the logged plans (auto_explain, $(grep -c 'duration:' "$results/plans.txt" 2>/dev/null || echo 0) statements):"
+  echo "$plan_summary" | sed 's/^/  /'
+  echo "sequential scans in them:"
+  echo "${seq_scans:-  none}" | sed 's/^/  /'
+  [[ -s "$results/notes" ]] && { echo "problems:"; sed 's/^/  /' "$results/notes"; }
+  echo "total time: $((SECONDS - started)) s"
+} | tee "$results/table.md"
+[[ -n "$out_file" ]] && cp "$results/table.md" "$out_file"
+true
