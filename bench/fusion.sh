@@ -44,43 +44,15 @@ while [[ $# -gt 0 ]]; do
   shift
 done
 
-say() { echo "bench: $*"; }
-die() { echo "bench: $*" >&2; exit 1; }
-
 bin_dir=${BIN_DIR:-$repo/build}
 server_bin=$bin_dir/xiaonaod
 replay_bin=$bin_dir/xiaonao-replay
 county_bin=$bin_dir/xiaonao-county
-pgbench_bin=/usr/lib/postgresql/15/bin/pgbench
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
 command -v wrk >/dev/null || die "wrk not found; run scripts/setup.sh first"
-
-work=$(mktemp -d /tmp/xiaonao-fusion.XXXXXX)
-pg_dir=$work/pg
-results=$work/results
-mkdir -p "$results"
-server_pid=""
-
-stop_server() {
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 75); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  server_pid=""
-}
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  pkill -P $$ xiaonao-replay 2>/dev/null || true
-  stop_server
-  [[ -d "$pg_dir" ]] && bash "$repo/scripts/pg.sh" stop "$pg_dir" >/dev/null 2>&1 || true
-  if ((keep)); then echo "bench: kept $work"; else rm -rf "$work"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_workdir xiaonao-fusion
+bench_on_exit='pkill -P $$ xiaonao-replay 2>/dev/null || true'
 started=$SECONDS
 
 if [[ "${SKIP_BUILD:-0}" != 1 && -z "${BIN_DIR:-}" ]]; then
@@ -89,12 +61,7 @@ if [[ "${SKIP_BUILD:-0}" != 1 && -z "${BIN_DIR:-}" ]]; then
     { tail -n 40 "$work/build.log" >&2; die "build failed"; }
 fi
 
-say "starting a private PostgreSQL in $pg_dir (durable: fsync on)"
-bash scripts/pg.sh start "$pg_dir" >"$work/pg.out" 2>&1 || { cat "$work/pg.out" >&2; die "pg.sh start failed"; }
-bash scripts/pg.sh createdb "$pg_dir" xiaonao >/dev/null
-bash scripts/pg.sh createdb "$pg_dir" pgbench >/dev/null
-db=$(bash scripts/pg.sh conninfo "$pg_dir" xiaonao)
-"$pgbench_bin" -i -s 10 -q -h "$pg_dir/sock" -U xiaonao pgbench >"$work/pgbench-init.log" 2>&1 || die "pgbench -i failed"
+bench_start_pg
 psql_db() { bash scripts/pg.sh psql "$pg_dir" xiaonao -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
 county_dir=${COUNTY_DIR:-$work/county}
@@ -114,23 +81,7 @@ say "county generated and loaded in ${county_s} s: $(psql_db -c "SELECT (SELECT 
 api_key=$(XIAONAO_DB="$db" "$server_bin" apikey create --name bench-fusion --sources '*' \
   --scopes alerts:write,incidents:read,metrics:read 2>>"$work/apikey.log") || { cat "$work/apikey.log" >&2; die "apikey create failed"; }
 
-start_server() {
-  rm -f "$work/port"
-  XIAONAO_DB="$db" XIAONAO_LISTEN=127.0.0.1:0 \
-    XIAONAO_SECURITY_RATE_PER_PRINCIPAL=1000000 XIAONAO_SECURITY_BURST_PER_PRINCIPAL=1000000 \
-    XIAONAO_SECURITY_RATE_PER_ADDRESS=1000000 XIAONAO_SECURITY_BURST_PER_ADDRESS=1000000 \
-    "$server_bin" --port-file "$work/port" </dev/null >>"$work/xiaonaod.log" 2>&1 &
-  server_pid=$!
-  local deadline=$((SECONDS + 60))
-  until [[ -s "$work/port" ]] && curl -sf "http://127.0.0.1:$(tr -d '[:space:]' <"$work/port")/readyz" >/dev/null 2>&1; do
-    kill -0 "$server_pid" 2>/dev/null || { tail -n 30 "$work/xiaonaod.log" >&2; die "xiaonaod exited"; }
-    ((SECONDS < deadline)) || die "xiaonaod not ready within 60 s"
-    sleep 0.2
-  done
-  url=http://127.0.0.1:$(tr -d '[:space:]' <"$work/port")
-}
-start_server
-say "xiaonaod ready at $url"
+bench_start_server
 
 scrape() { curl -sf -H "Authorization: Bearer $api_key" "$url/metrics" | grep '^xiaonao_fusion_seconds_bucket' >"$1" || true; }
 # hist_pct BEFORE AFTER STAGE P: the P-th percentile (ms) of STAGE between two scrapes,
@@ -207,7 +158,7 @@ for r in $(seq 1 "$repeat"); do
 done
 
 # --- plans -----------------------------------------------------------------------------------------
-stop_server
+bench_stop_server
 psql_db <<'SQL'
 LOAD 'auto_explain';
 ALTER SYSTEM SET session_preload_libraries = 'auto_explain';
@@ -217,29 +168,29 @@ ALTER SYSTEM SET auto_explain.log_nested_statements = on;
 SELECT pg_reload_conf();
 SQL
 log_lines_before=$(wc -l <"$pg_dir/postgres.log" 2>/dev/null || echo 0)
-start_server
+bench_start_server
 XIAONAO_API_KEY=$api_key "$replay_bin" --url "$url" --county "$county_dir" --rate 5 --count 25 --seed 999 --quiet >/dev/null 2>&1 || true
 sleep 1
 for id in $(head -n 3 "$work/ids.txt"); do curl -sf -H "Authorization: Bearer $api_key" "$url/api/v1/incidents/$id" >/dev/null || true; done
-stop_server
+bench_stop_server
 psql_db -c "ALTER SYSTEM RESET ALL" -c "SELECT pg_reload_conf()" >/dev/null
 tail -n +"$((log_lines_before + 1))" "$pg_dir/postgres.log" >"$results/plans.txt" 2>/dev/null || true
 plan_summary=$(grep -oE '(Index Only Scan|Index Scan|Bitmap Index Scan)( Backward)? (using|on) [a-z_]+' "$results/plans.txt" | sed -E 's/ Backward//; s/(using|on) //' | sort | uniq -c | sort -rn | head -n 25)
 seq_scans=$(grep -oE 'Seq Scan on [a-z_]+' "$results/plans.txt" | sort | uniq -c | sort -rn | head -n 10)
 
 # --- the table -------------------------------------------------------------------------------------
-median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) exit; if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
-col() { for f in $results/$1; do [[ -s "$f" ]] && awk -v c="$2" '{print $c}' "$f"; done | median; }
+col() { for f in "$results"/$1; do [[ -s "$f" ]] && awk -v c="$2" '{print $c}' "$f"; done | median; }
 sum2() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN{printf "%.2f", a+b}'; }
-view1_p50=$(for f in $results/view1-r*.txt; do wrk_ms "$f" 50; echo; done | grep . | median)
-view1_p99=$(for f in $results/view1-r*.txt; do wrk_ms "$f" 99; echo; done | grep . | median)
-view1_rps=$(for f in $results/view1-r*.txt; do sed -n 's/^Requests\/sec: *//p' "$f"; done | median)
-view_p50=$(for f in $results/view-r*.txt; do wrk_ms "$f" 50; echo; done | grep . | median)
-view_p99=$(for f in $results/view-r*.txt; do wrk_ms "$f" 99; echo; done | grep . | median)
-view_rps=$(for f in $results/view-r*.txt; do sed -n 's/^Requests\/sec: *//p' "$f"; done | median)
-healthz_rps=$(for f in $results/healthz-r*.txt; do sed -n 's/^Requests\/sec: *//p' "$f"; done | median)
-pg_tps=$(for f in $results/pgbench-r*.txt; do sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$f"; done | median)
+view1_p50=$(for f in "$results"/view1-r*.txt; do wrk_ms "$f" 50; echo; done | grep . | median)
+view1_p99=$(for f in "$results"/view1-r*.txt; do wrk_ms "$f" 99; echo; done | grep . | median)
+view1_rps=$(for f in "$results"/view1-r*.txt; do sed -n 's/^Requests\/sec: *//p' "$f"; done | median)
+view_p50=$(for f in "$results"/view-r*.txt; do wrk_ms "$f" 50; echo; done | grep . | median)
+view_p99=$(for f in "$results"/view-r*.txt; do wrk_ms "$f" 99; echo; done | grep . | median)
+view_rps=$(for f in "$results"/view-r*.txt; do sed -n 's/^Requests\/sec: *//p' "$f"; done | median)
+healthz_rps=$(for f in "$results"/healthz-r*.txt; do sed -n 's/^Requests\/sec: *//p' "$f"; done | median)
+pg_tps=$(for f in "$results"/pgbench-r*.txt; do sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$f"; done | median)
 ratio() { if [[ -n "$1" && -n "$2" ]]; then awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; else echo -; fi; }
+declare -A full
 pass() { if [[ -n "$1" ]] && awk -v a="$1" -v b="$3" "BEGIN{exit !(a $2 b)}"; then echo PASS; else echo FAIL; fi; }
 {
   echo
@@ -252,7 +203,8 @@ pass() { if [[ -n "$1" ]] && awk -v a="$1" -v b="$3" "BEGIN{exit !(a $2 b)}"; th
     ip50=$(col "$ph-r*.intake" 2); ip99=$(col "$ph-r*.intake" 3); ap50=$(col "$ph-r*.after_commit" 2); ap99=$(col "$ph-r*.after_commit" 3)
     label=$([[ $ph == alone ]] && echo "alone (20 alerts/s)" || echo "500 alerts/s (8 senders)")
     echo "| $label | $(col "$ph-r*.intake" 1) / $(col "$ph-r*.after_commit" 1) | $ip50 / $ip99 | $ap50 / $ap99 | $(sum2 "$ip50" "$ap50") / $(sum2 "$ip99" "$ap99") |"
-    eval "full_${ph}_p50=$(sum2 "$ip50" "$ap50") full_${ph}_p99=$(sum2 "$ip99" "$ap99")"
+    full[${ph}_p50]=$(sum2 "$ip50" "$ap50")
+    full[${ph}_p99]=$(sum2 "$ip99" "$ap99")
   done
   echo
   echo "| read | req/s | p50 ms | p99 ms | ratio |"
@@ -263,10 +215,10 @@ pass() { if [[ -n "$1" ]] && awk -v a="$1" -v b="$3" "BEGIN{exit !(a $2 b)}"; th
   echo "| pgbench -S, 8 clients (database ceiling) | $pg_tps | | | |"
   echo
   echo "targets (issue 4):"
-  echo "  $(pass "$full_alone_p50" '<=' 2) full fusion median <= 2 ms alone ($full_alone_p50 ms)"
-  echo "  $(pass "$full_alone_p99" '<=' 10) full fusion p99 <= 10 ms alone ($full_alone_p99 ms)"
-  echo "  $(pass "$full_load_p50" '<=' 2) full fusion median <= 2 ms at 500 alerts/s ($full_load_p50 ms)"
-  echo "  $(pass "$full_load_p99" '<=' 10) full fusion p99 <= 10 ms at 500 alerts/s ($full_load_p99 ms)"
+  echo "  $(pass "${full[alone_p50]}" '<=' 2) full fusion median <= 2 ms alone (${full[alone_p50]} ms)"
+  echo "  $(pass "${full[alone_p99]}" '<=' 10) full fusion p99 <= 10 ms alone (${full[alone_p99]} ms)"
+  echo "  $(pass "${full[load_p50]}" '<=' 2) full fusion median <= 2 ms at 500 alerts/s (${full[load_p50]} ms)"
+  echo "  $(pass "${full[load_p99]}" '<=' 10) full fusion p99 <= 10 ms at 500 alerts/s (${full[load_p99]} ms)"
   echo "  $(pass "$view1_p99" '<=' 10) one-screen GET p99 <= 10 ms, one connection ($view1_p99 ms)"
   echo "  $(pass "$view_p99" '<=' 10) one-screen GET p99 <= 10 ms, 8 connections, CPU saturated ($view_p99 ms)"
   echo

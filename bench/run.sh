@@ -65,42 +65,12 @@ done
 [[ "$repeat" =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: --repeat must be a positive integer" >&2; exit 2; }
 [[ "$duration" =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: --duration must be a positive integer" >&2; exit 2; }
 
-say() { echo "bench: $*"; }
-die() { echo "bench: $*" >&2; exit 1; }
-
 bin_dir=${BIN_DIR:-$repo/build}
 server_bin=$bin_dir/xiaonaod
 bench_bin=$bin_dir/xiaonao-bench
-pgbench_bin=/usr/lib/postgresql/15/bin/pgbench
-[[ -x "$pgbench_bin" ]] || pgbench_bin=$(command -v pgbench || true)
-[[ -n "$pgbench_bin" && -x "$pgbench_bin" ]] || die "pgbench not found; run scripts/setup.sh first"
-
-work=$(mktemp -d /tmp/xiaonao-bench.XXXXXX)
-pg_dir=$work/pg
-results=$work/results
-mkdir -p "$results"
-server_pid=""
-
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 75); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  if [[ -d "$pg_dir" ]]; then bash "$repo/scripts/pg.sh" stop "$pg_dir" >/dev/null 2>&1 || true; fi
-  if ((keep)); then
-    echo "bench: kept $work (server log: $work/xiaonaod.log, raw results: $results)"
-  else
-    rm -rf "$work"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
+bench_workdir xiaonao-bench
 
 started=$SECONDS
 
@@ -113,10 +83,7 @@ fi
 [[ -x "$server_bin" && -x "$bench_bin" ]] || die "missing $server_bin or $bench_bin"
 
 # --- 2. PostgreSQL ---------------------------------------------------------------------------------
-say "starting a private PostgreSQL in $pg_dir (durable: fsync on)"
-bash scripts/pg.sh start "$pg_dir" >"$work/pg.out" 2>&1 || { cat "$work/pg.out" >&2; die "pg.sh start failed"; }
-bash scripts/pg.sh createdb "$pg_dir" xiaonao >/dev/null
-bash scripts/pg.sh createdb "$pg_dir" pgbench >/dev/null
+bench_start_pg
 
 # The three-insert baseline: one transaction inserting one row into each of three small tables
 # with a timestamptz and a text of about the width of an alert, an incident and a feed event
@@ -136,7 +103,6 @@ END;
 SQL
 
 # --- 3. the server -------------------------------------------------------------------------------
-db=$(bash scripts/pg.sh conninfo "$pg_dir" xiaonao)
 # The load generator's credential: every request and feed handshake carries it. It reaches
 # xiaonao-bench through its environment (run_bench), never a command line (visible in ps).
 say "creating the benchmark's API key"
@@ -144,46 +110,14 @@ api_key=$(XIAONAO_DB="$db" "$server_bin" apikey create --name bench --sources '*
   --scopes alerts:write,feed:read,metrics:read,categories:read 2>>"$work/apikey.log") ||
   { cat "$work/apikey.log" >&2; die "xiaonaod apikey create failed"; }
 [[ -n "$api_key" ]] || die "xiaonaod apikey create printed no key"
-# 1,000 idle subscribers need as many descriptors in the server as in the benchmark.
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-say "starting xiaonaod"
 # Rate limits far above what the benchmark sends (one key; one address for wrk's health
-# checks): the benchmark measures intake, not the limiter's refusals. Set in the environment,
-# they win.
-XIAONAO_DB="$db" XIAONAO_LISTEN=127.0.0.1:0 \
-  XIAONAO_SECURITY_RATE_PER_PRINCIPAL=${XIAONAO_SECURITY_RATE_PER_PRINCIPAL:-1000000} \
-  XIAONAO_SECURITY_BURST_PER_PRINCIPAL=${XIAONAO_SECURITY_BURST_PER_PRINCIPAL:-1000000} \
-  XIAONAO_SECURITY_RATE_PER_ADDRESS=${XIAONAO_SECURITY_RATE_PER_ADDRESS:-1000000} \
-  XIAONAO_SECURITY_BURST_PER_ADDRESS=${XIAONAO_SECURITY_BURST_PER_ADDRESS:-1000000} \
-  "$server_bin" --port-file "$work/port" </dev/null >"$work/xiaonaod.log" 2>&1 &
-server_pid=$!
-port=""
-deadline=$((SECONDS + 60))
-until [[ -n "$port" ]]; do
-  kill -0 "$server_pid" 2>/dev/null || { tail -n 30 "$work/xiaonaod.log" >&2; die "xiaonaod exited during start-up"; }
-  ((SECONDS < deadline)) || die "xiaonaod wrote no port file within 60 s"
-  if [[ -s "$work/port" ]]; then
-    port=$(tr -d '[:space:]' <"$work/port")
-    [[ "$port" =~ ^[0-9]+$ ]] || port=""
-  fi
-  [[ -n "$port" ]] || sleep 0.1
-done
-url=http://127.0.0.1:$port
-until curl -sf "$url/readyz" >/dev/null 2>&1; do
-  kill -0 "$server_pid" 2>/dev/null || { tail -n 30 "$work/xiaonaod.log" >&2; die "xiaonaod exited before ready"; }
-  ((SECONDS < deadline)) || die "xiaonaod not ready within 60 s (see $work/xiaonaod.log)"
-  sleep 0.2
-done
-say "xiaonaod ready at $url (pid $server_pid)"
+# checks): the benchmark measures intake, not the limiter's refusals (bench_start_server).
+bench_start_server
 
 # --- helpers ---------------------------------------------------------------------------------------
 # jfield FILE KEY: a number or boolean from the one flat JSON line in FILE.
 jfield() {
   grep -o "\"$2\":[^,}]*" "$1" | tail -n 1 | cut -d: -f2 | tr -d '"'
-}
-# median of the numbers on stdin (empty input: empty output).
-median() {
-  sort -g | awk '{v[NR]=$1} END {if (NR==0) exit; if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'
 }
 # fmt N: one decimal for numbers, "-" for empty.
 fmt() { if [[ -z "${1:-}" ]]; then echo "-"; else awk -v x="$1" 'BEGIN{printf "%.1f", x}'; fi; }

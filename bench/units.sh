@@ -45,37 +45,13 @@ while [[ $# -gt 0 ]]; do
   shift
 done
 
-say() { echo "bench: $*"; }
-die() { echo "bench: $*" >&2; exit 1; }
-
 bin_dir=${BIN_DIR:-$repo/build}
 server_bin=$bin_dir/xiaonaod
 bench_bin=$bin_dir/xiaonao-bench-positions
-pgbench_bin=/usr/lib/postgresql/15/bin/pgbench
-[[ -x "$pgbench_bin" ]] || pgbench_bin=$(command -v pgbench || true)
-[[ -n "$pgbench_bin" && -x "$pgbench_bin" ]] || die "pgbench not found; run scripts/setup.sh first"
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
 
-work=$(mktemp -d /tmp/xiaonao-bench-units.XXXXXX)
-pg_dir=$work/pg
-results=$work/results
-mkdir -p "$results"
-server_pid=""
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 75); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  if [[ -d "$pg_dir" ]]; then bash "$repo/scripts/pg.sh" stop "$pg_dir" >/dev/null 2>&1 || true; fi
-  if ((keep)); then echo "bench: kept $work"; else rm -rf "$work"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_workdir xiaonao-bench-units
 
 if [[ "${SKIP_BUILD:-0}" != 1 && -z "${BIN_DIR:-}" ]]; then
   say "building (scripts/build.sh)"
@@ -84,14 +60,7 @@ if [[ "${SKIP_BUILD:-0}" != 1 && -z "${BIN_DIR:-}" ]]; then
 fi
 [[ -x "$server_bin" && -x "$bench_bin" ]] || die "missing $server_bin or $bench_bin"
 
-say "starting a private PostgreSQL in $pg_dir (durable: fsync on)"
-bash scripts/pg.sh start "$pg_dir" >"$work/pg.out" 2>&1 || { cat "$work/pg.out" >&2; die "pg.sh start failed"; }
-bash scripts/pg.sh createdb "$pg_dir" xiaonao >/dev/null
-bash scripts/pg.sh createdb "$pg_dir" pgbench >/dev/null
-"$pgbench_bin" -i -q -s 10 -h "$pg_dir/sock" -p 5432 -U xiaonao pgbench >"$work/pgbench-init.log" 2>&1 ||
-  { cat "$work/pgbench-init.log" >&2; die "pgbench -i failed"; }
-
-db=$(bash scripts/pg.sh conninfo "$pg_dir" xiaonao)
+bench_start_pg
 XIAONAO_DB="$db" "$server_bin" migrate >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log" >&2; die "migrate failed"; }
 bash scripts/pg.sh psql "$pg_dir" xiaonao -X -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
 INSERT INTO units (id, call_sign, kind, station_id, status)
@@ -100,30 +69,9 @@ FROM generate_series(0, $units - 1) i;
 SQL
 api_key=$(XIAONAO_DB="$db" "$server_bin" apikey create --name bench-units --sources '*' \
   --scopes units:write,map:read 2>>"$work/apikey.log") || { cat "$work/apikey.log" >&2; die "apikey create failed"; }
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-say "starting xiaonaod"
-XIAONAO_DB="$db" XIAONAO_LISTEN=127.0.0.1:0 \
-  XIAONAO_SECURITY_RATE_PER_PRINCIPAL=${XIAONAO_SECURITY_RATE_PER_PRINCIPAL:-1000000} \
-  XIAONAO_SECURITY_BURST_PER_PRINCIPAL=${XIAONAO_SECURITY_BURST_PER_PRINCIPAL:-1000000} \
-  "$server_bin" --port-file "$work/port" </dev/null >"$work/xiaonaod.log" 2>&1 &
-server_pid=$!
-port=""
-deadline=$((SECONDS + 60))
-until [[ -n "$port" ]]; do
-  kill -0 "$server_pid" 2>/dev/null || { tail -n 30 "$work/xiaonaod.log" >&2; die "xiaonaod exited during start-up"; }
-  ((SECONDS < deadline)) || die "xiaonaod wrote no port file within 60 s"
-  [[ -s "$work/port" ]] && port=$(tr -d '[:space:]' <"$work/port")
-  [[ -n "$port" ]] || sleep 0.1
-done
-url=http://127.0.0.1:$port
-until curl -sf "$url/readyz" >/dev/null 2>&1; do
-  ((SECONDS < deadline)) || die "xiaonaod not ready within 60 s"
-  sleep 0.2
-done
-say "xiaonaod ready at $url"
+bench_start_server
 
 jfield() { grep -o "\"$2\":[^,}]*" "$1" | tail -n 1 | cut -d: -f2 | tr -d '"'; }
-median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) exit; if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 fmt() { if [[ -z "${1:-}" ]]; then echo "-"; else awk -v x="$1" 'BEGIN{printf "%.1f", x}'; fi; }
 fmt0() { if [[ -z "${1:-}" ]]; then echo "-"; else awk -v x="$1" 'BEGIN{printf "%.0f", x}'; fi; }
 

@@ -159,8 +159,8 @@ EOF
   cat <<EOF
   integrator key (alerts:write, all sources; used by the replay): $(rel "$key_file")
     $(cat "$key_file" 2>/dev/null || echo '(not created yet)')
-  Station roles see only their station's incidents; incidents get a station with a later
-  issue, so until then use the county commander (000003) to read them.
+  Station roles (000001, 000002) see only S01's incidents; the county commander (000003) sees
+  every station's.
 
 Log in, then read incidents and who you are:
   TOKEN=\$(curl -sS -X POST $base/api/v1/auth/login -H 'Content-Type: application/json' \\

@@ -13,6 +13,7 @@
 #include "xiaonao/log/log.hpp"
 #include "xiaonao/store/db_pool.hpp"
 #include "xiaonao/store/event_log.hpp"
+#include "json_params.hpp"
 #include "xiaonao/store/fusion.hpp"
 #include "xiaonao/store/readers.hpp"
 
@@ -22,6 +23,9 @@ namespace {
 using domain::Error;
 using domain::ErrorKind;
 using domain::JsonWriter;
+using detail::lon_lat;
+using detail::optional_text;
+using detail::text_or_null;
 
 // Step 1 of a batch: insert the alerts; a (source, source_ref) already stored is skipped.
 // Rows are inserted in key order so that concurrent batches take index locks in one order
@@ -176,33 +180,6 @@ void AlertWriter::stop() {
 }
 
 namespace {
-
-// `key` with the text `v`, or null when there is none.
-void text_or_null(JsonWriter& w, std::string_view key, const std::optional<std::string>* v) {
-  w.key(key);
-  if (v != nullptr && *v) {
-    w.string(**v);
-  } else {
-    w.null();
-  }
-}
-
-void lon_lat(JsonWriter& w, const std::optional<domain::GeoPoint>& p) {
-  if (p) {
-    w.key("lon").number(p->lon).key("lat").number(p->lat);
-  } else {
-    w.key("lon").null().key("lat").null();
-  }
-}
-
-void optional_text(JsonWriter& w, std::string_view key, const std::string& v) {
-  w.key(key);
-  if (v.empty()) {
-    w.null();
-  } else {
-    w.string(v);
-  }
-}
 
 // Writes one batch in one transaction. Returns a result per item and fills `frames` and
 // `touched` (the incidents opened or joined, for the after-commit fusion stage).

@@ -19,6 +19,7 @@
 #include "xiaonao/log/log.hpp"
 #include "xiaonao/store/db_pool.hpp"
 #include "xiaonao/store/event_log.hpp"
+#include "json_params.hpp"
 
 namespace xiaonao::store {
 namespace {
@@ -26,17 +27,18 @@ namespace {
 using domain::Error;
 using domain::ErrorKind;
 using domain::JsonWriter;
+using detail::lon_lat;
+using detail::optional_text;
+using detail::text_or_null;
 using nlohmann::json;
 
-// Locate: one set-based statement finds, for every inserted alert, what each
-// way of locating it gives: the marker's point (and its camera), the standard address by
-// normalised text or alias, the fuzzy candidates (pg_trgm), the subject's and the caller's
-// home address. The fuzzy search is a KNN walk of the trigram GiST index (`norm <-> x`, 009):
-// the five most similar texts, whatever their score (a `%` search on the GIN index rechecks every
-// address that shares one trigram with the text, which in a county where every address begins
-// with the same city and district is nearly all of them). The C++ side picks the first that applies (docs/architecture.md, "Fusion").
-// The conditions sit inside each lateral subquery so that PostgreSQL skips the ones not needed
-// (one-time filters on the outer row's values).
+// Locate: one set-based statement finds, for every inserted alert, what each way of locating it
+// gives: the marker's point (and its camera), the standard address by normalised text or alias,
+// the fuzzy candidates (fast prefix/suffix candidates first, the trigram KNN walk only when they
+// hold nothing usable; see the comments inside), the subject's and the caller's home address. The
+// C++ side picks the first that applies (docs/architecture.md, "Fusion"). The conditions sit
+// inside each lateral subquery so that PostgreSQL skips the ones not needed (one-time filters on
+// the outer row's values).
 constexpr const char* locate_sql = R"sql(
 WITH input AS (
   SELECT * FROM json_to_recordset($1::json) AS x(
@@ -246,32 +248,6 @@ LIMIT $9
 
 constexpr const char* fuse_store_sql =
     "UPDATE incidents SET fusion = $2::json, fused_at = $3::timestamptz WHERE id = $1::uuid";
-
-void text_or_null(JsonWriter& w, std::string_view key, const std::optional<std::string>* v) {
-  w.key(key);
-  if (v != nullptr && *v) {
-    w.string(**v);
-  } else {
-    w.null();
-  }
-}
-
-void optional_text(JsonWriter& w, std::string_view key, const std::string& v) {
-  w.key(key);
-  if (v.empty()) {
-    w.null();
-  } else {
-    w.string(v);
-  }
-}
-
-void lon_lat(JsonWriter& w, const std::optional<domain::GeoPoint>& p) {
-  if (p) {
-    w.key("lon").number(p->lon).key("lat").number(p->lat);
-  } else {
-    w.key("lon").null().key("lat").null();
-  }
-}
 
 std::optional<domain::GeoPoint> point_of(const pqxx::field& lon, const pqxx::field& lat) {
   if (lon.is_null() || lat.is_null()) return std::nullopt;

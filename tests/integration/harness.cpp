@@ -615,6 +615,20 @@ bool is_uuid(const std::string& s) {
   return std::regex_match(s, re);
 }
 
+json wait_fused_view(client::HttpClient& http, const std::string& id, const std::string& query) {
+  json view;
+  const bool ok = wait_until(
+      [&] {
+        auto r = http.get("/api/v1/incidents/" + id + query);
+        if (r.status != 200) return false;
+        view = r.json();
+        return view["fused_at"].is_string();
+      },
+      20s);
+  EXPECT_TRUE(ok) << "incident " << id << " was not fused: " << view.dump();
+  return view;
+}
+
 client::Response post_alert(client::HttpClient& http, const json& alert) {
   return http.post_json("/api/v1/alerts", alert);
 }

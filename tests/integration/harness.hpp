@@ -235,6 +235,9 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds dea
 
 // ---- credentials --------------------------------------------------------------------------------
 
+/// GET /api/v1/incidents/{id}`query` until the after-commit fusion stage has run (`fused_at`
+/// set; a failure guard of 20 s), and returns that view (a test failure when it never is).
+json wait_fused_view(client::HttpClient& http, const std::string& id, const std::string& query = "");
 /// The running test's integrator key (every key scope, any source), made by `xiaonaod apikey
 /// create` in SetUp; empty before.
 std::string test_api_key();

@@ -116,17 +116,7 @@ class Fusion : public IntegrationTest {
   /// The one-screen view once the after-commit stage has run.
   json fused_view(unsigned short port, const std::string& id, const std::string& query = "") {
     ApiClient http(port);
-    json view;
-    const bool ok = wait_until(
-        [&] {
-          auto r = http.get("/api/v1/incidents/" + id + query);
-          if (r.status != 200) return false;
-          view = r.json();
-          return view["fused_at"].is_string();
-        },
-        20s);
-    EXPECT_TRUE(ok) << "incident " << id << " was not fused: " << view.dump();
-    return view;
+    return wait_fused_view(http, id, query);
   }
 
   static std::vector<std::string> ids_of(const json& list, const char* key = "id") {

@@ -1,0 +1,86 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2154  # repo, keep and server_bin come from the sourcing script
+# Shared by the benchmark scripts (sourced, not run): a temp dir with a private durable
+# PostgreSQL, xiaonaod started on it with the rate limits out of the way, clean-up on exit, and
+# the small number helpers. The sourcing script sets `repo`, `keep` (0/1) and `server_bin` first.
+
+say() { echo "bench: $*"; }
+die() {
+  echo "bench: $*" >&2
+  exit 1
+}
+# median of the numbers on stdin (empty input: empty output).
+median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) exit; if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+
+pgbench_bin=/usr/lib/postgresql/15/bin/pgbench
+[[ -x "$pgbench_bin" ]] || pgbench_bin=$(command -v pgbench || true)
+[[ -n "$pgbench_bin" && -x "$pgbench_bin" ]] || die "pgbench not found; run scripts/setup.sh first"
+
+server_pid=""
+bench_on_exit=""  # a command the script wants run first on exit (e.g. stopping its clients)
+
+# bench_workdir PREFIX: makes $work, $pg_dir and $results and installs the clean-up.
+bench_workdir() {
+  work=$(mktemp -d "/tmp/$1.XXXXXX")
+  pg_dir=$work/pg
+  results=$work/results
+  mkdir -p "$results"
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+bench_stop_server() {
+  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    for _ in $(seq 1 75); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  server_pid=""
+}
+
+bench_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  [[ -n "$bench_on_exit" ]] && eval "$bench_on_exit"
+  bench_stop_server
+  if [[ -d "$pg_dir" ]]; then bash "$repo/scripts/pg.sh" stop "$pg_dir" >/dev/null 2>&1 || true; fi
+  if ((keep)); then echo "bench: kept $work"; else rm -rf "$work"; fi
+  exit "$rc"
+}
+
+# bench_start_pg: a durable (fsync on) cluster in $pg_dir with the databases xiaonao and pgbench
+# (pgbench -i -s 10 in the latter); sets $db (xiaonao's conninfo).
+bench_start_pg() {
+  say "starting a private PostgreSQL in $pg_dir (durable: fsync on)"
+  bash "$repo/scripts/pg.sh" start "$pg_dir" >"$work/pg.out" 2>&1 || { cat "$work/pg.out" >&2; die "pg.sh start failed"; }
+  bash "$repo/scripts/pg.sh" createdb "$pg_dir" xiaonao >/dev/null
+  bash "$repo/scripts/pg.sh" createdb "$pg_dir" pgbench >/dev/null
+  "$pgbench_bin" -i -q -s 10 -h "$pg_dir/sock" -p 5432 -U xiaonao pgbench >"$work/pgbench-init.log" 2>&1 ||
+    { cat "$work/pgbench-init.log" >&2; die "pgbench -i failed"; }
+  db=$(bash "$repo/scripts/pg.sh" conninfo "$pg_dir" xiaonao)
+}
+
+# bench_start_server: xiaonaod on $db at 127.0.0.1 (any free port), rate limits far above what a
+# benchmark sends (XIAONAO_* in the environment still win); waits for /readyz; sets $url.
+bench_start_server() {
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  rm -f "$work/port"
+  XIAONAO_DB="$db" XIAONAO_LISTEN=127.0.0.1:0 \
+    XIAONAO_SECURITY_RATE_PER_PRINCIPAL=${XIAONAO_SECURITY_RATE_PER_PRINCIPAL:-1000000} \
+    XIAONAO_SECURITY_BURST_PER_PRINCIPAL=${XIAONAO_SECURITY_BURST_PER_PRINCIPAL:-1000000} \
+    XIAONAO_SECURITY_RATE_PER_ADDRESS=${XIAONAO_SECURITY_RATE_PER_ADDRESS:-1000000} \
+    XIAONAO_SECURITY_BURST_PER_ADDRESS=${XIAONAO_SECURITY_BURST_PER_ADDRESS:-1000000} \
+    "$server_bin" --port-file "$work/port" </dev/null >>"$work/xiaonaod.log" 2>&1 &
+  server_pid=$!
+  local deadline=$((SECONDS + 60)) port=""
+  until [[ -n "$port" ]] && curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
+    kill -0 "$server_pid" 2>/dev/null || { tail -n 30 "$work/xiaonaod.log" >&2; die "xiaonaod exited during start-up"; }
+    ((SECONDS < deadline)) || die "xiaonaod not ready within 60 s (see $work/xiaonaod.log)"
+    [[ -s "$work/port" ]] && port=$(tr -d '[:space:]' <"$work/port")
+    sleep 0.1
+  done
+  url=http://127.0.0.1:$port
+  say "xiaonaod ready at $url (pid $server_pid)"
+}
