@@ -534,6 +534,37 @@ void IntegrationTest::SetUp() {
   g_key = r.out.substr(0, r.out.find('\n'));
 }
 
+void IntegrationTest::add_user(const std::string& number, const std::string& roles, const std::string& station,
+                               const std::string& password) {
+  std::vector<std::string> argv = {server_path(), "user", "add", "--police-number", number, "--name", "测试" + number,
+                                   "--roles", roles, "--password", password};
+  if (!station.empty()) {
+    argv.push_back("--station");
+    argv.push_back(station);
+  }
+  const auto r = run_command(argv, {{"XIAONAO_DB", db_conninfo()}}, dir());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+json IntegrationTest::login(unsigned short port, const std::string& number, const std::string& password) {
+  client::HttpClient http("127.0.0.1", port);
+  auto r = http.post_json("/api/v1/auth/login", {{"police_number", number}, {"password", password}});
+  EXPECT_EQ(r.status, 200) << number << ": " << r.body;
+  return r.status == 200 ? r.json() : json::object();
+}
+
+std::string IntegrationTest::access_token(unsigned short port, const std::string& number, const std::string& password) {
+  return login(port, number, password).value("access_token", "");
+}
+
+client::Response IntegrationTest::as(unsigned short port, const std::string& token, const std::string& method,
+                                     const std::string& target, const std::string& body) {
+  client::HttpClient http("127.0.0.1", port);
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+  return http.request(method, target, body, "application/json", headers);
+}
+
 void IntegrationTest::TearDown() {
   const bool failed = HasFailure();
   if (failed) {

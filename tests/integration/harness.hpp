@@ -201,6 +201,9 @@ class Server {
 
 /// The base fixture: skips without XIAONAO_TEST_DB, gives each test a fresh database and a
 /// temporary directory, owns the servers it starts, prints their logs when the test failed.
+/// The password of the users tests create with add_user.
+inline constexpr const char* kTestPassword = "demo-Passw0rd";
+
 class IntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override;
@@ -219,6 +222,18 @@ class IntegrationTest : public ::testing::Test {
   /// Another fresh database owned by this test (dropped in TearDown).
   TestDatabase& extra_database();
   const std::filesystem::path& dir() const { return dir_; }
+
+  /// Creates a user with the CLI, the way operators do (`station` empty: none).
+  void add_user(const std::string& number, const std::string& roles, const std::string& station,
+                const std::string& password = kTestPassword);
+  /// Logs in; returns the whole answer (fails the test unless 200).
+  static json login(unsigned short port, const std::string& number, const std::string& password = kTestPassword);
+  /// Logs in; returns the access token ("" after a failed login, which fails the test).
+  static std::string access_token(unsigned short port, const std::string& number,
+                                  const std::string& password = kTestPassword);
+  /// A request with `token` as the bearer credential (empty: no credentials at all).
+  static client::Response as(unsigned short port, const std::string& token, const std::string& method,
+                             const std::string& target, const std::string& body = {});
 
  private:
   std::filesystem::path dir_;

@@ -12,8 +12,6 @@
 namespace xiaonao::itest {
 namespace {
 
-constexpr const char* kPassword = "demo-Passw0rd";
-
 // The county. Zone Z1 (station S01) and zone Z2 (station S02) are two squares that share the
 // edge lon = 119.91; grids G1 and G2 are the same squares. P is Z1's centre.
 constexpr double kLat1m = 1.0 / 111195.0;
@@ -262,30 +260,8 @@ TEST_F(Fusion, LocatesOwnsAndFusesOnAHandBuiltCounty) {
   EXPECT_EQ(bad.status, 403) << "a key has no incidents:write: " << bad.body;
 }
 
-class FusionAsUser : public Fusion {
- protected:
-  void add_user(const std::string& number, const std::string& roles, const std::string& station) {
-    std::vector<std::string> argv = {server_path(), "user", "add", "--police-number", number, "--name", "测试" + number,
-                                     "--roles", roles, "--password", kPassword};
-    if (!station.empty()) {
-      argv.push_back("--station");
-      argv.push_back(station);
-    }
-    const auto r = run_command(argv, {{"XIAONAO_DB", db_conninfo()}}, dir());
-    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  }
-  std::string token(unsigned short port, const std::string& number) {
-    client::HttpClient http("127.0.0.1", port);
-    auto r = http.post_json("/api/v1/auth/login", {{"police_number", number}, {"password", kPassword}});
-    EXPECT_EQ(r.status, 200) << r.body;
-    return r.status == 200 ? r.json()["access_token"].get<std::string>() : "";
-  }
-  static client::Response as(unsigned short port, const std::string& token, const std::string& method,
-                             const std::string& target, const std::string& body = {}) {
-    client::HttpClient http("127.0.0.1", port);
-    return http.request(method, target, body, "application/json", {{"Authorization", "Bearer " + token}});
-  }
-};
+// The same county, with officers who log in.
+class FusionAsUser : public Fusion {};
 
 TEST_F(FusionAsUser, PatchRelocatesAndRefusesBadInput) {
   build_county();
@@ -293,7 +269,7 @@ TEST_F(FusionAsUser, PatchRelocatesAndRefusesBadInput) {
   const auto port = server.port();
   add_user("500001", "county_commander", "");
   add_user("500002", "duty_officer", "S02");
-  const auto chief = token(port, "500001");
+  const auto chief = access_token(port, "500001");
   json lost = bare("gambling");
   const std::string id = post(port, lost)["incident_id"];
   fused_view(port, id);
@@ -318,7 +294,7 @@ TEST_F(FusionAsUser, PatchRelocatesAndRefusesBadInput) {
   EXPECT_EQ(as(port, chief, "PATCH", "/api/v1/incidents/00000000-0000-4000-8000-000000000000",
                R"({"address_id":"A1"})").status, 404);
   // Another station does not see an incident that is not yet its own.
-  const auto s02 = token(port, "500002");
+  const auto s02 = access_token(port, "500002");
   EXPECT_EQ(as(port, s02, "PATCH", path, R"({"address_id":"A1"})").status, 404);
 
   auto r = as(port, chief, "PATCH", path, R"({"address_id":"A1"})");
@@ -346,7 +322,7 @@ TEST_F(FusionAsUser, DuplicateMergeSplitAndIdempotentRetry) {
   Server& server = start_fusing();
   const auto port = server.port();
   add_user("600001", "duty_officer", "S01");
-  const auto officer = token(port, "600001");
+  const auto officer = access_token(port, "600001");
   FeedReader feed(port, "since=0");
 
   const auto t0 = std::chrono::system_clock::now() - std::chrono::minutes(15);
@@ -455,8 +431,8 @@ TEST_F(FusionAsUser, StationRoleSeesItsFusedIncidentFeedAndUnmasksWithAudit) {
   const auto port = server.port();
   add_user("700001", "duty_officer", "S01");
   add_user("700002", "duty_officer", "S02");
-  const auto s01 = token(port, "700001");
-  const auto s02 = token(port, "700002");
+  const auto s01 = access_token(port, "700001");
+  const auto s02 = access_token(port, "700002");
   FeedReader feed01(port, "since=0", {{"Authorization", "Bearer " + s01}});
   FeedReader feed02(port, "since=0", {{"Authorization", "Bearer " + s02}});
 

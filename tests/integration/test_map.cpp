@@ -62,7 +62,7 @@ TEST_F(MapCounty, ReturnsEveryLayerInsideTheBoxOnly) {
   incident_at(server.port(), 120.5, "S99");
   sql().exec("UPDATE incidents SET status = 'closed' WHERE id = $1::uuid", closed);
 
-  auto r = as(server.port(), "", "GET", std::string("/api/v1/map?bbox=") + kBox);
+  auto r = as(server.port(), test_api_key(), "GET", std::string("/api/v1/map?bbox=") + kBox);
   ASSERT_EQ(r.status, 200) << r.body;
   const auto fc = r.json();
   EXPECT_EQ(fc["type"], "FeatureCollection");
@@ -106,13 +106,13 @@ TEST_F(MapCounty, ReturnsEveryLayerInsideTheBoxOnly) {
   }
 
   // status= chooses incidents by status instead of "open".
-  r = as(server.port(), "", "GET", std::string("/api/v1/map?layers=incidents&status=closed&bbox=") + kBox);
+  r = as(server.port(), test_api_key(), "GET", std::string("/api/v1/map?layers=incidents&status=closed&bbox=") + kBox);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(ids_by_layer(r.json())["incidents"], std::set<std::string>{closed});
   EXPECT_FALSE(r.json()["layers"].contains("units"));
 
   // Simplified polygons are still polygons.
-  r = as(server.port(), "", "GET", std::string("/api/v1/map?layers=zones,grids&simplify=50&bbox=") + kBox);
+  r = as(server.port(), test_api_key(), "GET", std::string("/api/v1/map?layers=zones,grids&simplify=50&bbox=") + kBox);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.json()["features"].size(), 2u);
 }
@@ -123,7 +123,7 @@ TEST_F(MapCounty, StationRolesSeeTheirOwnIncidentsAndUnits) {
   add_user("130001", "duty_officer", "S02");
   const auto own = incident_at(server.port(), 119.57, "S02");
   incident_at(server.port(), 119.58, "S01");
-  const auto token = login(server.port(), "130001");
+  const auto token = access_token(server.port(), "130001");
   auto r = as(server.port(), token, "GET", std::string("/api/v1/map?bbox=") + kBox);
   ASSERT_EQ(r.status, 200) << r.body;
   const auto ids = ids_by_layer(r.json());
@@ -137,7 +137,7 @@ TEST_F(MapCounty, CapsEachLayerAndSaysSo) {
   options.env = {{"XIAONAO_UNITS_MAP_LAYER_CAP", "1"}};
   Server& server = start_server(options);
   build();
-  auto r = as(server.port(), "", "GET", std::string("/api/v1/map?layers=units,stations&bbox=") + kBox);
+  auto r = as(server.port(), test_api_key(), "GET", std::string("/api/v1/map?layers=units,stations&bbox=") + kBox);
   ASSERT_EQ(r.status, 200) << r.body;
   const auto fc = r.json();
   EXPECT_EQ(fc["layers"]["units"]["count"], 1);
@@ -159,11 +159,11 @@ TEST_F(Map, BadParametersAre400NamingThem) {
       {std::string("/api/v1/map?status=Open!&bbox=") + kBox, "status"},
   };
   for (const auto& [target, field] : bad) {
-    auto r = as(server.port(), "", "GET", target);
+    auto r = as(server.port(), test_api_key(), "GET", target);
     EXPECT_EQ(r.status, 400) << target << ": " << r.body;
     EXPECT_EQ(error_of(r).value("field", ""), field) << target << ": " << r.body;
   }
-  auto r = as(server.port(), "", "GET", std::string("/api/v1/map?layers=units,roads&bbox=") + kBox);
+  auto r = as(server.port(), test_api_key(), "GET", std::string("/api/v1/map?layers=units,roads&bbox=") + kBox);
   EXPECT_NE(error_of(r).value("message", "").find("roads"), std::string::npos) << r.body;
 }
 

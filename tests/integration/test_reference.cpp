@@ -221,15 +221,11 @@ TEST_F(Reference, TheRouteHasItsOwnBodyLimit) {
 
 TEST_F(Reference, NeedsReferenceWrite) {
   Server& server = start_server();
-  const auto add = run_command({server_path(), "user", "add", "--police-number", "300001", "--name", "值班", "--roles",
-                                "duty_officer", "--station", "S01", "--password", "demo-Passw0rd"},
-                               {{"XIAONAO_DB", db_conninfo()}}, dir());
-  ASSERT_EQ(add.exit_code, 0) << add.err;
+  add_user("300001", "duty_officer", "S01");
+  const auto token = access_token(server.port(), "300001");
+  ASSERT_FALSE(token.empty());
   client::HttpClient http("127.0.0.1", server.port());
-  auto login = http.post_json("/api/v1/auth/login", {{"police_number", "300001"}, {"password", "demo-Passw0rd"}});
-  ASSERT_EQ(login.status, 200) << login.body;
-  const std::vector<std::pair<std::string, std::string>> bearer = {
-      {"Authorization", "Bearer " + login.json()["access_token"].get<std::string>()}};
+  const std::vector<std::pair<std::string, std::string>> bearer = {{"Authorization", "Bearer " + token}};
   auto r = http.request("PUT", "/api/v1/reference/stations", collection({station("S1", "x")}).dump(), "application/json", bearer);
   EXPECT_EQ(r.status, 403) << r.body;
   EXPECT_EQ(http.request("GET", "/api/v1/reference", "", "application/json", bearer).status, 403);

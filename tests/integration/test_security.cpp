@@ -10,39 +10,12 @@
 namespace xiaonao::itest {
 namespace {
 
-constexpr const char* kPassword = "demo-Passw0rd";
-
 class Security : public IntegrationTest {
  protected:
-  /// Creates a user with the CLI (the way operators do).
-  void add_user(const std::string& number, const std::string& roles, const std::string& station) {
-    std::vector<std::string> argv = {server_path(), "user", "add", "--police-number", number, "--name", "测试" + number,
-                                     "--roles", roles, "--password", kPassword};
-    if (!station.empty()) {
-      argv.push_back("--station");
-      argv.push_back(station);
-    }
-    const auto r = run_command(argv, {{"XIAONAO_DB", db_conninfo()}}, dir());
-    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  }
   RunResult cli(const std::vector<std::string>& args) {
     std::vector<std::string> argv = {server_path()};
     argv.insert(argv.end(), args.begin(), args.end());
     return run_command(argv, {{"XIAONAO_DB", db_conninfo()}}, dir());
-  }
-  /// Logs in; returns the whole answer (fails the test unless 200).
-  json login(unsigned short port, const std::string& number, const std::string& password = kPassword) {
-    client::HttpClient http("127.0.0.1", port);
-    auto r = http.post_json("/api/v1/auth/login", {{"police_number", number}, {"password", password}});
-    EXPECT_EQ(r.status, 200) << number << ": " << r.body;
-    return r.status == 200 ? r.json() : json::object();
-  }
-  static client::Response as(unsigned short port, const std::string& token, const std::string& method,
-                             const std::string& target, const std::string& body = {}) {
-    client::HttpClient http("127.0.0.1", port);
-    std::vector<std::pair<std::string, std::string>> headers;
-    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
-    return http.request(method, target, body, "application/json", headers);
   }
   /// Posts an alert with the test key; returns its incident id.
   std::string new_incident(unsigned short port, json alert = make_alert("fraud")) {
@@ -230,7 +203,7 @@ TEST_F(Security, RevocationReachesEveryInstanceAtOnce) {
     EXPECT_TRUE(wait_until([&] { return as(s->port(), token, "GET", "/api/v1/incidents").status == 401; }, 3s));
     EXPECT_TRUE(wait_until([&] { return as(s->port(), key, "GET", "/api/v1/incidents").status == 401; }, 3s));
   }
-  EXPECT_EQ(as(a.port(), "", "POST", "/api/v1/auth/login", json{{"police_number", "200003"}, {"password", kPassword}}.dump()).status, 401);
+  EXPECT_EQ(as(a.port(), "", "POST", "/api/v1/auth/login", json{{"police_number", "200003"}, {"password", kTestPassword}}.dump()).status, 401);
   ASSERT_EQ(cli({"user", "enable", "200003"}).exit_code, 0);
   login(a.port(), "200003");
 }
@@ -391,7 +364,7 @@ TEST_F(Security, RateLimitsAnswer429WithRetryAfter) {
   for (int i = 0; i < 2; ++i)
     EXPECT_EQ(as(server.port(), "", "POST", "/api/v1/auth/login", R"({"police_number":"500001","password":"wrong-password"})").status, 401);
   auto paused = as(server.port(), "", "POST", "/api/v1/auth/login",
-                   json{{"police_number", "500001"}, {"password", kPassword}}.dump());
+                   json{{"police_number", "500001"}, {"password", kTestPassword}}.dump());
   EXPECT_EQ(paused.status, 429) << "after 2 failures even the right password waits: " << paused.body;
   EXPECT_FALSE(paused.headers["retry-after"].empty());
 

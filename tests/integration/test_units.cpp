@@ -15,14 +15,14 @@ TEST_F(Units, PositionMovesTheUnitAndALateReportOnlyJoinsTheTrack) {
   auto newer = position(119.5701, 28.1174, "2026-11-26T08:10:00+08:00");
   newer["speed"] = 11.5;
   newer["heading"] = 90;
-  auto r = as(server.port(), "", "POST", "/api/v1/units/car-1/position", newer.dump());
+  auto r = as(server.port(), test_api_key(), "POST", "/api/v1/units/car-1/position", newer.dump());
   ASSERT_EQ(r.status, 204) << r.body;
   EXPECT_EQ(sql().scalar("SELECT count(*) FROM units WHERE id = 'car-1' AND position_at = '2026-11-26T00:10:00Z' "
                          "AND abs(ST_X(geog::geometry) - 119.5701) < 1e-9 AND speed = 11.5 AND heading = 90"),
             1);
 
   // Earlier than the stored position: kept in the history, the unit stays where it is.
-  r = as(server.port(), "", "POST", "/api/v1/units/car-1/position",
+  r = as(server.port(), test_api_key(), "POST", "/api/v1/units/car-1/position",
          position(119.5600, 28.1000, "2026-11-26T08:05:00+08:00").dump());
   ASSERT_EQ(r.status, 204) << r.body;
   EXPECT_EQ(sql().scalar("SELECT count(*) FROM units WHERE id = 'car-1' AND position_at = '2026-11-26T00:10:00Z' "
@@ -30,14 +30,14 @@ TEST_F(Units, PositionMovesTheUnitAndALateReportOnlyJoinsTheTrack) {
             1);
   EXPECT_EQ(sql().scalar("SELECT count(*) FROM unit_positions WHERE unit_id = 'car-1'"), 2);
   // The same report again (a retry) is stored once.
-  r = as(server.port(), "", "POST", "/api/v1/units/car-1/position",
+  r = as(server.port(), test_api_key(), "POST", "/api/v1/units/car-1/position",
          position(119.5600, 28.1000, "2026-11-26T08:05:00+08:00").dump());
   ASSERT_EQ(r.status, 204) << r.body;
   EXPECT_EQ(sql().scalar("SELECT count(*) FROM unit_positions WHERE unit_id = 'car-1'"), 2);
   // Telemetry writes no feed events.
   EXPECT_EQ(sql().scalar("SELECT count(*) FROM events"), 0);
 
-  r = as(server.port(), "", "GET",
+  r = as(server.port(), test_api_key(), "GET",
          "/api/v1/units/car-1/track?from=2026-11-26T00:00:00Z&to=2026-11-26T01:00:00Z");
   ASSERT_EQ(r.status, 200) << r.body;
   const auto track = r.json();
@@ -52,17 +52,17 @@ TEST_F(Units, PositionMovesTheUnitAndALateReportOnlyJoinsTheTrack) {
   EXPECT_EQ(track["features"][2]["geometry"]["type"], "LineString");
   EXPECT_EQ(track["features"][2]["geometry"]["coordinates"].size(), 2u);
 
-  r = as(server.port(), "", "GET", "/api/v1/units/car-1/track?from=2026-11-26T00:00:00Z&to=2026-11-26T01:00:00Z&limit=1");
+  r = as(server.port(), test_api_key(), "GET", "/api/v1/units/car-1/track?from=2026-11-26T00:00:00Z&to=2026-11-26T01:00:00Z&limit=1");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.json()["truncated"], true);
   EXPECT_EQ(r.json()["features"].size(), 1u);
 
   for (const char* bad : {"from=yesterday", "to=2026-11-26", "from=2026-11-20T00:00:00Z&to=2026-11-26T00:00:00Z",
                           "from=2026-11-26T02:00:00Z&to=2026-11-26T01:00:00Z", "limit=0"}) {
-    r = as(server.port(), "", "GET", std::string("/api/v1/units/car-1/track?") + bad);
+    r = as(server.port(), test_api_key(), "GET", std::string("/api/v1/units/car-1/track?") + bad);
     EXPECT_EQ(r.status, 400) << bad << ": " << r.body;
   }
-  EXPECT_EQ(as(server.port(), "", "GET", "/api/v1/units/nobody/track").status, 404);
+  EXPECT_EQ(as(server.port(), test_api_key(), "GET", "/api/v1/units/nobody/track").status, 404);
 }
 
 TEST_F(Units, BadReportsAre422NamingTheFieldAndUnknownUnits404) {
@@ -76,13 +76,13 @@ TEST_F(Units, BadReportsAre422NamingTheFieldAndUnknownUnits404) {
       {json{{"lon", 119.5}, {"lat", 28}, {"at", "2026-11-26T08:10:00Z"}, {"heading", 400}}, "heading"},
   };
   for (const auto& [body, field] : bad) {
-    auto r = as(server.port(), "", "POST", "/api/v1/units/car-1/position", body.dump());
+    auto r = as(server.port(), test_api_key(), "POST", "/api/v1/units/car-1/position", body.dump());
     EXPECT_EQ(r.status, 422) << body.dump() << ": " << r.body;
     EXPECT_EQ(error_of(r).value("field", ""), field) << r.body;
   }
-  auto r = as(server.port(), "", "POST", "/api/v1/units/car-1/position", "{not json");
+  auto r = as(server.port(), test_api_key(), "POST", "/api/v1/units/car-1/position", "{not json");
   EXPECT_EQ(r.status, 400);
-  r = as(server.port(), "", "POST", "/api/v1/units/car-9/position", position(119.5, 28, "2026-11-26T08:10:00Z").dump());
+  r = as(server.port(), test_api_key(), "POST", "/api/v1/units/car-9/position", position(119.5, 28, "2026-11-26T08:10:00Z").dump());
   EXPECT_EQ(r.status, 404) << r.body;
   EXPECT_EQ(error_of(r).value("code", ""), "not_found");
   EXPECT_EQ(sql().scalar("SELECT count(*) FROM unit_positions"), 0);
@@ -102,7 +102,7 @@ TEST_F(Units, BatchWithOneBadItemWritesNothingAndOtherwiseAnswersPerItem) {
   batch["positions"][2]["at"] = "2026-11-26T08:11:00Z";
   auto broken = batch;
   broken["positions"][1]["lon"] = "east";
-  auto r = as(server.port(), "", "POST", "/api/v1/units/positions", broken.dump());
+  auto r = as(server.port(), test_api_key(), "POST", "/api/v1/units/positions", broken.dump());
   ASSERT_EQ(r.status, 422) << r.body;
   EXPECT_EQ(error_of(r).value("field", ""), "positions[1].lon");
   EXPECT_EQ(sql().scalar("SELECT count(*) FROM unit_positions"), 0);
@@ -110,7 +110,7 @@ TEST_F(Units, BatchWithOneBadItemWritesNothingAndOtherwiseAnswersPerItem) {
   auto p = position(119.6, 28.2, "2026-11-26T08:12:00Z");
   p["unit_id"] = "ghost";
   batch["positions"].push_back(p);
-  r = as(server.port(), "", "POST", "/api/v1/units/positions", batch.dump());
+  r = as(server.port(), test_api_key(), "POST", "/api/v1/units/positions", batch.dump());
   ASSERT_EQ(r.status, 200) << r.body;
   const auto answer = r.json();
   ASSERT_EQ(answer["results"].size(), 4u);
@@ -130,8 +130,8 @@ TEST_F(Units, StatusChangeIsOneFeedEventThatOnlyItsStationSees) {
   add_user("110002", "duty_officer", "S02");
   add_unit("car-1", "S01");
   add_unit("car-2", "S02");
-  const auto s1 = login(server.port(), "110001");
-  const auto s2 = login(server.port(), "110002");
+  const auto s1 = access_token(server.port(), "110001");
+  const auto s2 = access_token(server.port(), "110002");
   FeedReader feed1(server.port(), "since=0", {{"Authorization", "Bearer " + s1}});
   FeedReader feed2(server.port(), "since=0", {{"Authorization", "Bearer " + s2}});
 
@@ -150,7 +150,7 @@ TEST_F(Units, StatusChangeIsOneFeedEventThatOnlyItsStationSees) {
   EXPECT_EQ(error_of(r).value("field", ""), "status");
 
   // Then a change in S02, so S02's reader has something to read up to.
-  r = as(server.port(), "", "PATCH", "/api/v1/units/car-2", R"({"status":"off_duty"})");
+  r = as(server.port(), test_api_key(), "PATCH", "/api/v1/units/car-2", R"({"status":"off_duty"})");
   ASSERT_EQ(r.status, 200) << r.body;
 
   ASSERT_TRUE(feed1.read_count(1, 20s));
@@ -175,7 +175,7 @@ TEST_F(Units, StationRolesSeeAndChangeOnlyTheirOwnUnits) {
   add_user("120001", "duty_officer", "S01");
   add_unit("car-1", "S01", "available", std::make_pair(119.57, 28.11));
   add_unit("car-2", "S02", "busy", std::make_pair(119.58, 28.12), "drone");
-  const auto s1 = login(server.port(), "120001");
+  const auto s1 = access_token(server.port(), "120001");
 
   auto r = as(server.port(), s1, "PATCH", "/api/v1/units/car-2", R"({"status":"available"})");
   EXPECT_EQ(r.status, 404) << r.body;
@@ -199,15 +199,15 @@ TEST_F(Units, StationRolesSeeAndChangeOnlyTheirOwnUnits) {
   EXPECT_GE(unit["position_age_s"].get<double>(), 59.0);
 
   // The key is county-wide; filters combine.
-  r = as(server.port(), "", "GET", "/api/v1/units?status=busy&kind=drone");
+  r = as(server.port(), test_api_key(), "GET", "/api/v1/units?status=busy&kind=drone");
   ASSERT_EQ(r.status, 200) << r.body;
   ASSERT_EQ(r.json()["items"].size(), 1u);
   EXPECT_EQ(r.json()["items"][0]["id"], "car-2");
-  EXPECT_EQ(as(server.port(), "", "GET", "/api/v1/units?station=S01,S02").json()["items"].size(), 2u);
-  r = as(server.port(), "", "GET", "/api/v1/units?status=sleeping");
+  EXPECT_EQ(as(server.port(), test_api_key(), "GET", "/api/v1/units?station=S01,S02").json()["items"].size(), 2u);
+  r = as(server.port(), test_api_key(), "GET", "/api/v1/units?status=sleeping");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(error_of(r).value("field", ""), "status");
-  EXPECT_EQ(as(server.port(), "", "GET", "/api/v1/units?kind=tank").status, 400);
+  EXPECT_EQ(as(server.port(), test_api_key(), "GET", "/api/v1/units?kind=tank").status, 400);
 }
 
 TEST_F(Units, RetentionDeletesOnlyOldTrackPoints) {
