@@ -108,6 +108,14 @@ std::optional<std::string> check_path(const std::string& s) {
   return "must be a file path without NUL characters";
 }
 
+std::optional<std::string> check_sources(const std::string& s) {
+  for (const char ch : s) {
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == ',';
+    if (!ok) return "must be a comma-separated list of alert sources (lowercase letters, digits, _ and -)";
+  }
+  return std::nullopt;
+}
+
 constexpr std::int64_t kMiB = 1024 * 1024;
 
 // Ranges: wide enough for any sane deployment, narrow enough to catch unit mix-ups
@@ -195,13 +203,35 @@ const std::vector<KeySpec>& key_specs() {
       {"fusion.address_sure_score_pct", [](Config& c) -> Ref { return &c.fusion.address_sure_score_pct; }, 0, 100},
       {"reference.max_body_bytes", [](Config& c) -> Ref { return &c.reference.max_body_bytes; }, 1024,
        1024 * kMiB},
+      {"deadlines.acknowledge_p1_s", [](Config& c) -> Ref { return &c.deadlines.acknowledge_s[0]; }, 5, 86400},
+      {"deadlines.acknowledge_p2_s", [](Config& c) -> Ref { return &c.deadlines.acknowledge_s[1]; }, 5, 86400},
+      {"deadlines.acknowledge_p3_s", [](Config& c) -> Ref { return &c.deadlines.acknowledge_s[2]; }, 5, 86400},
+      {"deadlines.acknowledge_p4_s", [](Config& c) -> Ref { return &c.deadlines.acknowledge_s[3]; }, 5, 86400},
+      {"deadlines.arrive_urban_s", [](Config& c) -> Ref { return &c.deadlines.arrive_s[0]; }, 30, 86400},
+      {"deadlines.arrive_suburban_s", [](Config& c) -> Ref { return &c.deadlines.arrive_s[1]; }, 30, 86400},
+      {"deadlines.arrive_rural_s", [](Config& c) -> Ref { return &c.deadlines.arrive_s[2]; }, 30, 86400},
+      {"deadlines.arrive_p1_pct", [](Config& c) -> Ref { return &c.deadlines.arrive_pct[0]; }, 10, 1000},
+      {"deadlines.arrive_p2_pct", [](Config& c) -> Ref { return &c.deadlines.arrive_pct[1]; }, 10, 1000},
+      {"deadlines.arrive_p3_pct", [](Config& c) -> Ref { return &c.deadlines.arrive_pct[2]; }, 10, 1000},
+      {"deadlines.arrive_p4_pct", [](Config& c) -> Ref { return &c.deadlines.arrive_pct[3]; }, 10, 1000},
+      {"deadlines.feedback_s", [](Config& c) -> Ref { return &c.deadlines.feedback_s; }, 60, 30 * 86400},
+      {"deadlines.support_accept_s", [](Config& c) -> Ref { return &c.deadlines.support_accept_s; }, 5, 86400},
+      {"deadlines.support_answer_s", [](Config& c) -> Ref { return &c.deadlines.support_answer_s; }, 5, 7 * 86400},
+      {"deadlines.diversion_accept_s", [](Config& c) -> Ref { return &c.deadlines.diversion_accept_s; }, 5,
+       7 * 86400},
+      {"deadlines.diversion_done_s", [](Config& c) -> Ref { return &c.deadlines.diversion_done_s; }, 60,
+       30 * 86400},
+      {"loop.auto_assess_sources", [](Config& c) -> Ref { return &c.loop.auto_assess_sources; }, 0, 0,
+       check_sources},
+      {"loop.escalation_scan_ms", [](Config& c) -> Ref { return &c.loop.escalation_scan_ms; }, 10, 60000},
+      {"loop.escalation_batch", [](Config& c) -> Ref { return &c.loop.escalation_batch; }, 1, 100000},
       {"log.level", [](Config& c) -> Ref { return &c.log.level; }, 0, 0, check_level},
       {"log.json", [](Config& c) -> Ref { return &c.log.json; }},
   };
   return specs;
 }
 
-constexpr std::string_view kSections[] = {"http", "feed", "db", "security", "reference", "units", "fusion", "log"};
+constexpr std::string_view kSections[] = {"http", "feed", "db", "security", "reference", "units", "fusion", "deadlines", "loop", "log"};
 
 bool is_section(std::string_view name) {
   return std::find(std::begin(kSections), std::end(kSections), name) != std::end(kSections);

@@ -33,6 +33,10 @@ constexpr std::array<std::pair<Permission, const char*>, static_cast<std::size_t
     {Permission::reference_write, "reference:write"},
     {Permission::units_write, "units:write"},
     {Permission::map_read, "map:read"},
+    {Permission::orders_write, "orders:write"},
+    {Permission::support_handle, "support:handle"},
+    {Permission::incidents_review, "incidents:review"},
+    {Permission::stats_read, "stats:read"},
 }};
 
 PermissionSet set_of(std::initializer_list<Permission> ps) {
@@ -86,16 +90,18 @@ PermissionSet role_permissions(Role r) {
   switch (r) {
     case Role::duty_officer:
       return set_of({P::categories_read, P::incidents_read, P::persons_unmask, P::feed_read, P::incidents_write,
-                     P::units_write, P::map_read});
+                     P::units_write, P::map_read, P::orders_write});
     case Role::station_chief:
       return set_of({P::categories_read, P::incidents_read, P::persons_unmask, P::feed_read, P::audit_read,
-                     P::incidents_write, P::units_write, P::map_read});
+                     P::incidents_write, P::units_write, P::map_read, P::orders_write, P::incidents_review,
+                     P::stats_read});
     case Role::county_commander:
       return set_of({P::categories_read, P::incidents_read, P::persons_unmask, P::feed_read, P::incidents_write,
-                     P::units_write, P::map_read});
+                     P::units_write, P::map_read, P::orders_write, P::support_handle, P::incidents_review,
+                     P::stats_read});
     case Role::analyst:
-      // Statistics come with the evaluation work; no personal data, so no incident view.
-      return set_of({P::categories_read, P::metrics_read});
+      // Statistics and response times, with no personal data, so no incident view.
+      return set_of({P::categories_read, P::metrics_read, P::stats_read});
     case Role::integrator:
       return set_of({P::categories_read, P::alerts_write, P::reference_write, P::units_write});
     case Role::admin:
@@ -110,8 +116,9 @@ PermissionSet key_grantable_permissions() {
   using P = Permission;
   // A county platform may read the whole feed and incident list with a key; personal data
   // stays masked for keys, and keys never administer.
+  // A unit's terminal (or a vendor's fleet system) reports order steps with orders:write.
   return set_of({P::categories_read, P::alerts_write, P::incidents_read, P::feed_read, P::metrics_read,
-                 P::reference_write, P::units_write, P::map_read});
+                 P::reference_write, P::units_write, P::map_read, P::orders_write, P::stats_read});
 }
 
 bool Principal::sees_station(std::string_view station, const std::vector<std::string>& shared_with) const {

@@ -31,6 +31,7 @@ Response json_response(unsigned status, std::string body) {
 
 Response error_response(const Error& e) {
   json body = {{"error", {{"code", domain::error_code(e.kind)}, {"message", e.message}, {"field", e.field}}}};
+  if (!e.state.empty()) body["error"]["state"] = e.state;
   return json_response(static_cast<unsigned>(domain::http_status(e.kind)), body.dump());
 }
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "xiaonao/domain/error.hpp"
+#include "xiaonao/domain/loop.hpp"
 
 namespace xiaonao::config {
 
@@ -104,6 +105,15 @@ struct Reference {
   std::size_t max_body_bytes = 64 * 1024 * 1024;  ///< body of PUT /api/v1/reference/{kind}; over it: 413
 };
 
+/// The closed loop (docs/architecture.md, "The closed loop").
+struct Loop {
+  /// Alerts from these sources (comma-separated) open their incident already assessed: their
+  /// category, priority and place come from a trusted system (an anti-fraud centre, a pillar).
+  std::string auto_assess_sources = "fraud_warning,alarm_pillar";
+  int escalation_scan_ms = 250;   ///< the scheduler wakes at least this often (and at the next due time)
+  int escalation_batch = 500;     ///< deadlines announced per transaction
+};
+
 /// Logging.
 struct Log {
   std::string level = "info";  ///< trace|debug|info|warn|error (env XIAONAO_LOG_LEVEL)
@@ -123,6 +133,8 @@ struct Config {
   Units units;
   Fusion fusion;
   Reference reference;
+  domain::loop::DeadlinePolicy deadlines;  ///< deadline per step, priority and area type
+  Loop loop;
   Log log;
 
   /// The host part of `listen`, without IPv6 brackets ("::1" for "[::1]:8080").

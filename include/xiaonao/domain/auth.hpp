@@ -33,6 +33,10 @@ enum class Permission {
   reference_write,  ///< import the county's reference data (PUT /api/v1/reference/{kind})
   units_write,      ///< report unit positions and set unit status (station-scoped for station roles)
   map_read,         ///< the map layers and unit tracks (station-scoped incidents)
+  orders_write,     ///< issue orders and record their steps (ack, en route, on scene, ...)
+  support_handle,   ///< the county's side of support requests: accept, answer, close, reject
+  incidents_review, ///< the supervisor's review of a handled incident (评估)
+  stats_read,       ///< statistics and response-time evaluation (station-scoped for station roles)
   count_            ///< number of permissions (not a permission)
 };
 
