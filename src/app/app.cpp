@@ -120,7 +120,8 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   store::FusionWorker fusion(
       cfg.db.conninfo, cfg.db.statement_timeout_ms, store::fusion_options(cfg.fusion),
       [&hub](std::vector<domain::Frame> frames) { hub.offer(std::move(frames)); },
-      [&metrics](double s) { metrics.observe_fusion("after_commit", s); });
+      [&metrics](double s) { metrics.observe_fusion("after_commit", s); },
+      cfg.fusion.after_commit ? cfg.fusion.sweep_interval_s : 0);
   const auto lo = store::locate_options(cfg.fusion);
   wopt.nearest_zone_m = lo.nearest_zone_m;
   wopt.address_min_score = lo.address_min_score;

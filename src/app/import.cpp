@@ -116,7 +116,7 @@ int import_command(const config::Config& cfg, const std::string& kind_name, cons
       }
       // A value or an array where a Feature object belongs.
       const auto at = "features[" + std::to_string(index) + "]";
-      throw InvalidFeature{{domain::ErrorKind::invalid_field, at + " must be a GeoJSON Feature object", at, {}}};
+      throw InvalidFeature{{domain::ErrorKind::invalid_field, at + " must be a GeoJSON Feature object", at}};
     };
     json root;
     try {

@@ -556,12 +556,13 @@ std::vector<domain::Frame> fuse_incidents(pqxx::connection& c, const std::vector
 // ---- the worker ---------------------------------------------------------------------------
 
 FusionWorker::FusionWorker(std::string conninfo, int statement_timeout_ms, FusionOptions options, FrameSink sink,
-                           std::function<void(double)> observe, std::size_t queue_limit)
+                           std::function<void(double)> observe, int sweep_interval_s, std::size_t queue_limit)
     : conninfo_(std::move(conninfo)),
       statement_timeout_ms_(statement_timeout_ms),
       options_(options),
       sink_(std::move(sink)),
       observe_(std::move(observe)),
+      sweep_interval_s_(sweep_interval_s),
       queue_limit_(queue_limit),
       thread_([this] { run(); }) {}
 
@@ -596,29 +597,78 @@ void FusionWorker::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void FusionWorker::run() {
-  std::unique_ptr<pqxx::connection> conn;
-  for (;;) {
+// Open incidents of the last day that no fusion reached, oldest first. Ten seconds of grace
+// leave the normal path its chance; the advisory lock keeps two instances from sweeping at the
+// same moment (a rare double fusion would only repeat an idempotent result and its event).
+constexpr const char* sweep_sql = R"sql(
+SELECT id::text FROM incidents
+WHERE pg_try_advisory_xact_lock(7384002)
+  AND fused_at IS NULL AND status NOT IN ('closed', 'cancelled')
+  AND created_at > now() - interval '1 day' AND created_at < now() - interval '10 seconds'
+ORDER BY created_at
+LIMIT $1
+)sql";
+
+bool FusionWorker::sweep(std::unique_ptr<pqxx::connection>& conn) {
+  try {
+    if (!conn) conn = open_connection(conninfo_, statement_timeout_ms_);
     std::vector<std::string> ids;
     {
+      pqxx::work w(*conn);
+      for (const auto& r : w.exec_params(sweep_sql, static_cast<long long>(std::min<std::size_t>(queue_limit_, 1000))))
+        ids.push_back(r[0].as<std::string>());
+      w.commit();
+    }
+    if (!ids.empty()) {
+      log::info("fusion.sweep", {{"incidents", ids.size()}});
+      std::lock_guard lk(mu_);
+      for (auto& id : ids) queue_.push_back(std::move(id));
+    }
+    return true;
+  } catch (const std::exception& e) {
+    if (is_connection_error(e)) conn.reset();
+    log::warn("fusion.sweep_failed", {{"error", e.what()}});
+    return false;
+  }
+}
+
+void FusionWorker::run() {
+  using clock = std::chrono::steady_clock;
+  std::unique_ptr<pqxx::connection> conn;
+  // The first sweep comes shortly after start: what a crash left unfused is picked up then.
+  auto next_sweep = clock::now() + std::chrono::seconds(2);
+  for (;;) {
+    std::vector<std::string> ids;
+    bool due = false;
+    {
       std::unique_lock lk(mu_);
-      cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;
+      const auto ready = [&] { return stopping_ || !queue_.empty(); };
+      if (sweep_interval_s_ > 0) {
+        due = !cv_.wait_until(lk, next_sweep, ready);
+      } else {
+        cv_.wait(lk, ready);
+      }
+      if (stopping_ && queue_.empty()) return;
       // Up to 64 incidents share one transaction and one event append.
       while (!queue_.empty() && ids.size() < 64) {
         ids.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
+    if (due) {
+      next_sweep = clock::now() + std::chrono::seconds(sweep_interval_s_);
+      sweep(conn);
+      continue;
+    }
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     for (int attempt = 1; attempt <= 3; ++attempt) {
       try {
         if (!conn) conn = open_connection(conninfo_, statement_timeout_ms_);
-        const auto started = std::chrono::steady_clock::now();
+        const auto started = clock::now();
         auto frames = fuse_incidents(*conn, ids, options_);
         if (observe_) {
-          const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+          const double s = std::chrono::duration<double>(clock::now() - started).count();
           for (std::size_t i = 0; i < ids.size(); ++i) observe_(s / static_cast<double>(ids.size()));
         }
         if (!frames.empty()) sink_(std::move(frames));

@@ -482,5 +482,40 @@ TEST_F(FusionAsUser, StationRoleSeesItsFusedIncidentFeedAndUnmasksWithAudit) {
   }
 }
 
+// The worker's queue is in memory: an incident whose fusion was lost (here: undone by SQL, as a
+// crash right after the commit would leave it) is found by the sweep and fused again.
+TEST_F(Fusion, SweepFusesAnIncidentWhoseFusionWasLost) {
+  build_county();
+  ServerOptions o;
+  o.env = {{"XIAONAO_FUSION_AFTER_COMMIT", "true"}, {"XIAONAO_FUSION_SWEEP_INTERVAL_S", "1"}};
+  Server& server = start_server(o);
+  json a = make_alert("theft");
+  a["location"] = located_at(0, 0);
+  const std::string id = post(server.port(), a)["incident_id"];
+  fused_view(server.port(), id);
+  sql().exec("UPDATE incidents SET fused_at = NULL, fusion = NULL, created_at = now() - interval '1 minute'"
+             " WHERE id = $1::uuid", id);
+  const auto fused_events = [&] {
+    return sql().scalar("SELECT count(*) FROM events WHERE type = 'incident.fused' AND incident_id = $1::uuid", id);
+  };
+  ASSERT_EQ(fused_events(), 1);
+  EXPECT_TRUE(wait_until([&] { return sql().scalar("SELECT count(*) FROM incidents WHERE id = $1::uuid"
+                                                   " AND fused_at IS NOT NULL", id) == 1; },
+                         std::chrono::seconds(30)));
+  EXPECT_EQ(fused_events(), 2);
+  const auto v = fused_view(server.port(), id);
+  EXPECT_EQ(v["units"][0]["id"], "U1");
+  // A closed incident is left alone.
+  sql().exec("UPDATE incidents SET fused_at = NULL, status = 'closed' WHERE id = $1::uuid", id);
+  const std::string other = post(server.port(), bare("noise"))["incident_id"];
+  fused_view(server.port(), other);
+  sql().exec("UPDATE incidents SET fused_at = NULL, created_at = now() - interval '1 minute' WHERE id = $1::uuid",
+             other);
+  ASSERT_TRUE(wait_until([&] { return sql().scalar("SELECT count(*) FROM incidents WHERE id = $1::uuid"
+                                                   " AND fused_at IS NOT NULL", other) == 1; },
+                         std::chrono::seconds(30)));
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM incidents WHERE id = $1::uuid AND fused_at IS NULL", id), 1);
+}
+
 }  // namespace
 }  // namespace xiaonao::itest

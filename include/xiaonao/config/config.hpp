@@ -85,6 +85,7 @@ struct Units {
 /// Fusion at intake (docs/architecture.md, "Fusion").
 struct Fusion {
   bool after_commit = true;       ///< run cameras/units/household/history after each intake commit
+  int sweep_interval_s = 30;      ///< look for open incidents left unfused this often (0: never)
   int cameras_max = 8;            ///< cameras offered per incident
   int camera_radius_m = 300;      ///< cameras searched within this distance
   int units_max = 5;              ///< available units offered per incident

@@ -80,18 +80,21 @@ std::vector<domain::Frame> fuse_incidents(pqxx::connection& c, const std::vector
                                           const FusionOptions& options);
 
 /// Runs fuse_incidents on its own thread and connection for the incidents the intake writer
-/// committed, so the intake answer never waits for it.
+/// committed, so the intake answer never waits for it. The queue lives in memory, so every
+/// `sweep_interval_s` (and soon after start) the worker also looks for open incidents of the
+/// last day that are still unfused (a crash after the commit, a full queue, a database outage
+/// longer than the retries) and fuses them; 0 turns the sweep off.
 class FusionWorker {
  public:
   using FrameSink = std::function<void(std::vector<domain::Frame>)>;
   FusionWorker(std::string conninfo, int statement_timeout_ms, FusionOptions options, FrameSink sink,
-               std::function<void(double)> observe, std::size_t queue_limit = 100000);
+               std::function<void(double)> observe, int sweep_interval_s = 0, std::size_t queue_limit = 100000);
   ~FusionWorker();
   FusionWorker(const FusionWorker&) = delete;
   FusionWorker& operator=(const FusionWorker&) = delete;
 
-  /// Queues incidents for fusion; over the queue limit they are dropped (logged; their
-  /// fused_at stays null and a PATCH re-runs fusion).
+  /// Queues incidents for fusion; over the queue limit they are dropped (logged; the sweep
+  /// finds them later, since their fused_at stays null).
   void enqueue(std::vector<std::string> incident_ids);
   std::size_t queue_depth() const;
   /// Fuses what is queued, then joins the thread.
@@ -99,11 +102,14 @@ class FusionWorker {
 
  private:
   void run();
+  /// Queues the unfused open incidents the sweep finds; false when it could not look.
+  bool sweep(std::unique_ptr<pqxx::connection>& conn);
   std::string conninfo_;
   int statement_timeout_ms_;
   FusionOptions options_;
   FrameSink sink_;
   std::function<void(double)> observe_;
+  int sweep_interval_s_;
   std::size_t queue_limit_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
