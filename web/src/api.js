@@ -10,7 +10,7 @@ export class ApiError extends Error {
     this.status = status;
     this.code = e.code || '';
     this.field = e.field || '';
-    this.state = body && body.state;
+    this.state = e.state || (body && body.state) || '';
     this.body = body;
   }
 }

@@ -261,9 +261,37 @@ function applyEvent(ev) {
     }
     beep();
   }
+  // Order frames on the feed carry no deadlines (loop_api): read the order itself for them.
+  if (ev.type.startsWith('order.') && ev.data?.id) fetchOrder(ev.data.id);
   if (r.changed) scheduleRender();
   const about = r.id || ev.data?.incident_id || ev.data?.id;
   if (selectedId && about === selectedId) scheduleViewReload();
+}
+
+const orderFetches = new Map();
+/** GET /api/v1/orders/{id}: the order with its deadlines (met, fired), into the queue. */
+function fetchOrder(id) {
+  clearTimeout(orderFetches.get(id));
+  orderFetches.set(id, setTimeout(async () => {
+    orderFetches.delete(id);
+    try {
+      const o = await api.get(`/api/v1/orders/${encodeURIComponent(id)}`);
+      if (o && o.id && queue.apply({ type: 'order.loaded', data: o }).changed) scheduleRender();
+    } catch { /* the feed's picture stays */ }
+  }, 100));
+}
+
+/** Open orders with their deadlines, for the countdowns after a (re)load; none before the loop exists. */
+async function loadOpenOrders() {
+  for (const state of ['issued', 'acknowledged', 'en_route', 'on_scene']) {
+    try {
+      const r = await api.get(`/api/v1/orders?state=${state}`);
+      for (const o of (Array.isArray(r) ? r : r?.items || [])) queue.apply({ type: 'order.loaded', data: o });
+    } catch {
+      return;
+    }
+  }
+  scheduleRender();
 }
 
 /** The open incidents now; events that arrive meanwhile are applied on top, in order. */
@@ -282,6 +310,7 @@ async function loadSnapshot() {
     }
     queue.load(items);
     stats.snapshots += 1;
+    await loadOpenOrders();
   } catch (e) {
     console.warn('snapshot failed', e);
   } finally {

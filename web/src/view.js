@@ -154,7 +154,7 @@ function header(v, nowMs, may) {
       ${v.shared_with?.length ? ` · shared ${esc(v.shared_with.join(','))}` : ''}</div>
     ${i.description ? `<div class="desc">${esc(i.description)}</div>` : ''}
     <div class="actions" data-testid="view-actions">
-      ${btn('assess')}${btn('dispatch', 'orders:write')}${btn('support', 'support:write')}${btn('divert')}${btn('resolve')}${btn('feedback')}${btn('cancel')}
+      ${btn('assess')}${btn('dispatch', 'orders:write')}${btn('support')}${btn('divert')}${btn('resolve')}${btn('feedback')}${btn('callback')}${btn('review', 'incidents:review')}${btn('close')}${btn('cancel')}
     </div>
     <div class="form-slot" data-testid="form-slot"></div>
     <div class="msg" data-testid="view-msg" role="status"></div>
@@ -201,7 +201,17 @@ export function renderForm(action, v, extra = {}) {
         ${field('form.note', '<textarea name="note" maxlength="2000"></textarea>')}${submit}</form>`;
     case 'resolve':
     case 'cancel':
-      return `<form data-form="${action}">${field('form.reason', '<input name="reason" maxlength="500" required>')}${submit}</form>`;
+    case 'close':
+      return `<form data-form="${action}">${field('form.reason', `<input name="reason" maxlength="500" ${action === 'close' ? '' : 'required'}>`)}${submit}</form>`;
+    case 'callback': {
+      const sat = [5, 4, 3, 2, 1].map((n) => `<option value="${n}">${n}</option>`).join('');
+      return `<form data-form="callback">${field('form.reached', `<select name="reached"><option value="true">${esc(t('form.yes'))}</option><option value="false">${esc(t('form.no'))}</option></select>`)}
+        ${field('form.satisfaction', `<select name="satisfaction">${sat}<option value="">—</option></select>`)}
+        ${field('form.note', '<textarea name="note" maxlength="2000"></textarea>')}${submit}</form>`;
+    }
+    case 'review':
+      return `<form data-form="review">${field('form.verdict', `<select name="verdict">${options(['good', 'acceptable', 'poor'], 'verdict')}</select>`)}
+        ${field('form.note', '<textarea name="note" maxlength="2000"></textarea>')}${submit}</form>`;
     case 'feedback':
       return `<form data-form="feedback">${field('form.outcome', '<input name="outcome" maxlength="64" required>')}
         ${field('form.summary', '<textarea name="summary" maxlength="4000" required></textarea>')}
@@ -233,7 +243,15 @@ export function actionRequest(action, incidentId, form) {
       return { method: 'POST', path: `/api/v1/incidents/${id}/diversions`, body: { agency: form.agency, note: form.note || '' } };
     case 'resolve':
     case 'cancel':
+    case 'close':
       return { method: 'POST', path: `/api/v1/incidents/${id}/transitions`, body: { event: action, reason: form.reason || '' } };
+    case 'callback': {
+      const reached = form.reached !== 'false';
+      return { method: 'POST', path: `/api/v1/incidents/${id}/callback`,
+        body: { reached, satisfaction: reached && form.satisfaction ? Number(form.satisfaction) : null, note: form.note || '' } };
+    }
+    case 'review':
+      return { method: 'POST', path: `/api/v1/incidents/${id}/review`, body: { verdict: form.verdict, note: form.note || '' } };
     case 'feedback':
       return { method: 'PUT', path: `/api/v1/incidents/${id}/feedback`,
         body: { outcome: form.outcome, summary: form.summary || '', people_involved: Number(form.people_involved || 0),

@@ -139,3 +139,17 @@ test('500 incidents sort in well under a frame', () => {
   const ms = (performance.now() - t) / 20;
   assert.ok(ms < 25, `view() took ${ms.toFixed(2)} ms`);
 });
+
+test('an order read back after its event updates the deadlines (met ones stop counting)', () => {
+  const q = new IncidentQueue();
+  q.load([inc('a', 2, 0)]);
+  q.apply({ type: 'order.issued', data: { id: 'o1', incident_id: 'a', state: 'issued' } });
+  assert.equal(q.nextDeadline(q.get('a'), T0), null, 'the feed frame has no deadlines');
+  q.apply({ type: 'order.loaded', data: { id: 'o1', incident_id: 'a', state: 'issued',
+    deadlines: [{ kind: 'acknowledge', due_at: iso(60), met_at: null }, { kind: 'arrive', due_at: iso(300), met_at: null }] } });
+  assert.equal(q.nextDeadline(q.get('a'), T0).kind, 'acknowledge');
+  q.apply({ type: 'order.acknowledged', data: { id: 'o1', incident_id: 'a', state: 'acknowledged' } });
+  q.apply({ type: 'order.loaded', data: { id: 'o1', incident_id: 'a', state: 'acknowledged',
+    deadlines: [{ kind: 'acknowledge', due_at: iso(60), met_at: iso(20) }, { kind: 'arrive', due_at: iso(300), met_at: null }] } });
+  assert.equal(q.nextDeadline(q.get('a'), T0).kind, 'arrive');
+});

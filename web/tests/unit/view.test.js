@@ -16,6 +16,13 @@ test('action requests follow the documented API shapes', () => {
   assert.equal(actionRequest('feedback', 'I1', { outcome: 'found', summary: 's', people_involved: '2' }).method, 'PUT');
   assert.deepEqual(actionRequest('relocate', 'a/b', { lat: 28.1234567, lon: 119.9876543 }),
     { method: 'PATCH', path: '/api/v1/incidents/a%2Fb', body: { location: { lon: 119.987654, lat: 28.123457 } } });
+  assert.deepEqual(actionRequest('callback', 'I1', { reached: 'true', satisfaction: '4', note: 'n' }).body,
+    { reached: true, satisfaction: 4, note: 'n' });
+  assert.deepEqual(actionRequest('callback', 'I1', { reached: 'false', satisfaction: '4' }).body,
+    { reached: false, satisfaction: null, note: '' });
+  assert.deepEqual(actionRequest('review', 'I1', { verdict: 'good' }),
+    { method: 'POST', path: '/api/v1/incidents/I1/review', body: { verdict: 'good', note: '' } });
+  assert.deepEqual(actionRequest('close', 'I1', {}).body, { event: 'close', reason: '' });
   assert.equal(actionRequest('nonsense', 'I1', {}), null);
 });
 
@@ -40,7 +47,7 @@ test('the view escapes everything it shows', () => {
 
 test('forms exist for every action and the dispatch form pre-selects the clicked unit', () => {
   const v = { incident: { id: 'I1', priority: 2, category: 'theft' }, units: [{ id: 'U1', distance_m: 3 }, { id: 'U2', distance_m: 9 }] };
-  for (const a of ['assess', 'dispatch', 'support', 'divert', 'resolve', 'cancel', 'feedback']) {
+  for (const a of ['assess', 'dispatch', 'support', 'divert', 'resolve', 'cancel', 'close', 'feedback', 'callback', 'review']) {
     assert.match(renderForm(a, v), new RegExp(`data-form="${a}"`), a);
   }
   const f = renderForm('dispatch', v, { unit: 'U2' });
