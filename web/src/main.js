@@ -392,6 +392,11 @@ function onViewClick(e) {
     slot.innerHTML = '';
     return;
   }
+  if (action === 'use-address') {
+    e.preventDefault();
+    runAction(actionRequest('use-address', selectedId, { address_id: b.dataset.address }));
+    return;
+  }
   if (action === 'relocate') {
     message(t('view.relocate_hint'));
     cmap.setPicking(true);
@@ -498,6 +503,9 @@ onLangChange(() => {
   scheduleRender();
   if (selectedView) showView(selectedView);
 });
+
+// Browsers start audio only after a gesture: the first click anywhere (or the login) unlocks it.
+document.addEventListener('pointerdown', unlockAudio, { once: true });
 
 api.onSignedOut = () => { stopConsole(); renderLogin(); };
 

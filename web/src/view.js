@@ -6,6 +6,11 @@ import { formatDuration } from './state.js';
 
 export const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 
+/** A camera stream link only for video schemes and the web; anything else (javascript:, data:) is dropped. */
+export function safeUrl(u) {
+  return /^(rtsp|rtsps|rtmp|https?):\/\//i.test(String(u ?? '')) ? String(u) : '';
+}
+
 const VULNERABLE = new Set(['elderly_alone', 'mental_illness', 'disabled', 'minor']);
 export const ORDER_KINDS = ['respond', 'visit', 'video_check', 'search'];
 export const SUPPORT_KINDS = ['video', 'technical', 'intelligence', 'cross_jurisdiction', 'manpower'];
@@ -33,7 +38,9 @@ function locationBlock(v) {
   const l = v.location || {};
   const p = l.point;
   const where = p ? `${p.lat.toFixed(5)}, ${p.lon.toFixed(5)}` : `<span class="warn">${esc(t('view.needs_location'))}</span>`;
-  const cands = (l.candidates || []).map((c) => `<li>${esc(c.text)} <span class="muted">${Math.round(c.score * 100)}%</span></li>`).join('');
+  // An ambiguous fuzzy match: one click takes a candidate as the location (PATCH address_id).
+  const cands = (l.candidates || []).map((c) => `<li><a href="#" data-action="use-address" data-address="${esc(c.address_id)}">${esc(c.text)}</a>
+    <span class="muted">${Math.round(c.score * 100)}%</span></li>`).join('');
   return section('view.location', null, `
     <div class="kv"><span>${esc(l.address_text || '')}</span> <span class="muted" data-testid="view-point">${where}</span></div>
     <div class="kv muted">${esc(t('view.located_by'))}: <b data-testid="view-located-by">${esc(l.located_by || '—')}</b>
@@ -56,7 +63,7 @@ function camerasBlock(v) {
   const rows = (v.cameras || []).map((c) => `<li data-id="${esc(c.id)}">
     <b>${esc(c.name)}</b> <span class="muted">${Math.round(c.distance_m)} m</span>
     ${c.in_view ? `<span class="tag ok">${esc(t('view.in_view'))}</span>` : ''}
-    ${c.stream_url ? `<a href="${esc(c.stream_url)}" target="_blank" rel="noopener noreferrer">${esc(t('view.camera_open'))}</a>` : ''}</li>`).join('');
+    ${safeUrl(c.stream_url) ? `<a href="${esc(safeUrl(c.stream_url))}" target="_blank" rel="noopener noreferrer">${esc(t('view.camera_open'))}</a>` : ''}</li>`).join('');
   return section('view.cameras', (v.cameras || []).length, rows ? `<ul class="list">${rows}</ul>` : none(), 'view-cameras');
 }
 
@@ -256,6 +263,8 @@ export function actionRequest(action, incidentId, form) {
       return { method: 'PUT', path: `/api/v1/incidents/${id}/feedback`,
         body: { outcome: form.outcome, summary: form.summary || '', people_involved: Number(form.people_involved || 0),
           property_recovered: form.property_recovered || '' } };
+    case 'use-address':
+      return { method: 'PATCH', path: `/api/v1/incidents/${id}`, body: { address_id: String(form.address_id) } };
     case 'relocate':
       return { method: 'PATCH', path: `/api/v1/incidents/${id}`,
         body: { location: { lon: Number(Number(form.lon).toFixed(6)), lat: Number(Number(form.lat).toFixed(6)) } } };

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { actionRequest, esc, renderView, renderForm } from '../../src/view.js';
+import { actionRequest, esc, renderView, renderForm, safeUrl } from '../../src/view.js';
 import { setLang } from '../../src/i18n.js';
 
 test('action requests follow the documented API shapes', () => {
@@ -23,6 +23,8 @@ test('action requests follow the documented API shapes', () => {
   assert.deepEqual(actionRequest('review', 'I1', { verdict: 'good' }),
     { method: 'POST', path: '/api/v1/incidents/I1/review', body: { verdict: 'good', note: '' } });
   assert.deepEqual(actionRequest('close', 'I1', {}).body, { event: 'close', reason: '' });
+  assert.deepEqual(actionRequest('use-address', 'I1', { address_id: 'A000007' }),
+    { method: 'PATCH', path: '/api/v1/incidents/I1', body: { address_id: 'A000007' } });
   assert.equal(actionRequest('nonsense', 'I1', {}), null);
 });
 
@@ -41,6 +43,7 @@ test('the view escapes everything it shows', () => {
   assert.ok(!html.includes('<img'), 'no raw tag');
   assert.ok(html.includes('&lt;img'));
   assert.ok(!html.includes('C"1'));
+  assert.ok(!html.includes('javascript:'), 'a javascript: stream link is dropped');
   assert.ok(html.includes('class="vulnerable"'));
   assert.equal(esc(`a"b'<>&`), 'a&quot;b&#39;&lt;&gt;&amp;');
 });
@@ -53,4 +56,12 @@ test('forms exist for every action and the dispatch form pre-selects the clicked
   const f = renderForm('dispatch', v, { unit: 'U2' });
   assert.match(f, /value="U2" checked/);
   assert.doesNotMatch(f, /value="U1" checked/);
+});
+
+test('stream links keep video and web schemes only', () => {
+  assert.equal(safeUrl('rtsp://video.local/yunhe/C1'), 'rtsp://video.local/yunhe/C1');
+  assert.equal(safeUrl('https://nvr.local/live/1'), 'https://nvr.local/live/1');
+  for (const bad of ['javascript:alert(1)', ' javascript:x', 'data:text/html,x', 'vbscript:x', '', null, '//evil']) {
+    assert.equal(safeUrl(bad), '', String(bad));
+  }
 });
