@@ -154,6 +154,8 @@ const STRINGS = {
   'map.incidents': ['警情', 'Incidents'],
   'map.markers': ['报警柱', 'Alarm pillars'],
   'map.stations': ['派出所', 'Stations'],
+  'escalation.title': ['超时升级', 'Escalation'],
+  'escalation.late': ['已超 {s} 秒', '{s} s late'],
   'alarm.new': ['新的紧急警情', 'New urgent incident'],
   'error.generic': ['操作失败', 'Failed'],
 };

@@ -107,6 +107,7 @@ function shell() {
       <ul class="rows" id="rows" data-testid="queue"></ul>
     </aside>
     <main class="map" id="map"></main>
+    <div class="toasts" id="toasts" data-testid="toasts" aria-live="assertive"></div>
     <section class="view" id="view" data-testid="view"></section>
   </div>`;
   document.getElementById('lang').onclick = () => setLang(getLang() === 'en' ? 'zh' : 'en');
@@ -261,11 +262,29 @@ function applyEvent(ev) {
     }
     beep();
   }
+  if (ev.type === 'deadline.missed' && ev.data) escalationToast(ev.data);
   // Order frames on the feed carry no deadlines (loop_api): read the order itself for them.
   if (ev.type.startsWith('order.') && ev.data?.id) fetchOrder(ev.data.id);
   if (r.changed) scheduleRender();
   const about = r.id || ev.data?.incident_id || ev.data?.id;
   if (selectedId && about === selectedId) scheduleViewReload();
+}
+
+/** A missed deadline (an escalation): a red note that opens the incident, a beep and a flash. */
+function escalationToast(d) {
+  const box = document.getElementById('toasts');
+  if (!box) return;
+  const inc = queue.get(d.incident_id);
+  const div = document.createElement('div');
+  div.className = 'toast';
+  div.dataset.incident = d.incident_id || '';
+  div.innerHTML = `<b>${esc(t('escalation.title'))}</b> ${esc(d.incident_number || inc?.number || '')}
+    · ${esc(label('deadline', d.kind))} · ${esc(t('escalation.late', { s: Math.round(d.late_s || 0) }))}`;
+  div.onclick = () => { if (d.incident_id) selectIncident(d.incident_id); div.remove(); };
+  box.prepend(div);
+  while (box.children.length > 5) box.lastElementChild.remove();
+  setTimeout(() => div.remove(), 20000);
+  beep();
 }
 
 const orderFetches = new Map();
@@ -283,6 +302,10 @@ function fetchOrder(id) {
 
 /** Open orders with their deadlines, for the countdowns after a (re)load; none before the loop exists. */
 async function loadOpenOrders() {
+  try {
+    const r = await api.get('/api/v1/escalations?open=true');
+    for (const d of (Array.isArray(r) ? r : r?.items || [])) queue.apply({ type: 'deadline.missed', data: d });
+  } catch { /* none before the closed loop exists */ }
   for (const state of ['issued', 'acknowledged', 'en_route', 'on_scene']) {
     try {
       const r = await api.get(`/api/v1/orders?state=${state}`);
@@ -475,7 +498,7 @@ async function startConsole() {
   unitsTimer = setInterval(pollUnits, 2000);
   tickTimer = setInterval(tick, 1000);
   tick();
-  window.__xiaonao = { queue, feed, stats, api, map: cmap, selectIncident };
+  window.__xiaonao = { queue, feed, stats, api, map: cmap, selectIncident, applyEvent };
 }
 
 function stopConsole() {

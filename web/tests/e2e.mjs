@@ -241,7 +241,7 @@ async function main() {
   // Failed loads, by URL (the console message alone does not say which); the wrong password is expected.
   const failed = [];
   // Before the closed loop is merged its routes answer 404; the console reads them optimistically.
-  const loopRoute = (u) => /\/api\/v1\/(orders|support-requests|diversions)/.test(u);
+  const loopRoute = (u) => /\/api\/v1\/(orders|support-requests|diversions|escalations)/.test(u);
   page.on('response', (r) => {
     if (r.status() < 400) return;
     if (r.status() === 401 && r.url().endsWith('/auth/login')) return;
@@ -307,6 +307,18 @@ async function main() {
   const moved = await rest('GET', `/api/v1/incidents/${first.incident_id}`, { token: await officerToken() });
   check(moved.json.location.located_by === 'manual', 'the server has the manual location');
   done(`now at ${JSON.stringify(moved.json.location.point)}`);
+
+  done = step('a missed deadline shows as an escalation and the row turns overdue (the frame is simulated in the page)');
+  // The escalation scheduler is issue 5's; here the console's handling of its feed frame is
+  // checked by handing the page the documented frame directly.
+  await page.evaluate((d) => window.__xiaonao.applyEvent({ seq: 0, type: 'deadline.missed', at: new Date().toISOString(), data: d }), {
+    deadline_id: 999999, subject_kind: 'order', subject_id: 'sim-order', order_id: 'sim-order', incident_id: first.incident_id,
+    incident_number: first.incident_number, station_id: 'S01', kind: 'acknowledge', due_at: new Date(Date.now() - 5000).toISOString(), late_s: 5 });
+  await page.getByTestId('toasts').locator('.toast').filter({ hasText: first.incident_number }).waitFor({ timeout: 3000 });
+  await page.locator(`li.overdue[data-id="${first.incident_id}"]`).waitFor({ timeout: 3000 });
+  await page.screenshot({ path: join(artifacts, 'console-escalation-1920x1080.png') });
+  await page.getByTestId('toasts').locator('.toast').first().click();
+  done();
 
   if (loopSteps) {
     done = step('[loop] assess and dispatch from the view, see the order acknowledged');
