@@ -212,10 +212,10 @@ const std::vector<KeySpec>& key_specs() {
       {"fusion.address_sure_score_pct", [](Config& c) -> Ref { return &c.fusion.address_sure_score_pct; }, 0, 100},
       {"reference.max_body_bytes", [](Config& c) -> Ref { return &c.reference.max_body_bytes; }, 1024,
        1024 * kMiB},
-      {"console.web_root", [](Config& c) -> Ref { return &c.console.web_root; }, 0, 0, check_path},
-      {"console.tile_url", [](Config& c) -> Ref { return &c.console.tile_url; }, 0, 0, check_tile_url},
       {"log.level", [](Config& c) -> Ref { return &c.log.level; }, 0, 0, check_level},
       {"log.json", [](Config& c) -> Ref { return &c.log.json; }},
+      {"console.web_root", [](Config& c) -> Ref { return &c.console.web_root; }, 0, 0, check_path},
+      {"console.tile_url", [](Config& c) -> Ref { return &c.console.tile_url; }, 0, 0, check_tile_url},
   };
   return specs;
 }

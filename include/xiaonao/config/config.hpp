@@ -104,16 +104,16 @@ struct Reference {
   std::size_t max_body_bytes = 64 * 1024 * 1024;  ///< body of PUT /api/v1/reference/{kind}; over it: 413
 };
 
-/// The station console (the browser app served at /).
-struct Console {
-  std::string web_root;  ///< directory of the built console; empty: `web` beside the executable (env XIAONAO_WEB_ROOT too)
-  std::string tile_url;  ///< optional internal tile server, "https://host/{z}/{x}/{y}.png"; empty: GeoJSON base map only
-};
-
 /// Logging.
 struct Log {
   std::string level = "info";  ///< trace|debug|info|warn|error (env XIAONAO_LOG_LEVEL)
   bool json = false;           ///< JSON lines instead of text (env XIAONAO_LOG_JSON=1)
+};
+
+/// The station console (the browser app served at /).
+struct Console {
+  std::string web_root;  ///< directory of the built console; empty: `web` beside the executable (env XIAONAO_WEB_ROOT too)
+  std::string tile_url;  ///< optional internal tile server, "https://host/{z}/{x}/{y}.png"; empty: GeoJSON base map only
 };
 
 /// Everything xiaonaod reads at start-up.
@@ -129,8 +129,8 @@ struct Config {
   Units units;
   Fusion fusion;
   Reference reference;
-  Console console;
   Log log;
+  Console console;
 
   /// The host part of `listen`, without IPv6 brackets ("::1" for "[::1]:8080").
   std::string listen_host() const;
