@@ -99,6 +99,7 @@ const STRINGS = {
   'act.resolve': ['处置完毕', 'Resolve'],
   'act.feedback': ['反馈', 'Feedback'],
   'act.cancel': ['撤销', 'Cancel'],
+  'act.unmask': ['查看完整信息', 'Show in full'],
   'act.callback': ['回访', 'Call-back'],
   'act.review': ['评估', 'Review'],
   'act.close': ['办结', 'Close'],

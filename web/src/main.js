@@ -437,6 +437,16 @@ async function onViewSubmit(e) {
     if (k in data) data[k] = [].concat(data[k], v);
     else data[k] = k === 'unit_ids' ? [v] : v;
   }
+  if (action === 'unmask') {
+    try {
+      const id = selectedId;
+      const v = await api.get(`/api/v1/incidents/${encodeURIComponent(id)}?unmask=true&reason=${encodeURIComponent(data.reason || '')}`);
+      if (selectedId === id) showView(v);
+    } catch (err) {
+      message(`${t('error.generic')}: ${err.message}`, true);
+    }
+    return;
+  }
   const req = actionRequest(action, selectedId, data);
   if (!req) return;
   await runAction(req);

@@ -75,14 +75,16 @@ function unitsBlock(v, canDispatch) {
   return section('view.units', (v.units || []).length, (rows ? `<ul class="list">${rows}</ul>` : none()) + stale, 'view-units');
 }
 
-function householdBlock(v) {
+function householdBlock(v, canUnmask) {
   const rows = (v.household || []).map((p) => {
     const flags = (p.flags || []).map((f) => `<span class="tag ${VULNERABLE.has(f) ? 'vuln' : ''}">${esc(label('flag', f))}</span>`).join(' ');
     const vulnerable = (p.flags || []).some((f) => VULNERABLE.has(f));
     return `<li data-id="${esc(p.person_id)}" class="${vulnerable ? 'vulnerable' : ''}">
       <b>${esc(p.name || '')}</b> <span class="muted">${esc(p.id_number || '')} ${esc((p.phones || []).join(', '))}</span> ${flags}</li>`;
   }).join('');
-  const masked = v.masked ? ` <span class="tag">${esc(t('view.masked'))}</span>` : '';
+  // Unmasking needs a reason and is audited per person (docs/security.md).
+  const masked = v.masked ? ` <span class="tag">${esc(t('view.masked'))}</span>${canUnmask && (v.household || []).length
+    ? ` <button class="small" data-action="unmask" data-testid="act-unmask">${esc(t('act.unmask'))}</button>` : ''}` : '';
   return section('view.household', (v.household || []).length, (masked ? `<div>${masked}</div>` : '') + (rows ? `<ul class="list">${rows}</ul>` : none()), 'view-household');
 }
 
@@ -173,7 +175,7 @@ export function renderView(v, { nowMs = Date.now(), may = () => true } = {}) {
   if (!v) return `<div class="empty">${esc(t('view.empty'))}</div>`;
   return `${header(v, nowMs, may)}
     <div class="view-body">
-      <div class="col">${locationBlock(v)}${ownerBlock(v)}${camerasBlock(v)}${unitsBlock(v, may('orders:write'))}${householdBlock(v)}</div>
+      <div class="col">${locationBlock(v)}${ownerBlock(v)}${camerasBlock(v)}${unitsBlock(v, may('orders:write'))}${householdBlock(v, may('persons:unmask'))}</div>
       <div class="col">${alertsBlock(v)}${ordersBlock(v)}${supportBlock(v)}${diversionsBlock(v)}${feedbackBlock(v)}${historyBlock(v)}${timelineBlock(v)}</div>
     </div>`;
 }
@@ -187,6 +189,8 @@ export function renderForm(action, v, extra = {}) {
     <button type="button" data-action="close-form">${esc(t('act.close_form'))}</button></div>`;
   const field = (key, html) => `<label><span>${esc(t(key))}</span>${html}</label>`;
   switch (action) {
+    case 'unmask':
+      return `<form data-form="unmask">${field('form.reason', '<input name="reason" maxlength="500" required>')}${submit}</form>`;
     case 'assess': {
       const cats = categoryList().map((c) => `<option value="${esc(c.code)}" ${c.code === i.category ? 'selected' : ''}>${esc(categoryName(c.code))}</option>`).join('');
       const prios = [1, 2, 3, 4].map((p) => `<option value="${p}" ${p === i.priority ? 'selected' : ''}>${esc(t('priority.n', { n: p }))}</option>`).join('');

@@ -295,7 +295,15 @@ async function main() {
     `fusion found residents (${fused.household.length}), units (${fused.units.length}) and cameras (${fused.cameras.length})`);
   const maskedName = fused.household[0].name;
   check(await page.getByTestId('view-household').innerText().then((t) => t.includes(maskedName)), 'residents shown masked as the API masks them');
-  done(`${shown.cameras.length} cameras, ${shown.units.length} units, ${shown.household.length} residents`);
+  // The duty officer may see them in full with a reason (audited by the server).
+  await page.getByTestId('act-unmask').click();
+  await page.locator('form[data-form="unmask"] input[name="reason"]').fill('核实住户身份');
+  await page.getByTestId('form-submit').click();
+  await waitFor('the residents unmasked', async () => {
+    const names = await page.getByTestId('view-household').locator('li[data-id] b').allInnerTexts();
+    return names.length === fused.household.length && names.every((n) => n && !n.includes('*'));
+  }, 5000);
+  done(`${shown.cameras.length} cameras, ${shown.units.length} units, ${shown.household.length} residents (unmasked on request)`);
 
   await page.screenshot({ path: join(artifacts, 'console-1920x1080.png') });
 

@@ -50,7 +50,7 @@ test('the view escapes everything it shows', () => {
 
 test('forms exist for every action and the dispatch form pre-selects the clicked unit', () => {
   const v = { incident: { id: 'I1', priority: 2, category: 'theft' }, units: [{ id: 'U1', distance_m: 3 }, { id: 'U2', distance_m: 9 }] };
-  for (const a of ['assess', 'dispatch', 'support', 'divert', 'resolve', 'cancel', 'close', 'feedback', 'callback', 'review']) {
+  for (const a of ['unmask', 'assess', 'dispatch', 'support', 'divert', 'resolve', 'cancel', 'close', 'feedback', 'callback', 'review']) {
     assert.match(renderForm(a, v), new RegExp(`data-form="${a}"`), a);
   }
   const f = renderForm('dispatch', v, { unit: 'U2' });
