@@ -28,6 +28,7 @@ targets=(
   "fuzz_router router router.dict 4096"
   "fuzz_ws_frame ws - 9000"
   "fuzz_reference reference reference.dict 8192"
+  "fuzz_asset_path assets - 512"
 )
 
 bash scripts/setup.sh

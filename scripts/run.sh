@@ -134,6 +134,7 @@ print_info() {
   cat <<EOF
 
 Xiaonao is running.
+  console    $base/   (open it in a browser; log in with a demo user below)
   API        $base/api/v1/incidents   (every route but health and login needs a token or key)
   alerts in  curl -sS -X POST -H 'Content-Type: application/json' \\
                -H "Authorization: Bearer \$(cat $(rel "$key_file"))" --data @alert.json $base/api/v1/alerts

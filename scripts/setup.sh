@@ -3,8 +3,10 @@
 #
 # Installs the Debian 12 packages Xiaonao needs to build, test and run (compiler, CMake,
 # Boost 1.81, libpqxx, PostgreSQL 15 + PostGIS 3, nlohmann-json, spdlog, GoogleTest, libsodium,
-# OpenSSL, clang + libFuzzer runtime, wrk, curl, shellcheck). Only what is missing is installed:
-# when everything is present it returns in well under a second without touching apt.
+# OpenSSL, clang + libFuzzer runtime, wrk, curl, shellcheck; for the console: Chromium for its
+# end-to-end test, CJK fonts for its screenshots, and nodejs + npm only if node is missing).
+# Only what is missing is installed: when everything is present it returns in well under a
+# second without touching apt.
 # Works as root or as a normal user with sudo; never prompts (safe with CI=true and no stdin).
 set -euo pipefail
 
@@ -18,7 +20,12 @@ required=(
   nlohmann-json3-dev libspdlog-dev libgtest-dev libsodium-dev libssl-dev openssl
   clang libclang-rt-14-dev
   wrk shellcheck
+  chromium fonts-noto-cjk
 )
+# The console (web/) is built with Node and npm; the machines have Node 20 already, so Debian's
+# nodejs and npm are added only when there is no node at all.
+if ! command -v node >/dev/null 2>&1; then required+=(nodejs npm); fi
+
 # Installed only if the archive has a real (non-virtual) package of that name. On Debian 12
 # postgresql-contrib-15 is virtual: its contents (pg_trgm, ...) ship inside postgresql-15.
 optional=(postgresql-contrib-15)

@@ -116,6 +116,23 @@ std::optional<std::string> check_sources(const std::string& s) {
   return std::nullopt;
 }
 
+// An internal tile server's URL template. It goes into the console page's
+// Content-Security-Policy, so only plain URL characters pass: no quotes, spaces or ';'.
+std::optional<std::string> check_tile_url(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  const bool scheme = s.starts_with("http://") || s.starts_with("https://");
+  const bool clean = s.size() <= 512 && std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return std::isalnum(c) || std::string_view("-._~:/?#[]@!$&()*+,=%{}").find(static_cast<char>(c)) != std::string_view::npos;
+  });
+  const auto host_end = s.find('/', s.find("//") + 2);
+  const bool host = host_end != std::string::npos && host_end > s.find("//") + 2 &&
+                    s.substr(0, host_end).find_first_of("{}?#@") == std::string::npos;
+  if (scheme && clean && host && s.find("{z}") != std::string::npos && s.find("{x}") != std::string::npos &&
+      s.find("{y}") != std::string::npos)
+    return std::nullopt;
+  return "must be empty or an http(s) URL template with {z}, {x} and {y} and no spaces, quotes or ';'";
+}
+
 constexpr std::int64_t kMiB = 1024 * 1024;
 
 // Ranges: wide enough for any sane deployment, narrow enough to catch unit mix-ups
@@ -228,11 +245,14 @@ const std::vector<KeySpec>& key_specs() {
       {"loop.escalation_batch", [](Config& c) -> Ref { return &c.loop.escalation_batch; }, 1, 100000},
       {"log.level", [](Config& c) -> Ref { return &c.log.level; }, 0, 0, check_level},
       {"log.json", [](Config& c) -> Ref { return &c.log.json; }},
+      {"console.web_root", [](Config& c) -> Ref { return &c.console.web_root; }, 0, 0, check_path},
+      {"console.tile_url", [](Config& c) -> Ref { return &c.console.tile_url; }, 0, 0, check_tile_url},
   };
   return specs;
 }
 
-constexpr std::string_view kSections[] = {"http", "feed", "db", "security", "reference", "units", "fusion", "deadlines", "loop", "log"};
+constexpr std::string_view kSections[] = {"http",  "feed",      "db",   "security", "reference", "units",
+                                          "fusion", "deadlines", "loop", "log",      "console"};
 
 bool is_section(std::string_view name) {
   return std::find(std::begin(kSections), std::end(kSections), name) != std::end(kSections);
@@ -407,6 +427,10 @@ std::optional<Error> apply_environment(const std::map<std::string, std::string>&
   if (const auto it = env.find("XIAONAO_DB"); it != env.end()) {
     if (auto e = apply_env(*find_spec("db.conninfo"), "XIAONAO_DB", it->second, c)) return e;
   }
+  // XIAONAO_WEB_ROOT: the short name scripts and tests use for console.web_root; it wins too.
+  if (const auto it = env.find("XIAONAO_WEB_ROOT"); it != env.end()) {
+    if (auto e = apply_env(*find_spec("console.web_root"), "XIAONAO_WEB_ROOT", it->second, c)) return e;
+  }
   return std::nullopt;
 }
 
@@ -505,7 +529,9 @@ std::vector<std::string> unknown_env(const std::map<std::string, std::string>& e
     // A named variable, not a structured binding: clang 14 cannot capture those in lambdas.
     const std::string& name = entry.first;
     // XIAONAO_API_KEY belongs to the tools (replay, bench), not to the server.
-    if (name.rfind("XIAONAO_", 0) != 0 || name == "XIAONAO_DB" || name == "XIAONAO_API_KEY") continue;
+    if (name.rfind("XIAONAO_", 0) != 0 || name == "XIAONAO_DB" || name == "XIAONAO_API_KEY" ||
+        name == "XIAONAO_WEB_ROOT")
+      continue;
     const bool known = std::any_of(key_specs().begin(), key_specs().end(),
                                    [&](const KeySpec& s) { return env_name(s.path) == name; });
     if (!known) out.push_back(name);

@@ -26,6 +26,8 @@ void Router::add(bhttp::verb method, std::string pattern, domain::Permission per
   Route r{method, pattern, permission, {}, std::move(handler), max_body_bytes};
   largest_body_ = std::max(largest_body_, max_body_bytes);
   for (auto s : split_path(pattern)) r.segments.emplace_back(s);
+  r.tail = !r.segments.empty() && r.segments.back().size() > 3 && r.segments.back().starts_with("{*") &&
+           r.segments.back().back() == '}';
   routes_.push_back(std::move(r));
 }
 
@@ -34,12 +36,17 @@ Router::Match Router::match(bhttp::verb method, std::string_view path) const {
   m.route = "unmatched";
   const auto parts = split_path(path);
   for (const auto& r : routes_) {
-    if (r.segments.size() != parts.size()) continue;
+    // A `{*name}` tail takes one or more segments; every other route takes exactly its own count.
+    if (r.tail ? parts.size() < r.segments.size() : r.segments.size() != parts.size()) continue;
     std::vector<std::string> params;
     bool ok = true;
-    for (std::size_t i = 0; i < parts.size() && ok; ++i) {
+    for (std::size_t i = 0; i < r.segments.size() && ok; ++i) {
       const auto& seg = r.segments[i];
-      if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}') {
+      if (r.tail && i + 1 == r.segments.size()) {
+        std::string rest(parts[i]);
+        for (std::size_t k = i + 1; k < parts.size(); ++k) (rest += '/') += parts[k];
+        params.push_back(std::move(rest));
+      } else if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}') {
         params.emplace_back(parts[i]);
       } else {
         ok = seg == parts[i];

@@ -108,6 +108,8 @@ std::vector<std::string_view> segments_of(std::string_view path) {
 }
 
 bool is_placeholder(std::string_view seg) { return seg.size() > 2 && seg.front() == '{' && seg.back() == '}'; }
+// `{*name}`: the rest of the path, one or more segments (only as a pattern's last segment).
+bool is_tail(std::string_view seg) { return seg.size() > 3 && seg.substr(0, 2) == "{*" && seg.back() == '}'; }
 
 // Each route's pattern segments, split once.
 const std::vector<std::vector<std::string_view>>& pattern_segments() {
@@ -131,11 +133,19 @@ std::vector<Fit> fitting_routes(const std::vector<std::string_view>& parts) {
   const auto& all = pattern_segments();
   for (std::size_t r = 0; r < all.size(); ++r) {
     const auto& segs = all[r];
-    if (segs.size() != parts.size()) continue;
+    const bool tail = !segs.empty() && is_tail(segs.back());
+    if (tail ? parts.size() < segs.size() : segs.size() != parts.size()) continue;
     Fit f{r, {}};
     bool ok = true;
     for (std::size_t i = 0; i < segs.size() && ok; ++i) {
-      if (is_placeholder(segs[i])) {
+      if (tail && i + 1 == segs.size()) {
+        std::string rest;
+        for (std::size_t k = i; k < parts.size(); ++k) {
+          if (k > i) rest += '/';
+          rest += parts[k];
+        }
+        f.params.push_back(std::move(rest));
+      } else if (is_placeholder(segs[i])) {
         f.params.emplace_back(parts[i]);
       } else {
         ok = segs[i] == parts[i];
@@ -172,10 +182,18 @@ void check_match(bhttp::verb verb, const std::string& path, const std::vector<st
     if (!m.allow.empty()) fail("allow is set although a handler matched", path);
     // The same facts read off the result alone: one param per {placeholder}, literals equal.
     const auto segs = segments_of(m.route);
-    if (segs.size() != parts.size()) fail("matched route has another segment count", path);
+    const bool tail = !segs.empty() && is_tail(segs.back());
+    if (tail ? parts.size() < segs.size() : segs.size() != parts.size())
+      fail("matched route has another segment count", path);
     std::size_t p = 0;
     for (std::size_t i = 0; i < segs.size(); ++i) {
-      if (is_placeholder(segs[i])) {
+      if (tail && i + 1 == segs.size()) {
+        // The tail's value is the remaining segments joined with '/': none empty.
+        if (p >= m.params.size() || m.params[p].empty() || m.params[p].front() == '/' || m.params[p].back() == '/' ||
+            m.params[p].find("//") != std::string::npos)
+          fail("tail param is not the remaining segments", path);
+        ++p;
+      } else if (is_placeholder(segs[i])) {
         if (p >= m.params.size() || m.params[p] != parts[i]) fail("param is not its path segment", path);
         ++p;
       } else if (segs[i] != parts[i]) {
@@ -183,8 +201,10 @@ void check_match(bhttp::verb verb, const std::string& path, const std::vector<st
       }
     }
     if (p != m.params.size()) fail("params count is not the route's {} count", path);
-    for (const auto& v : m.params) {
-      if (v.empty() || v.find('/') != std::string::npos) fail("a param is empty or holds '/'", path);
+    for (std::size_t i = 0; i < m.params.size(); ++i) {
+      const auto& v = m.params[i];
+      const bool is_last_tail = tail && i + 1 == m.params.size();
+      if (v.empty() || (!is_last_tail && v.find('/') != std::string::npos)) fail("a param is empty or holds '/'", path);
     }
     return;
   }

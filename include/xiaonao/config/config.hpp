@@ -121,6 +121,12 @@ struct Log {
   bool json = false;           ///< JSON lines instead of text (env XIAONAO_LOG_JSON=1)
 };
 
+/// The station console (the browser app served at /).
+struct Console {
+  std::string web_root;  ///< directory of the built console; empty: `web` beside the executable (env XIAONAO_WEB_ROOT too)
+  std::string tile_url;  ///< optional internal tile server, "https://host/{z}/{x}/{y}.png"; empty: GeoJSON base map only
+};
+
 /// Everything xiaonaod reads at start-up.
 struct Config {
   std::string listen = "127.0.0.1:8080";  ///< host:port, port 0 = any free port (env XIAONAO_LISTEN)
@@ -137,6 +143,7 @@ struct Config {
   domain::loop::DeadlinePolicy deadlines;  ///< deadline per step, priority and area type
   Loop loop;
   Log log;
+  Console console;
 
   /// The host part of `listen`, without IPv6 brackets ("::1" for "[::1]:8080").
   std::string listen_host() const;

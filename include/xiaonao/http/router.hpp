@@ -1,5 +1,6 @@
 #pragma once
-/// Maps method + path to a handler; `{name}` segments capture one path segment.
+/// Maps method + path to a handler; `{name}` segments capture one path segment, and a last
+/// segment `{*name}` captures the rest of the path (one or more segments, joined with '/').
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,7 @@ class Router {
     std::vector<std::string> segments;
     Handler handler;
     std::size_t max_body_bytes{0};
+    bool tail{false};  ///< the last segment is `{*name}`
   };
   const std::vector<Route>& routes() const { return routes_; }
   /// The largest body limit any route declares (0: none declares one).

@@ -58,6 +58,32 @@ TEST(Router, ToleratesDoubleAndTrailingSlashes) {
   EXPECT_NE(r.match(verb::get, "//api/v1//incidents").handler, nullptr);
 }
 
+TEST(Router, TailCapturesTheRestOfThePath) {
+  Router r;
+  r.add(verb::get, "/", domain::Permission::open, [](Call&, Reply) {});
+  r.add(verb::get, "/assets/{*path}", domain::Permission::open, [](Call&, Reply) {});
+  auto m = r.match(verb::get, "/assets/app.js");
+  ASSERT_NE(m.handler, nullptr);
+  EXPECT_EQ(m.route, "/assets/{*path}");
+  EXPECT_EQ(m.params, std::vector<std::string>{"app.js"});
+  m = r.match(verb::get, "/assets/images//marker-icon.png");
+  ASSERT_NE(m.handler, nullptr);
+  EXPECT_EQ(m.params, std::vector<std::string>{"images/marker-icon.png"});
+  // The tail needs at least one segment: /assets alone is not an asset.
+  EXPECT_EQ(r.match(verb::get, "/assets").handler, nullptr);
+  EXPECT_EQ(r.match(verb::get, "/assets/").handler, nullptr);
+  // The root route is the empty path only.
+  EXPECT_NE(r.match(verb::get, "/").handler, nullptr);
+  EXPECT_EQ(r.match(verb::get, "/x").handler, nullptr);
+  // The router hands dot segments through untouched; the static handler refuses them.
+  m = r.match(verb::get, "/assets/../etc/passwd");
+  ASSERT_NE(m.handler, nullptr);
+  EXPECT_EQ(m.params, std::vector<std::string>{"../etc/passwd"});
+  m = r.match(verb::post, "/assets/app.js");
+  EXPECT_EQ(m.handler, nullptr);
+  EXPECT_EQ(m.allow, "GET");
+}
+
 TEST(Target, SplitsPathAndDecodesQuery) {
   auto t = domain::parse_target("/api/v1/incidents?status=received,assessed&from=2026-11-26T00%3A00%3A00Z&x=a+b&flag");
   ASSERT_TRUE(t);

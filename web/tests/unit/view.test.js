@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { actionRequest, esc, renderView, renderForm, safeUrl } from '../../src/view.js';
+import { setLang } from '../../src/i18n.js';
+
+test('action requests follow the documented API shapes', () => {
+  assert.deepEqual(actionRequest('dispatch', 'I1', { unit_ids: ['U1', 'U2'], instruction: '速到', kind: 'visit' }),
+    { method: 'POST', path: '/api/v1/incidents/I1/orders', body: { unit_ids: ['U1', 'U2'], instruction: '速到', kind: 'visit' } });
+  assert.deepEqual(actionRequest('dispatch', 'I1', { unit_ids: 'U1', instruction: 'x' }).body.unit_ids, ['U1']);
+  assert.deepEqual(actionRequest('assess', 'I1', { category: 'fraud', priority: '2', reason: 'ok' }).body,
+    { event: 'assess', reason: 'ok', category: 'fraud', priority: 2 });
+  assert.deepEqual(actionRequest('resolve', 'I1', { reason: 'done' }),
+    { method: 'POST', path: '/api/v1/incidents/I1/transitions', body: { event: 'resolve', reason: 'done' } });
+  assert.equal(actionRequest('support', 'I1', { kind: 'video', detail: 'd' }).path, '/api/v1/incidents/I1/support-requests');
+  assert.equal(actionRequest('divert', 'I1', { agency: '12345', note: '' }).path, '/api/v1/incidents/I1/diversions');
+  assert.equal(actionRequest('feedback', 'I1', { outcome: 'found', summary: 's', people_involved: '2' }).method, 'PUT');
+  assert.deepEqual(actionRequest('relocate', 'a/b', { lat: 28.1234567, lon: 119.9876543 }),
+    { method: 'PATCH', path: '/api/v1/incidents/a%2Fb', body: { location: { lon: 119.987654, lat: 28.123457 } } });
+  assert.deepEqual(actionRequest('callback', 'I1', { reached: 'true', satisfaction: '4', note: 'n' }).body,
+    { reached: true, satisfaction: 4, note: 'n' });
+  assert.deepEqual(actionRequest('callback', 'I1', { reached: 'false', satisfaction: '4' }).body,
+    { reached: false, satisfaction: null, note: '' });
+  assert.deepEqual(actionRequest('review', 'I1', { verdict: 'good' }),
+    { method: 'POST', path: '/api/v1/incidents/I1/review', body: { verdict: 'good', note: '' } });
+  assert.deepEqual(actionRequest('close', 'I1', {}).body, { event: 'close', reason: '' });
+  assert.deepEqual(actionRequest('use-address', 'I1', { address_id: 'A000007' }),
+    { method: 'PATCH', path: '/api/v1/incidents/I1', body: { address_id: 'A000007' } });
+  assert.equal(actionRequest('nonsense', 'I1', {}), null);
+});
+
+test('the view escapes everything it shows', () => {
+  setLang('zh');
+  const evil = '<img src=x onerror=alert(1)>';
+  const html = renderView({
+    incident: { id: 'I1', number: evil, category: evil, priority: 1, status: 'received', received_at: '2026-11-26T00:00:00Z', description: evil },
+    alerts: [{ id: 'A', source: evil, description: evil, caller: { name: evil, phone: evil } }],
+    cameras: [{ id: 'C"1', name: evil, distance_m: 5, stream_url: 'javascript:alert(1)"' }],
+    units: [{ id: 'U1', call_sign: evil, distance_m: 10 }],
+    household: [{ person_id: 'P1', name: evil, flags: ['elderly_alone'] }],
+    location: { point: null, located_by: evil },
+    timeline: [{ seq: 1, type: evil, at: '2026-11-26T00:00:00Z', data: { actor: evil } }],
+  });
+  assert.ok(!html.includes('<img'), 'no raw tag');
+  assert.ok(html.includes('&lt;img'));
+  assert.ok(!html.includes('C"1'));
+  assert.ok(!html.includes('javascript:'), 'a javascript: stream link is dropped');
+  assert.ok(html.includes('class="vulnerable"'));
+  assert.equal(esc(`a"b'<>&`), 'a&quot;b&#39;&lt;&gt;&amp;');
+});
+
+test('forms exist for every action and the dispatch form pre-selects the clicked unit', () => {
+  const v = { incident: { id: 'I1', priority: 2, category: 'theft' }, units: [{ id: 'U1', distance_m: 3 }, { id: 'U2', distance_m: 9 }] };
+  for (const a of ['unmask', 'assess', 'dispatch', 'support', 'divert', 'resolve', 'cancel', 'close', 'feedback', 'callback', 'review']) {
+    assert.match(renderForm(a, v), new RegExp(`data-form="${a}"`), a);
+  }
+  const f = renderForm('dispatch', v, { unit: 'U2' });
+  assert.match(f, /value="U2" checked/);
+  assert.doesNotMatch(f, /value="U1" checked/);
+});
+
+test('stream links keep video and web schemes only', () => {
+  assert.equal(safeUrl('rtsp://video.local/yunhe/C1'), 'rtsp://video.local/yunhe/C1');
+  assert.equal(safeUrl('https://nvr.local/live/1'), 'https://nvr.local/live/1');
+  for (const bad of ['javascript:alert(1)', ' javascript:x', 'data:text/html,x', 'vbscript:x', '', null, '//evil']) {
+    assert.equal(safeUrl(bad), '', String(bad));
+  }
+});
