@@ -19,6 +19,7 @@
 #include "xiaonao/store/alert_writer.hpp"
 #include "xiaonao/store/fusion.hpp"
 #include "xiaonao/store/db_pool.hpp"
+#include "xiaonao/store/escalation.hpp"
 #include "xiaonao/store/migrations.hpp"
 #include "xiaonao/store/notify_listener.hpp"
 #include "xiaonao/store/readers.hpp"
@@ -160,6 +161,18 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   });
   listener.start();
 
+  // 4b. Escalation: announces each missed deadline once across all instances (rows and their
+  // fired_at live in the database; docs/architecture.md, "Deadlines and escalation").
+  store::EscalationOptions eopt;
+  eopt.conninfo = cfg.db.conninfo;
+  eopt.statement_timeout_ms = cfg.db.statement_timeout_ms;
+  eopt.scan_ms = cfg.loop.escalation_scan_ms;
+  eopt.batch = cfg.loop.escalation_batch;
+  store::EscalationScheduler escalation(
+      eopt, [&hub](std::vector<domain::Frame> frames) { hub.offer(std::move(frames)); },
+      [&metrics](const std::string& kind, double lag_s) { metrics.observe_deadline_missed(kind, lag_s); });
+  escalation.start();
+
   metrics.add_sampled("xiaonao_db_queue_depth", "gauge", "Database jobs waiting for a connection (reads and intake).",
                       [&] { return static_cast<double>(pool.queue_depth() + writer.queue_depth()); });
   // Intake batching: batch_alerts / batches is the mean batch size; seconds / batches the
@@ -195,6 +208,7 @@ int serve(const config::Config& cfg, const std::string& port_file) {
     if (!port_file.empty()) write_port_file(port_file, port);
   } catch (const std::exception& e) {
     log::error("server.listen_failed", {{"listen", cfg.listen}, {"error", e.what()}});
+    escalation.stop();
     listener.stop();
     positions.stop();
     writer.stop();
@@ -231,6 +245,7 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   ioc.run();
   for (auto& t : threads) t.join();
 
+  escalation.stop();
   listener.stop();
   positions.stop();
   writer.stop();

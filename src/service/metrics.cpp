@@ -32,6 +32,16 @@ void Metrics::observe_fusion(std::string_view stage, double seconds) {
   h.sum += seconds;
 }
 
+void Metrics::observe_deadline_missed(std::string_view kind, double lag_seconds) {
+  std::lock_guard lk(mu_);
+  ++missed_[std::string(kind)];
+  for (std::size_t i = 0; i < lag_buckets.size(); ++i) {
+    if (lag_seconds <= lag_buckets[i]) ++lag_counts_[i];
+  }
+  ++lag_count_;
+  lag_sum_ += lag_seconds;
+}
+
 void Metrics::add_sampled(std::string name, std::string type, std::string help, std::function<double()> read) {
   std::lock_guard lk(mu_);
   sampled_.push_back({std::move(name), std::move(type), std::move(help), std::move(read)});
@@ -72,6 +82,18 @@ std::string Metrics::render() const {
     out += "xiaonao_fusion_seconds_sum{" + lbl + "} " + num(h.sum) + "\n";
     out += "xiaonao_fusion_seconds_count{" + lbl + "} " + std::to_string(h.count) + "\n";
   }
+  // Always present, so a dashboard finds them before the first miss.
+  out += "# HELP xiaonao_deadlines_missed_total Missed deadlines this instance announced, by deadline kind.\n";
+  out += "# TYPE xiaonao_deadlines_missed_total counter\n";
+  for (const auto& [kind, n] : missed_)
+    out += "xiaonao_deadlines_missed_total{kind=\"" + kind + "\"} " + std::to_string(n) + "\n";
+  out += "# HELP xiaonao_escalation_lag_seconds From a missed deadline's due time to its deadline.missed event on the feed.\n";
+  out += "# TYPE xiaonao_escalation_lag_seconds histogram\n";
+  for (std::size_t i = 0; i < lag_buckets.size(); ++i)
+    out += "xiaonao_escalation_lag_seconds_bucket{le=\"" + num(lag_buckets[i]) + "\"} " + std::to_string(lag_counts_[i]) + "\n";
+  out += "xiaonao_escalation_lag_seconds_bucket{le=\"+Inf\"} " + std::to_string(lag_count_) + "\n";
+  out += "xiaonao_escalation_lag_seconds_sum " + num(lag_sum_) + "\n";
+  out += "xiaonao_escalation_lag_seconds_count " + std::to_string(lag_count_) + "\n";
   for (const auto& s : sampled_) {
     out += "# HELP " + s.name + " " + s.help + "\n# TYPE " + s.name + " " + s.type + "\n";
     out += s.name + " " + num(s.read()) + "\n";

@@ -104,6 +104,8 @@ void register_units_routes(Router& router, Context& ctx);
 void register_fusion_routes(Router& router, Context& ctx);
 /// PUT /api/v1/reference/{kind} and GET /api/v1/reference (src/http/reference_handlers.cpp).
 void register_reference_routes(Router& router, Context& ctx);
+/// GET /api/v1/escalations, the announced missed deadlines (src/http/escalation_handlers.cpp).
+void register_escalation_routes(Router& router, Context& ctx);
 
 /// The station console: GET /, GET /assets/{*path}, GET /console.json (src/http/static_handlers.cpp).
 void register_static_routes(Router& router, Context& ctx);

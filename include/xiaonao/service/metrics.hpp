@@ -27,6 +27,15 @@ class Metrics {
   /// "after_commit" (cameras, units, household, history, per incident).
   void observe_fusion(std::string_view stage, double seconds);
 
+  /// Upper bounds (seconds) of the escalation lag histogram: the target is 1 s; a restart after
+  /// downtime announces deadlines minutes or hours late.
+  static constexpr std::array<double, 14> lag_buckets{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75,
+                                                      1.0,  2.5,   5.0,  30,  300, 3600, 86400};
+
+  /// Records one missed deadline announced by this instance: `kind` is the deadline kind,
+  /// `lag_seconds` the time from its due_at to the announcement's publication.
+  void observe_deadline_missed(std::string_view kind, double lag_seconds);
+
   /// A value read at scrape time: `type` is "gauge" or "counter".
   void add_sampled(std::string name, std::string type, std::string help, std::function<double()> read);
 
@@ -47,6 +56,10 @@ class Metrics {
   std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests_;
   std::map<std::string, Histogram> latency_;
   std::map<std::string, Histogram> fusion_;
+  std::map<std::string, std::uint64_t> missed_;
+  std::array<std::uint64_t, lag_buckets.size()> lag_counts_{};
+  std::uint64_t lag_count_{0};
+  double lag_sum_{0};
   std::vector<Sampled> sampled_;
 };
 
