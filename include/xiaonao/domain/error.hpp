@@ -27,6 +27,9 @@ enum class ErrorKind {
 
 /// One error with the offending field (dotted path, empty when none).
 struct Error {
+  Error() = default;
+  Error(ErrorKind k, std::string m, std::string f = {}, std::string s = {})
+      : kind(k), message(std::move(m)), field(std::move(f)), state(std::move(s)) {}
   ErrorKind kind{ErrorKind::internal};
   std::string message;
   std::string field;
