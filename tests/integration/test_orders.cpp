@@ -115,7 +115,8 @@ TEST_F(Orders, LifecycleOverHttpWithItsConflicts) {
   add_user("800002", "duty_officer", "S02");
   const auto s01 = access_token(port, "800001");
   const auto s02 = access_token(port, "800002");
-  const auto key = test_api_key();
+  add_user("800009", "county_commander", "");
+  const auto county = access_token(port, "800009");
 
   const auto id = open_incident(port, at_point(kP1Lon, kP1Lat));
   ASSERT_FALSE(id.empty());
@@ -187,7 +188,7 @@ TEST_F(Orders, LifecycleOverHttpWithItsConflicts) {
   // Cancel: a false alarm; then nothing moves it.
   const auto id2 = open_incident(port, at_point(kP1Lon, kP1Lat));
   const auto path2 = "/api/v1/incidents/" + id2 + "/transitions";
-  r = post(port, key, path2, {{"event", "cancel"}, {"reason", "误报"}});
+  r = post(port, county, path2, {{"event", "cancel"}, {"reason", "误报"}});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(incident_status(id2), "cancelled");
   r = post(port, s01, path2, {{"event", "assess"}});
@@ -364,40 +365,43 @@ TEST_F(Orders, EveryOrderStepWithDeadlinesAndUnits) {
 TEST_F(Orders, OneUnitHoldsTwoOrdersWithoutStatusLeaking) {
   build_county();
   const auto port = start_server().port();
+  // The county orders and records steps; the test's integrator key sets a unit's status.
+  add_user("800009", "county_commander", "");
+  const auto county = access_token(port, "800009");
   const auto key = test_api_key();
   const auto a = open_incident(port, at_point(kP1Lon, kP1Lat));
   const auto b = open_incident(port, at_point(kP1Lon, kP1Lat, "dispute"));
-  const auto oa = order(port, key, a, {"U1"})[0]["id"].get<std::string>();
-  const auto ob = order(port, key, b, {"U1"})[0]["id"].get<std::string>();
+  const auto oa = order(port, county, a, {"U1"})[0]["id"].get<std::string>();
+  const auto ob = order(port, county, b, {"U1"})[0]["id"].get<std::string>();
   EXPECT_EQ(unit_status("U1"), "busy");
   // A second open order of the same incident on the same unit is refused.
-  auto r = post(port, key, "/api/v1/incidents/" + a + "/orders",
+  auto r = post(port, county, "/api/v1/incidents/" + a + "/orders",
                 {{"unit_ids", {"U1"}}, {"instruction", "x"}, {"kind", "respond"}});
   EXPECT_EQ(r.status, 422);
   // Ending one order leaves the unit busy for the other.
-  ASSERT_EQ(step(port, key, oa, {{"type", "complete"}}).status, 200);
+  ASSERT_EQ(step(port, county, oa, {{"type", "complete"}}).status, 200);
   EXPECT_EQ(unit_status("U1"), "busy");
-  ASSERT_EQ(step(port, key, ob, {{"type", "ack"}}).status, 200);
+  ASSERT_EQ(step(port, county, ob, {{"type", "ack"}}).status, 200);
   EXPECT_EQ(unit_status("U1"), "busy");
-  ASSERT_EQ(step(port, key, ob, {{"type", "complete"}}).status, 200);
+  ASSERT_EQ(step(port, county, ob, {{"type", "complete"}}).status, 200);
   EXPECT_EQ(unit_status("U1"), "available");
   // unit.status events: busy once, available once.
   EXPECT_EQ(sql().scalar("SELECT count(*) FROM events WHERE type = 'unit.status' AND data->>'unit_id' = 'U1'"), 2);
 
   // A unit set off duty by hand while it holds an order stays off duty when the order ends.
   const auto c = open_incident(port, at_point(kP1Lon, kP1Lat));
-  const auto oc = order(port, key, c, {"U2"})[0]["id"].get<std::string>();
+  const auto oc = order(port, county, c, {"U2"})[0]["id"].get<std::string>();
   ASSERT_EQ(as(port, key, "PATCH", "/api/v1/units/U2", json{{"status", "off_duty"}}.dump()).status, 200);
-  ASSERT_EQ(step(port, key, oc, {{"type", "complete"}}).status, 200);
+  ASSERT_EQ(step(port, county, oc, {{"type", "complete"}}).status, 200);
   EXPECT_EQ(unit_status("U2"), "off_duty");
 
   // Concurrent steps on two orders of one unit: the unit ends available exactly once.
   const auto d = open_incident(port, at_point(kP1Lon, kP1Lat));
   const auto e = open_incident(port, at_point(kP1Lon, kP1Lat));
-  const auto od = order(port, key, d, {"K1"})[0]["id"].get<std::string>();
-  const auto oe = order(port, key, e, {"K1"})[0]["id"].get<std::string>();
-  std::thread t1([&] { EXPECT_EQ(step(port, key, od, {{"type", "complete"}}).status, 200); });
-  std::thread t2([&] { EXPECT_EQ(step(port, key, oe, {{"type", "complete"}}).status, 200); });
+  const auto od = order(port, county, d, {"K1"})[0]["id"].get<std::string>();
+  const auto oe = order(port, county, e, {"K1"})[0]["id"].get<std::string>();
+  std::thread t1([&] { EXPECT_EQ(step(port, county, od, {{"type", "complete"}}).status, 200); });
+  std::thread t2([&] { EXPECT_EQ(step(port, county, oe, {{"type", "complete"}}).status, 200); });
   t1.join();
   t2.join();
   EXPECT_EQ(unit_status("K1"), "available");
@@ -451,8 +455,9 @@ TEST_F(Orders, StationFeedsCarryTheirOwnStationOnly) {
       const auto inc = e.data.value("incident_id", e.data.value("id", ""));
       EXPECT_NE(inc, theirs) << e.text;
       if (inc == mine) types.insert(e.type);
-      if (e.data.contains("station_id") && e.data["station_id"].is_string())
+      if (e.data.contains("station_id") && e.data["station_id"].is_string()) {
         EXPECT_EQ(e.data["station_id"], station) << e.text;
+      }
     }
     for (const char* t : {"incident.opened", "incident.dispatched", "order.issued", "order.acknowledged"})
       EXPECT_TRUE(types.count(t)) << station << " " << t;
