@@ -68,9 +68,15 @@ TEST(OrderParsersProperty, NeverThrowAndKeepTheirPromises) {
         EXPECT_TRUE(t->event == loop::IncidentEvent::assess || t->event == loop::IncidentEvent::resolve ||
                     t->event == loop::IncidentEvent::close || t->event == loop::IncidentEvent::cancel);
         EXPECT_LE(t->reason.size(), kMaxReason);
-        if (t->priority) EXPECT_TRUE(*t->priority >= 1 && *t->priority <= 4);
-        if (t->category || t->priority) EXPECT_EQ(t->event, loop::IncidentEvent::assess);
-        if (t->event == loop::IncidentEvent::cancel) EXPECT_FALSE(t->reason.empty());
+        if (t->priority) {
+          EXPECT_TRUE(*t->priority >= 1 && *t->priority <= 4);
+        }
+        if (t->category || t->priority) {
+          EXPECT_EQ(t->event, loop::IncidentEvent::assess);
+        }
+        if (t->event == loop::IncidentEvent::cancel) {
+          EXPECT_FALSE(t->reason.empty());
+        }
       } else {
         EXPECT_FALSE(t.error().message.empty());
       }
@@ -89,10 +95,17 @@ TEST(OrderParsersProperty, NeverThrowAndKeepTheirPromises) {
       auto e = parse_order_event(body, now);
       if (e) {
         ++accepted;
-        if (e->at) EXPECT_LE(*e->at, now + kFutureSkew);
-        if (e->type == loop::OrderEvent::decline) EXPECT_FALSE(e->reason.empty());
-        if (e->type == loop::OrderEvent::reassign) EXPECT_TRUE(is_reference_id(e->unit_id));
-        else EXPECT_TRUE(e->unit_id.empty());
+        if (e->at) {
+          EXPECT_LE(*e->at, now + kFutureSkew);
+        }
+        if (e->type == loop::OrderEvent::decline) {
+          EXPECT_FALSE(e->reason.empty());
+        }
+        if (e->type == loop::OrderEvent::reassign) {
+          EXPECT_TRUE(is_reference_id(e->unit_id));
+        } else {
+          EXPECT_TRUE(e->unit_id.empty());
+        }
       } else {
         EXPECT_FALSE(e.error().field.empty()) << body.dump();
       }
