@@ -1,5 +1,7 @@
 #include "app.hpp"
 
+#include "xiaonao/domain/query.hpp"
+
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -129,6 +131,8 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   wopt.address_sure_score = lo.address_sure_score;
   wopt.merge_radius_m = cfg.fusion.merge_radius_m;
   wopt.merge_window_s = cfg.fusion.merge_window_s;
+  for (auto src : domain::split_list(cfg.loop.auto_assess_sources))
+    if (!src.empty()) wopt.auto_assess_sources.emplace_back(src);
   if (cfg.fusion.after_commit)
     wopt.after_commit = [&fusion](std::vector<std::string> ids) { fusion.enqueue(std::move(ids)); };
   wopt.observe_fusion = [&metrics](double s) { metrics.observe_fusion("intake", s); };

@@ -202,8 +202,27 @@ std::string incident_opened_data(const AlertInput& a, const OpenedIncident& ids)
   } else {
     w.string(ids.station_id);
   }
-  w.key("status").string("received");
+  w.key("status").string(ids.assessed ? "assessed" : "received");
   w.key("updated_at").string(ids.created_at);
+  w.end_object();
+  return out;
+}
+
+std::string incident_auto_assessed_data(const AlertInput& a, const OpenedIncident& ids) {
+  std::string out;
+  out.reserve(320);
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("actor").string("system:auto_assess");
+  w.key("at").string(ids.created_at);
+  w.key("category").string(a.category);
+  w.key("event").string("assess");
+  w.key("from").string("received");
+  w.key("id").string(ids.incident_id);
+  w.key("number").string(ids.number);
+  w.key("priority").integer(a.priority.value_or(4));
+  w.key("reason").string("source " + a.source + " is assessed by its sender (loop.auto_assess_sources)");
+  w.key("to").string("assessed");
   w.end_object();
   return out;
 }

@@ -2,6 +2,7 @@
 
 #include "sessions.hpp"
 #include "xiaonao/domain/query.hpp"
+#include "xiaonao/domain/units.hpp"
 #include "xiaonao/http/ws_handshake.hpp"
 #include "xiaonao/log/log.hpp"
 
@@ -246,6 +247,11 @@ void HttpSession<Stream>::upgrade(Request&& req) {
       if (!server_.context().categories.find(c)) return reject(400, "unknown category '" + c + "'", &req);
     }
   }
+  std::string station;
+  if (auto it = target->query.find("station"); it != target->query.end()) {
+    if (!domain::is_reference_id(it->second)) return reject(400, "station must be a station id", &req);
+    station = it->second;
+  }
   std::string why;
   if (const auto status = ws_handshake_problem(req, why)) {
     auto res = error_response(domain::Error{domain::ErrorKind::bad_request, why, ""});
@@ -260,20 +266,23 @@ void HttpSession<Stream>::upgrade(Request&& req) {
   auto shared_req = std::make_shared<Request>(std::move(req));
   auto self = shared_from_this();
   authenticate(server_.context(), credential,
-               [self, shared_req, since, cats = std::move(cats), rid, credential](AuthOutcome o) mutable {
+               [self, shared_req, since, cats = std::move(cats), rid, credential, station](AuthOutcome o) mutable {
                  net::dispatch(self->executor_, [self, shared_req, since, cats = std::move(cats), rid,
-                                                              credential, o = std::move(o)]() mutable {
+                                                              credential, station, o = std::move(o)]() mutable {
                    if (self->closing_) return;
                    if (o.unavailable) return self->reject(503, "database unavailable", shared_req.get());
                    if (!o.principal) return self->reject(401, "invalid or expired credentials", shared_req.get());
                    if (!o.principal->may(domain::Permission::feed_read))
                      return self->reject(403, "this needs the permission feed:read", shared_req.get());
+                   // A station role may narrow its feed to its own station only.
+                   if (!station.empty() && !o.principal->county_wide && station != o.principal->station_id)
+                     return self->reject(403, "a station terminal reads its own station's feed only", shared_req.get());
                    beast::get_lowest_layer(self->stream_).expires_never();
                    // Bytes the client sent right after its request belong to the WebSocket stream.
                    auto early = beast::buffers_to_string(self->buffer_.data());
                    using Feed = WsSession<typename FeedTransport<Stream>::type>;
                    auto ws = std::make_shared<Feed>(self->release_for_feed(), self->server_, since, std::move(cats),
-                                                    rid, std::move(early), o.principal, credential);
+                                                    rid, std::move(early), o.principal, credential, station);
                    self->server_.track(ws);
                    ws->run(*shared_req);
                    self->closing_ = true;

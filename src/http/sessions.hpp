@@ -141,9 +141,10 @@ class WsSession final : public Session,
   /// `since` < 0: start live from the next event. `categories` empty: no filter. `early` holds
   /// bytes the client sent after its upgrade request that the HTTP session already read.
   /// `principal` decides the station scope: a station role sees its own station's events only.
+  /// `station` (from ?station=ID; empty: none) narrows the feed to one station's events.
   WsSession(Socket&& socket, Server& server, std::int64_t since, std::set<std::string> categories,
             std::string request_id, std::string early, std::shared_ptr<const domain::Principal> principal,
-            std::string credential);
+            std::string credential, std::string station = {});
   ~WsSession() override;
   /// Answers the (already validated) upgrade request with 101 and starts the feed.
   void run(const Request& req);
@@ -186,6 +187,7 @@ class WsSession final : public Session,
   std::string rid_;
   std::shared_ptr<const domain::Principal> principal_;
   std::string credential_;  // what the client authenticated with, to check it again
+  std::string station_;     // ?station=ID: only this station's events (empty: the principal's scope)
   domain::ws::FrameParser parser_;
   std::vector<domain::ws::ClientEvent> events_;  // reused between reads
   std::array<char, 2048> read_buf_;

@@ -23,7 +23,7 @@ constexpr std::size_t write_chunk = 128 * 1024;
 template <class Socket>
 WsSession<Socket>::WsSession(Socket&& socket, Server& server, std::int64_t since, std::set<std::string> categories,
                      std::string request_id, std::string early, std::shared_ptr<const domain::Principal> principal,
-                     std::string credential)
+                     std::string credential, std::string station)
     : socket_(std::move(socket)),
       server_(server),
       active_(server.active_counter()),
@@ -32,6 +32,7 @@ WsSession<Socket>::WsSession(Socket&& socket, Server& server, std::int64_t since
       rid_(std::move(request_id)),
       principal_(std::move(principal)),
       credential_(std::move(credential)),
+      station_(std::move(station)),
       parser_(max_client_message),
       early_(std::move(early)),
       close_timer_(socket_.get_executor()),
@@ -54,7 +55,9 @@ void WsSession<Socket>::run(const Request& req) {
                                 {"since", cursor_},
                                 {"categories", categories_},
                                 {"principal", principal_->ref()},
-                                {"station", principal_->county_wide ? "*" : principal_->station_id}});
+                                {"station", !station_.empty() ? station_
+                                            : principal_->county_wide ? std::string("*")
+                                                                      : principal_->station_id}});
   arm_ping();
   if (!early_.empty()) {
     auto early = std::move(early_);
@@ -191,6 +194,8 @@ template <class Socket>
 bool WsSession<Socket>::wanted(const domain::Frame& f) const {
   // Station terminals: only their own station's events.
   if (!principal_->county_wide && f.station_id != principal_->station_id) return false;
+  // A terminal that asked for one station (?station=ID).
+  if (!station_.empty() && f.station_id != station_) return false;
   return categories_.empty() || categories_.count(f.category) != 0;
 }
 

@@ -78,20 +78,24 @@ WHERE inc.status NOT IN ('closed', 'cancelled', 'resolved', 'diverted')
 // Serial numbers for the incidents a batch opens.
 constexpr const char* serials_sql = "SELECT nextval('incident_serial') FROM generate_series(1, $1)";
 
-// Step 4: the incidents the batch opens, with what locate and owner found. This runs before
+// Step 4: the incidents the batch opens, with what locate and owner found; an alert of a
+// source in loop.auto_assess_sources opens its incident already assessed (no extra statement). This runs before
 // the feed_seq lock, so that the lock is held only for the event rows and the commit.
 constexpr const char* insert_incidents_sql = R"sql(
 INSERT INTO incidents (id, number, category, priority, received_at, location, address,
                        description, created_at, updated_at, station_id, zone_id, grid_id, address_id,
-                       located_by, location_confidence, location_candidates, needs_location, owner_flag)
+                       located_by, location_confidence, location_candidates, needs_location, owner_flag,
+                       status, assessed_at)
 SELECT id, number, category, priority, received_at,
        CASE WHEN lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,
        address, description, $2::timestamptz, $2::timestamptz, station_id, zone_id, grid_id, address_id,
-       located_by, confidence, candidates, coalesce(needs_location, false), owner_flag
+       located_by, confidence, candidates, coalesce(needs_location, false), owner_flag,
+       CASE WHEN assessed THEN 'assessed' ELSE 'received' END,
+       CASE WHEN assessed THEN $2::timestamptz END
 FROM json_to_recordset($1::json) AS x(id uuid, number text, category text, priority smallint,
      received_at timestamptz, lon float8, lat float8, address text, description text, station_id text,
      zone_id text, grid_id text, address_id text, located_by text, confidence real, candidates json,
-     needs_location boolean, owner_flag text)
+     needs_location boolean, owner_flag text, assessed boolean)
 )sql";
 
 // Step 5: merged alerts move to their incident; each target counts them and takes the
@@ -192,6 +196,11 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
   const auto now = domain::now_utc();
   const auto now_text = domain::format_rfc3339(now);
   const auto alert = [&batch](std::size_t i) -> const domain::AlertInput& { return *batch[i]; };
+  const auto auto_assessed = [&](std::size_t i) {
+    const auto& src = alert(i).source;
+    return std::find(options.auto_assess_sources.begin(), options.auto_assess_sources.end(), src) !=
+           options.auto_assess_sources.end();
+  };
   const std::size_t count = batch.size();
 
   // Items with the same key inside one batch share the first one's outcome.
@@ -363,6 +372,7 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
     l.candidates.empty() ? iw.null() : iw.raw(l.candidates);
     iw.key("needs_location").boolean(!l.point);
     optional_text(iw, "owner_flag", l.owner_flag);
+    iw.key("assessed").boolean(auto_assessed(i));
     iw.end_object();
   }
   iw.end_array();
@@ -402,10 +412,14 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
     const auto& a = alert(i);
     const auto& l = located[i];
     if (plan.target[i] < 0) {
+      const bool assessed = auto_assessed(i);
       const domain::OpenedIncident ids{alert_ids[i], incident_ids[i], numbers[i], received[i], now_text,
-                                       l.station_id, l.point ? &*l.point : nullptr, false};
+                                       l.station_id, l.point ? &*l.point : nullptr, false, assessed};
       events.push_back({"incident.opened", incident_ids[i], a.category, l.station_id,
                         domain::incident_opened_data(a, ids)});
+      if (assessed)
+        events.push_back({"incident.assessed", incident_ids[i], a.category, l.station_id,
+                          domain::incident_auto_assessed_data(a, ids)});
       events.push_back({"alert.received", incident_ids[i], a.category, l.station_id,
                         domain::alert_received_data(a, ids)});
       results[i] = IngestResult{alert_ids[i], incident_ids[i], numbers[i], false, true};

@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "xiaonao/domain/json_text.hpp"
+#include "xiaonao/store/orders.hpp"
 
 namespace xiaonao::store {
 namespace {
@@ -191,14 +192,6 @@ std::optional<json> get_incident(pqxx::connection& c, const std::string& id) {
                       {"created_at", r[16].as<std::string>()},
                       {"submitted_by", text_or_null(r[17])}});
   }
-  json timeline = json::array();
-  for (const auto& r : t.exec_params(
-           "SELECT seq, type, " XN_TS("at") ", data::text FROM events WHERE incident_id = $1 ORDER BY seq", id)) {
-    timeline.push_back({{"seq", r[0].as<std::int64_t>()},
-                        {"type", r[1].as<std::string>()},
-                        {"at", r[2].as<std::string>()},
-                        {"data", json::parse(r[3].as<std::string>())}});
-  }
   json shared = json::array();
   for (const auto& r : t.exec_params("SELECT station_id FROM incident_shares WHERE incident_id = $1 ORDER BY station_id",
                                      id)) {
@@ -208,10 +201,9 @@ std::optional<json> get_incident(pqxx::connection& c, const std::string& id) {
     const auto it = fusion.find(key);
     return it == fusion.end() ? fallback : *it;
   };
-  return json{{"incident", incident_json(inc[0])},
+  json view{{"incident", incident_json(inc[0])},
               {"shared_with", std::move(shared)},
               {"alerts", std::move(alerts)},
-              {"timeline", std::move(timeline)},
               {"station", std::move(station)},
               {"zone", std::move(zone)},
               {"grid", std::move(grid)},
@@ -222,6 +214,8 @@ std::optional<json> get_incident(pqxx::connection& c, const std::string& id) {
               {"household", std::move(household)},
               {"history", member("history", json::array())},
               {"fused_at", text_or_null(f[24])}};
+  add_orders_to_view(t, id, view);  // orders and the timeline (src/store/orders.cpp)
+  return view;
 }
 
 std::vector<domain::Category> load_categories(pqxx::connection& c) {

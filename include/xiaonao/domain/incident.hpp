@@ -43,11 +43,19 @@ struct OpenedIncident {
   std::string_view station_id{};
   const GeoPoint* location = nullptr;
   bool merged = false;
+  /// The source is trusted to have assessed it (config loop.auto_assess_sources): the incident
+  /// opens as `assessed`.
+  bool assessed = false;
 };
 
 /// The `data` of the `incident.opened` event: the new incident as the one-screen view shows it
 /// (no personal data). Compact JSON with sorted keys, written without a JSON tree.
 std::string incident_opened_data(const AlertInput& a, const OpenedIncident& ids);
+
+/// The `data` of the `incident.assessed` event of an incident that opened assessed: the
+/// lifecycle step's shape (id, number, from, to, event, actor, reason, at, category, priority)
+/// with actor "system:auto_assess".
+std::string incident_auto_assessed_data(const AlertInput& a, const OpenedIncident& ids);
 
 /// The `data` of the `alert.received` event: the alert without caller or subject.
 std::string alert_received_data(const AlertInput& a, const OpenedIncident& ids);

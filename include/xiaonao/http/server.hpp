@@ -110,4 +110,7 @@ void register_escalation_routes(Router& router, Context& ctx);
 /// The station console: GET /, GET /assets/{*path}, GET /console.json (src/http/static_handlers.cpp).
 void register_static_routes(Router& router, Context& ctx);
 
+/// The incident lifecycle's transitions and the orders (src/http/orders_handlers.cpp).
+void register_orders_routes(Router& router, Context& ctx);
+
 }  // namespace xiaonao::http

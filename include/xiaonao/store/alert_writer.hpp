@@ -44,6 +44,8 @@ struct AlertWriterOptions {
   int nearest_zone_m = 500;
   int merge_radius_m = 200;  ///< 0: merging is off
   int merge_window_s = 600;
+  /// Sources whose alerts open their incident already assessed (config loop.auto_assess_sources).
+  std::vector<std::string> auto_assess_sources;
   double address_min_score = 0.3;
   double address_sure_score = 0.6;
   /// Called on the writer thread after each commit with the incidents it opened or that
