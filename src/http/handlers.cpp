@@ -250,6 +250,7 @@ void register_routes(Router& r, Context& ctx) {
   register_units_routes(r, ctx);
   register_fusion_routes(r, ctx);
   register_reference_routes(r, ctx);
+  register_support_routes(r, ctx);
   // A plain GET of the feed (no Upgrade): upgrades are checked in HttpSession::upgrade.
   r.add(verb::get, "/ws/feed", P::feed_read, [](Call&, Reply reply) {
     auto res = error_response({ErrorKind::bad_request, "this is a WebSocket endpoint; send an Upgrade request", ""});

@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "xiaonao/domain/json_text.hpp"
+#include "xiaonao/store/support_store.hpp"
 
 namespace xiaonao::store {
 namespace {
@@ -208,7 +209,7 @@ std::optional<json> get_incident(pqxx::connection& c, const std::string& id) {
     const auto it = fusion.find(key);
     return it == fusion.end() ? fallback : *it;
   };
-  return json{{"incident", incident_json(inc[0])},
+  json view{{"incident", incident_json(inc[0])},
               {"shared_with", std::move(shared)},
               {"alerts", std::move(alerts)},
               {"timeline", std::move(timeline)},
@@ -222,6 +223,8 @@ std::optional<json> get_incident(pqxx::connection& c, const std::string& id) {
               {"household", std::move(household)},
               {"history", member("history", json::array())},
               {"fused_at", text_or_null(f[24])}};
+  add_support_to_view(t, id, view);
+  return view;
 }
 
 std::vector<domain::Category> load_categories(pqxx::connection& c) {

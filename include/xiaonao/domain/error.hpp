@@ -30,7 +30,7 @@ struct Error {
   ErrorKind kind{ErrorKind::internal};
   std::string message;
   std::string field;
-  std::string state;  ///< conflict (409): the current state that forbids the change (empty: none)
+  std::string state{};  ///< conflict (409): the current state that forbids the change (empty: none)
 };
 
 /// The stable machine-readable code written to `error.code`.

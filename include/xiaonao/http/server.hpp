@@ -104,5 +104,7 @@ void register_units_routes(Router& router, Context& ctx);
 void register_fusion_routes(Router& router, Context& ctx);
 /// PUT /api/v1/reference/{kind} and GET /api/v1/reference (src/http/reference_handlers.cpp).
 void register_reference_routes(Router& router, Context& ctx);
+/// Support requests, diversions, feedback and evaluation, response times (src/http/support_handlers.cpp).
+void register_support_routes(Router& router, Context& ctx);
 
 }  // namespace xiaonao::http
