@@ -182,8 +182,11 @@ TEST_F(Support, SuicidalDriverOnABridgeTheCountyTracksTheCar) {
       },
       10s));
   EXPECT_EQ(seen, (std::vector<std::string>{"support.requested", "support.accepted", "support.answered", "support.closed"}));
-  for (const auto& e : s01.events())
-    if (e.type == "support.answered") EXPECT_EQ(e.data["answer"], "14:02 车辆出现在云和高速出口，向东行驶");
+  for (const auto& e : s01.events()) {
+    if (e.type == "support.answered") {
+      EXPECT_EQ(e.data["answer"], "14:02 车辆出现在云和高速出口，向东行驶");
+    }
+  }
   s02.read_until([] { return false; }, 300ms);
   for (const auto& e : s02.events()) EXPECT_NE(e.type.rfind("support.", 0), 0u) << e.text;
   EXPECT_EQ(events_of("support.closed", "S01"), 1);

@@ -143,7 +143,7 @@ TEST(Feedback, ResultCallbackReview) {
   expect_error(parse_feedback(json{{"summary", "x"}}), ErrorKind::missing_field, "outcome");
   expect_error(parse_feedback(json{{"outcome", "won"}, {"summary", "x"}}), ErrorKind::invalid_field, "outcome");
   expect_error(parse_feedback(json{{"outcome", "other"}}), ErrorKind::missing_field, "summary");
-  for (const json bad : {json(-1), json(10001), json(1.5), json("2"), json(true), json(1e300)})
+  for (const json& bad : {json(-1), json(10001), json(1.5), json("2"), json(true), json(1e300)})
     expect_error(parse_feedback(json{{"outcome", "other"}, {"summary", "x"}, {"people_involved", bad}}),
                  ErrorKind::invalid_field, "people_involved");
   expect_error(parse_feedback(json{{"outcome", "other"}, {"summary", "x"}, {"people_involved", 18446744073709551615ull}}),
@@ -243,7 +243,9 @@ void check(const Result<T>& r, const json& body) {
               e.kind == ErrorKind::malformed_json)
       << body.dump() << ": " << e.message;
   EXPECT_FALSE(e.message.empty()) << body.dump();
-  if (e.kind == ErrorKind::missing_field) EXPECT_FALSE(e.field.empty()) << body.dump();
+  if (e.kind == ErrorKind::missing_field) {
+    EXPECT_FALSE(e.field.empty()) << body.dump();
+  }
 }
 
 TEST(SupportProperty, RandomBodiesGetAnAnswerNamingTheField) {
@@ -293,11 +295,13 @@ TEST(SupportProperty, AValidBodyWithOneMemberBrokenNamesThatMember) {
     std::string field;
     ASSERT_TRUE(parse(valid, field)) << valid.dump();
     for (const auto& [key, value] : valid.items()) {
-      for (const json broken : {json(12345678), json::array(), json::object(), json(std::string("\x02", 1))}) {
+      for (const json& broken : {json(12345678), json::array(), json::object(), json(std::string("\x02", 1))}) {
         json b = valid;
         b[key] = broken;
         field.clear();
-        if (!parse(b, field)) EXPECT_EQ(field, key) << b.dump();
+        if (!parse(b, field)) {
+          EXPECT_EQ(field, key) << b.dump();
+        }
       }
     }
   }
