@@ -6,6 +6,7 @@
 
 #include "xiaonao/domain/json_text.hpp"
 #include "xiaonao/store/orders.hpp"
+#include "xiaonao/store/support_store.hpp"
 
 namespace xiaonao::store {
 namespace {
@@ -215,6 +216,7 @@ std::optional<json> get_incident(pqxx::connection& c, const std::string& id) {
               {"history", member("history", json::array())},
               {"fused_at", text_or_null(f[24])}};
   add_orders_to_view(t, id, view);  // orders and the timeline (src/store/orders.cpp)
+  add_support_to_view(t, id, view);
   return view;
 }
 

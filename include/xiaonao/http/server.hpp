@@ -113,4 +113,7 @@ void register_static_routes(Router& router, Context& ctx);
 /// The incident lifecycle's transitions and the orders (src/http/orders_handlers.cpp).
 void register_orders_routes(Router& router, Context& ctx);
 
+/// Support requests, diversions, feedback and evaluation, response times (src/http/support_handlers.cpp).
+void register_support_routes(Router& router, Context& ctx);
+
 }  // namespace xiaonao::http
