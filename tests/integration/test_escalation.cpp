@@ -291,5 +291,68 @@ TEST_F(Escalation, ARestartedInstanceAnnouncesWhatCameDueWhileItWasDownOnceAndLa
   }
 }
 
+// The seeds' rule end to end through the API: an order nobody acknowledges escalates exactly
+// once, with two instances running and the one that issued it restarted before it was due; a
+// late acknowledgement then meets it without a second announcement.
+TEST_F(Escalation, AnUnacknowledgedOrderEscalatesOnceAcrossTwoInstancesAndARestart) {
+  ServerOptions opt;
+  opt.env = {{"XIAONAO_DEADLINES_ACKNOWLEDGE_P1_S", "5"}};
+  Server& a = add_server(opt);
+  Server& b = add_server(opt);
+  a.spawn();
+  b.spawn();
+  a.wait_started();
+  b.wait_started();
+  sql().exec("INSERT INTO stations (id, name, phone, geog) VALUES ('S01', '浮云派出所', '0578-1110001',"
+             " ST_SetSRID(ST_MakePoint(119.57, 28.11), 4326)::geography) ON CONFLICT (id) DO NOTHING");
+  sql().exec("INSERT INTO units (id, call_sign, kind, station_id, status, geog, position_at)"
+             " VALUES ('U9', '云和巡9', 'patrol_car', 'S01', 'available',"
+             "         ST_SetSRID(ST_MakePoint(119.57, 28.11), 4326)::geography, now())");
+  json alert = make_alert("robbery");
+  alert["priority"] = 1;
+  ApiClient http(a.port());
+  const auto posted = post_alert(http, alert);
+  ASSERT_EQ(posted.status, 201) << posted.body;
+  const std::string incident = posted.json()["incident_id"];
+  sql().exec("UPDATE incidents SET station_id = 'S01' WHERE id = $1::uuid", incident);
+  add_user("800009", "county_commander", "");
+  const auto token = access_token(a.port(), "800009");
+  const json order = {{"station_id", "S01"}, {"unit_ids", {"U9"}}, {"instruction", "立即前往现场"}, {"kind", "respond"}};
+  const auto issued = as(a.port(), token, "POST", "/api/v1/incidents/" + incident + "/orders", order.dump());
+  ASSERT_EQ(issued.status, 201) << issued.body;
+  const std::string order_id = issued.json()["orders"][0]["id"];
+  ASSERT_EQ(sql().scalar("SELECT count(*) FROM deadlines WHERE subject_id = $1 AND kind = 'acknowledge'"
+                         " AND due_at > now() + interval '3 seconds'", order_id), 1) << "due in 5 s, not yet";
+
+  // The issuing instance restarts before the deadline; B runs on.
+  ASSERT_EQ(a.terminate(), 0);
+  a.start();
+  const auto acknowledge_missed = [&](const FeedReader& f) {
+    std::size_t n = 0;
+    for (const auto* e : missed_on(f))
+      n += e->data.value("order_id", "") == order_id && e->data.value("kind", "") == "acknowledge" ? 1 : 0;
+    return n;
+  };
+  FeedReader fa(a.port(), "since=0");
+  FeedReader fb(b.port(), "since=0");
+  ASSERT_TRUE(fb.read_until([&] { return acknowledge_missed(fb) == 1; }, 30s));
+  ASSERT_TRUE(fa.read_until([&] { return acknowledge_missed(fa) == 1; }, 30s));
+
+  // The unit acknowledges late: met, and no second announcement.
+  const auto ack = as(b.port(), token, "POST", "/api/v1/orders/" + order_id + "/events", json{{"type", "ack"}}.dump());
+  ASSERT_EQ(ack.status, 200) << ack.body;
+  const auto marker = add_deadline(sql(), incident, "S01", "incident", incident + "#marker", "done", 0.1);
+  ASSERT_TRUE(fa.read_until([&] { return has_missed(fa, marker); }, 20s));
+  ASSERT_TRUE(fb.read_until([&] { return has_missed(fb, marker); }, 20s));
+  EXPECT_EQ(acknowledge_missed(fa), 1u);
+  EXPECT_EQ(acknowledge_missed(fb), 1u);
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM events WHERE type = 'deadline.missed' AND data->>'order_id' = $1"
+                         " AND data->>'kind' = 'acknowledge'", order_id), 1);
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM deadlines WHERE subject_id = $1 AND kind = 'acknowledge'"
+                         " AND fired_at IS NOT NULL AND met_at IS NOT NULL", order_id), 1)
+      << "announced, then met late";
+  EXPECT_EQ(sql().seq_table_problem(), "");
+}
+
 }  // namespace
 }  // namespace xiaonao::itest

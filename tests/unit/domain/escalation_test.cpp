@@ -111,7 +111,9 @@ TEST(EscalationQuery, PropertyRandomParametersNeverThrowAndStayInRange) {
     EXPECT_GE(q->limit, 1);
     EXPECT_LE(q->limit, 500);
     EXPECT_LE(q->station_id.size(), 64u);
-    if (b) EXPECT_TRUE(*b == "true" || *b == "false");
+    if (b) {
+      EXPECT_TRUE(*b == "true" || *b == "false");
+    }
   }
   EXPECT_GT(accepted, 0);
 }
