@@ -18,30 +18,35 @@ namespace orders = domain::orders;
 
 #define XN_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
-// One order as the API shows it (o = orders, i = incidents, u = units), then its deadlines,
-// its station, its incident's station and its issue time in microseconds.
-constexpr const char* order_select = R"sql(
-SELECT o.id::text,
-  json_build_object(
-    'id', o.id, 'number', o.number, 'incident_id', o.incident_id, 'incident_number', i.number,
-    'station_id', o.station_id, 'unit_id', o.unit_id, 'unit_call_sign', u.call_sign, 'kind', o.kind,
-    'instruction', o.instruction, 'state', o.state, 'reason', o.reason, 'note', o.note,
-    'replaced_by', o.replaced_by, 'issued_by', o.issued_by,
-    'issued_at', )sql" XN_TS("o.issued_at") R"sql(,
-    'acknowledged_at', )sql" XN_TS("o.acknowledged_at") R"sql(,
-    'en_route_at', )sql" XN_TS("o.en_route_at") R"sql(,
-    'on_scene_at', )sql" XN_TS("o.on_scene_at") R"sql(,
-    'completed_at', )sql" XN_TS("o.completed_at") R"sql(,
-    'ended_at', )sql" XN_TS("o.ended_at") R"sql(,
-    'updated_at', )sql" XN_TS("o.updated_at") R"sql()::text,
-  (SELECT coalesce(json_agg(json_build_object(
-       'kind', d.kind, 'due_at', )sql" XN_TS("d.due_at") R"sql(, 'met_at', )sql" XN_TS("d.met_at") R"sql(,
-       'fired_at', )sql" XN_TS("d.fired_at") R"sql(, 'late_s', d.late_s) ORDER BY d.due_at, d.kind), '[]')
-   FROM deadlines d WHERE d.subject_kind = 'order' AND d.subject_id = o.id::text)::text,
-  o.station_id, coalesce(i.station_id, ''),
-  (extract(epoch FROM o.issued_at) * 1000000)::bigint
-FROM orders o JOIN incidents i ON i.id = o.incident_id JOIN units u ON u.id = o.unit_id
-)sql";
+// The order JSON without deadlines (o = orders or a row of them, i = incidents, u = units).
+#define XN_ORDER_JSON \
+  "json_build_object(" \
+  " 'id', o.id, 'number', o.number, 'incident_id', o.incident_id, 'incident_number', i.number," \
+  " 'station_id', o.station_id, 'unit_id', o.unit_id, 'unit_call_sign', u.call_sign, 'kind', o.kind," \
+  " 'instruction', o.instruction, 'state', o.state, 'reason', o.reason, 'note', o.note," \
+  " 'replaced_by', o.replaced_by, 'issued_by', o.issued_by," \
+  " 'issued_at', " XN_TS("o.issued_at") "," \
+  " 'acknowledged_at', " XN_TS("o.acknowledged_at") "," \
+  " 'en_route_at', " XN_TS("o.en_route_at") "," \
+  " 'on_scene_at', " XN_TS("o.on_scene_at") "," \
+  " 'completed_at', " XN_TS("o.completed_at") "," \
+  " 'ended_at', " XN_TS("o.ended_at") "," \
+  " 'updated_at', " XN_TS("o.updated_at") ")::text"
+
+// The order's deadlines as a JSON array, read from `src` (the deadlines table, or a view of it
+// that shows this statement's own changes).
+#define XN_ORDER_DEADLINES(src) \
+  "(SELECT coalesce(json_agg(json_build_object(" \
+  " 'kind', d.kind, 'due_at', " XN_TS("d.due_at") ", 'met_at', " XN_TS("d.met_at") "," \
+  " 'fired_at', " XN_TS("d.fired_at") ", 'late_s', d.late_s) ORDER BY d.due_at, d.kind), '[]')" \
+  " FROM " src " d WHERE d.subject_kind = 'order' AND d.subject_id = o.id::text)::text"
+
+// One order as the API shows it, then its deadlines, its station, its incident's station and
+// its issue time in microseconds.
+constexpr const char* order_select =
+    "SELECT o.id::text, " XN_ORDER_JSON ", " XN_ORDER_DEADLINES("deadlines") ","
+    " o.station_id, coalesce(i.station_id, ''), (extract(epoch FROM o.issued_at) * 1000000)::bigint"
+    " FROM orders o JOIN incidents i ON i.id = o.incident_id JOIN units u ON u.id = o.unit_id ";
 
 // The order JSON with its deadlines spliced in.
 std::string with_deadlines(const std::string& order, const std::string& deadlines) {
@@ -197,6 +202,82 @@ std::vector<NewOrder> insert_orders(pqxx::work& w, const LockedIncident& inc, co
   return out;
 }
 
+// The order step's statements, prepared once per pool connection (an order step is a hot
+// path: planning them per call cost more than running them). Redefining a name with the same
+// text is a no-op in libpqxx, so preparing on every call is cheap.
+//
+// Locks the order's incident, the order and (for every step but reassign) its unit, in the
+// usual order incident → order → unit (a row-locking join locks in the order the OF list names
+// them), and reads what the step needs: the order's head, the incident as lock_incident reads
+// it, and the unit.
+#define XN_STEP_LOCK(lock_of)                                                                              \
+  "SELECT o.station_id, o.state, o.unit_id, o.kind, o.instruction,"                                       \
+  " (extract(epoch FROM o.issued_at) * 1000000)::bigint,"                                                  \
+  " i.id::text, i.number, i.status, i.category, i.priority, coalesce(i.station_id, ''),"                   \
+  " coalesce(z.area_type, ''),"                                                                            \
+  " array_to_json(ARRAY(SELECT station_id FROM incident_shares s WHERE s.incident_id = i.id))::text,"      \
+  " u.call_sign, u.kind, coalesce(u.station_id, ''), u.status"                                             \
+  " FROM orders o JOIN incidents i ON i.id = o.incident_id JOIN units u ON u.id = o.unit_id"               \
+  " LEFT JOIN zones z ON z.id = i.zone_id WHERE o.id = $1::uuid FOR UPDATE OF " lock_of
+
+constexpr const char* step_lock_sql = XN_STEP_LOCK("i, o, u");
+constexpr const char* step_lock_no_unit_sql = XN_STEP_LOCK("i, o");
+
+// One order step in one statement: the order's new state and time stamps (a skipped step
+// stamps acknowledged_at too: a unit reporting en route or on scene has evidently heard the
+// order), the deadlines it meets, the unit freed when this was its last open order (only from
+// busy: off_duty set by hand stays; only when $9, the step ends the order), and the order read
+// back with its deadlines as they are now. $1 order, $2 new state, $3 step, $4 at, $5 note,
+// $6 reason, $7 now, $8 deadline kinds met (JSON array), $9 whether the step ends the order.
+// Every part sees the snapshot from before the statement, hence the RETURNING rows and the
+// explicit "other than this order" in the unit's count.
+constexpr const char* step_sql =
+    "WITH o AS ("
+    "  UPDATE orders SET state = $2,"
+    "    acknowledged_at = CASE WHEN $3 IN ('ack', 'en_route', 'on_scene')"
+    "                      THEN coalesce(acknowledged_at, $4::timestamptz) ELSE acknowledged_at END,"
+    "    en_route_at = CASE WHEN $3 = 'en_route' THEN $4::timestamptz ELSE en_route_at END,"
+    "    on_scene_at = CASE WHEN $3 = 'on_scene' THEN $4::timestamptz ELSE on_scene_at END,"
+    "    completed_at = CASE WHEN $3 = 'complete' THEN $4::timestamptz ELSE completed_at END,"
+    "    ended_at = CASE WHEN $9::boolean THEN $4::timestamptz ELSE ended_at END,"
+    "    note = coalesce($5, note), reason = coalesce($6, reason), updated_at = $7::timestamptz"
+    "  WHERE id = $1::uuid RETURNING *"
+    "), met AS ("
+    "  UPDATE deadlines SET met_at = $4::timestamptz"
+    "  WHERE subject_kind = 'order' AND subject_id = $1::uuid::text AND met_at IS NULL"
+    "    AND kind IN (SELECT json_array_elements_text($8::json))"
+    "  RETURNING id, met_at"
+    "), freed AS ("
+    "  UPDATE units f SET status = 'available', updated_at = now()"
+    "  WHERE $9::boolean AND f.id = (SELECT unit_id FROM o) AND f.status = 'busy'"
+    "    AND NOT EXISTS (SELECT 1 FROM orders x WHERE x.unit_id = f.id AND x.ended_at IS NULL AND x.id <> $1::uuid)"
+    "  RETURNING f.id"
+    ")"
+    " SELECT " XN_ORDER_JSON ","
+    " " XN_ORDER_DEADLINES("(SELECT d.subject_kind, d.subject_id, d.kind, d.due_at,"
+                           " coalesce(m.met_at, d.met_at) AS met_at, d.fired_at, d.late_s"
+                           " FROM deadlines d LEFT JOIN met m ON m.id = d.id)") ","
+    " o.station_id, EXISTS (SELECT 1 FROM freed)"
+    " FROM o JOIN incidents i ON i.id = o.incident_id JOIN units u ON u.id = o.unit_id";
+
+void prepare_order_steps(pqxx::connection& c) {
+  c.prepare("xn_order_step_lock", step_lock_sql);
+  c.prepare("xn_order_step_lock_no_unit", step_lock_no_unit_sql);
+  c.prepare("xn_order_step", step_sql);
+  c.prepare("xn_append", append_events_sql);
+}
+
+// Commits `events` (appended last, by the prepared statement) and returns their frames.
+std::vector<domain::Frame> commit_prepared(pqxx::work& w, const std::vector<NewEvent>& events) {
+  const auto at = now_text();
+  std::int64_t last = 0;
+  if (!events.empty())
+    last = w.exec_prepared1("xn_append", events_param(events), static_cast<std::int64_t>(events.size()), at)[0]
+               .as<std::int64_t>();
+  w.commit();
+  return event_frames(events, last, at);
+}
+
 Error no_order() { return Error{ErrorKind::not_found, "no order with this id", "id"}; }
 
 // Commits `events` (appended last) and returns their frames.
@@ -311,26 +392,35 @@ domain::Result<LoopWrite> issue_orders(pqxx::connection& c, const std::string& i
 domain::Result<LoopWrite> record_order_event(pqxx::connection& c, const std::string& order_id,
                                              const orders::OrderEventRequest& r, const OrderCaller& who,
                                              const loop::DeadlinePolicy& policy, int utc_offset_minutes) {
+  using E = loop::OrderEvent;
+  const bool reassign = r.type == E::reassign;
+  prepare_order_steps(c);
   pqxx::work w(c);
-  // The incident and station never change: read them unlocked, then lock in the usual order.
-  const auto head = w.exec_params("SELECT incident_id::text, station_id FROM orders WHERE id = $1::uuid", order_id);
+  // A reassign locks both units later, by id, as issuing does; every other step locks the
+  // order's own unit here.
+  const auto head = w.exec_prepared(reassign ? "xn_order_step_lock_no_unit" : "xn_order_step_lock", order_id);
   if (head.empty()) return no_order();
-  const auto order_station = head[0][1].as<std::string>();
+  const auto& h = head[0];
+  const auto order_station = h[0].as<std::string>();
+  const auto state_text = h[1].as<std::string>();
+  const auto unit_id = h[2].as<std::string>();
+  const auto kind = h[3].as<std::string>();
+  const auto instruction = h[4].as<std::string>();
+  const domain::TimePoint issued{std::chrono::microseconds(h[5].as<std::int64_t>())};
+  LockedIncident inc_row;
+  inc_row.id = h[6].as<std::string>();
+  inc_row.number = h[7].as<std::string>();
+  inc_row.status = h[8].as<std::string>();
+  inc_row.category = h[9].as<std::string>();
+  inc_row.priority = h[10].as<int>();
+  inc_row.station_id = h[11].as<std::string>();
+  inc_row.area = loop::parse_area_type(h[12].as<std::string>());
   // A station sees the orders for its own units even on another station's incident.
-  const MaySee may_see = [&who, &order_station](const std::string& st, const std::vector<std::string>& shares) {
-    return (!who.station.empty() && who.station == order_station) || !who.may_see || who.may_see(st, shares);
-  };
-  auto inc = lock_incident(w, head[0][0].as<std::string>(), may_see);
-  if (!inc) return no_order();
-  const auto cur = w.exec_params(
-      "SELECT state, unit_id, kind, instruction, (extract(epoch FROM issued_at) * 1000000)::bigint"
-      " FROM orders WHERE id = $1::uuid FOR UPDATE",
-      order_id);
-  const auto state_text = cur[0][0].as<std::string>();
-  const auto unit_id = cur[0][1].as<std::string>();
-  const auto kind = cur[0][2].as<std::string>();
-  const auto instruction = cur[0][3].as<std::string>();
-  const domain::TimePoint issued{std::chrono::microseconds(cur[0][4].as<std::int64_t>())};
+  if (!(!who.station.empty() && who.station == order_station) && who.may_see) {
+    const auto shares = json::parse(h[13].as<std::string>()).get<std::vector<std::string>>();
+    if (!who.may_see(inc_row.station_id, shares)) return no_order();
+  }
+  auto* inc = &inc_row;
   const auto state = loop::parse_order_state(state_text);
   const auto next = state ? loop::next(*state, r.type) : std::nullopt;
   if (!next) {
@@ -343,69 +433,60 @@ domain::Result<LoopWrite> record_order_event(pqxx::connection& c, const std::str
   const auto at = r.at.value_or(now);
   if (at < issued) return Error{ErrorKind::invalid_field, "at lies before the order was issued", "at"};
   const auto at_text = domain::format_rfc3339(at);
+  std::vector<NewEvent> events;
+  // Its deadlines: each step meets those it makes moot, and an ended order escalates nothing.
+  std::vector<loop::DeadlineKind> met{loop::DeadlineKind::acknowledge};
+  if (r.type != E::ack && r.type != E::en_route) met.push_back(loop::DeadlineKind::arrive);
+
+  if (!reassign) {
+    LockedUnit unit{unit_id, h[14].as<std::string>(), h[15].as<std::string>(), h[16].as<std::string>(),
+                    h[17].as<std::string>(), false};
+    // The incident follows first (it is locked first): the first unit on scene moves it on scene.
+    if (r.type == E::on_scene && inc->status == "dispatched") {
+      auto step = transition_incident(w, *inc, loop::IncidentEvent::arrive, who.actor, r.note, at_text, events);
+      if (!step) return step.error();
+    }
+    json met_names = json::array();
+    for (const auto k : met) met_names.push_back(loop::name(k));
+    const auto row = w.exec_prepared1("xn_order_step", order_id, loop::name(*next), loop::name(r.type), at_text,
+                                      r.note.empty() ? nullptr : r.note.c_str(),
+                                      r.reason.empty() ? nullptr : r.reason.c_str(), domain::format_rfc3339(now),
+                                      met_names.dump(), loop::is_ended(*next));
+    const auto order = row[0].as<std::string>();
+    events.push_back({std::string("order.") + loop::name(*next), inc->id, inc->category, row[2].as<std::string>(),
+                      order});
+    if (row[3].as<bool>())
+      events.push_back(unit_status_event(unit, "busy", "available", who.actor, order_id, inc->id));
+    auto body = with_deadlines(order, row[1].as<std::string>());
+    return LoopWrite{std::move(body), commit_prepared(w, events)};
+  }
 
   std::vector<std::string> lock_ids{unit_id};
-  if (r.type == loop::OrderEvent::reassign && r.unit_id != unit_id) lock_ids.push_back(r.unit_id);
+  if (r.unit_id != unit_id) lock_ids.push_back(r.unit_id);
   auto units = lock_units(w, lock_ids, inc->id);
-  std::vector<NewEvent> events;
   std::vector<NewOrder> replacement;
-  if (r.type == loop::OrderEvent::reassign) {
+  {
     const auto it = units.find(r.unit_id);
     if (r.unit_id == unit_id)
       return Error{ErrorKind::invalid_field, "unit_id: reassign to another unit than the order's own", "unit_id"};
     if (auto e = check_unit(it == units.end() ? nullptr : &it->second, "unit_id", who)) return *e;
   }
-
-  // The order's own step: stamp its column (skipped steps stamp acknowledged_at too: a unit
-  // reporting en route or on scene has evidently heard the order).
-  using E = loop::OrderEvent;
-  std::string set;
-  switch (r.type) {
-    case E::ack: set = "acknowledged_at = coalesce(acknowledged_at, $3::timestamptz)"; break;
-    case E::en_route:
-      set = "acknowledged_at = coalesce(acknowledged_at, $3::timestamptz), en_route_at = $3::timestamptz";
-      break;
-    case E::on_scene:
-      set = "acknowledged_at = coalesce(acknowledged_at, $3::timestamptz), on_scene_at = $3::timestamptz";
-      break;
-    case E::complete: set = "completed_at = $3::timestamptz, ended_at = $3::timestamptz"; break;
-    case E::decline:
-    case E::reassign: set = "ended_at = $3::timestamptz"; break;
-    case E::count_: break;
-  }
-  w.exec_params0("UPDATE orders SET state = $2, " + set +
-                     ", note = coalesce($4, note), reason = coalesce($5, reason), updated_at = $6::timestamptz"
-                     " WHERE id = $1::uuid",
+  w.exec_params0("UPDATE orders SET state = $2, ended_at = $3::timestamptz"
+                 ", note = coalesce($4, note), reason = coalesce($5, reason), updated_at = $6::timestamptz"
+                 " WHERE id = $1::uuid",
                  order_id, loop::name(*next), at_text, r.note.empty() ? nullptr : r.note.c_str(),
                  r.reason.empty() ? nullptr : r.reason.c_str(), domain::format_rfc3339(now));
-  // Its deadlines: each step meets those it makes moot, and an ended order escalates nothing.
-  std::vector<loop::DeadlineKind> met{loop::DeadlineKind::acknowledge};
-  if (r.type != E::ack && r.type != E::en_route) met.push_back(loop::DeadlineKind::arrive);
   meet_deadlines(w, "order", order_id, met, at_text);
-
-  // The incident follows: the first unit on scene moves it on scene.
-  if (r.type == E::on_scene && inc->status == "dispatched") {
-    auto step = transition_incident(w, *inc, loop::IncidentEvent::arrive, who.actor, r.note, at_text, events);
-    if (!step) return step.error();
-  }
-  if (r.type == E::reassign) {
-    replacement = insert_orders(w, *inc, order_station, {r.unit_id}, kind, instruction, who.actor, at, policy,
-                                utc_offset_minutes);
-    w.exec_params0("UPDATE orders SET replaced_by = $2::uuid WHERE id = $1::uuid", order_id, replacement[0].id);
-  }
-  std::vector<std::string> ids{order_id};
-  if (!replacement.empty()) ids.push_back(replacement[0].id);
-  const auto rows = read_orders(w, ids);
+  replacement = insert_orders(w, *inc, order_station, {r.unit_id}, kind, instruction, who.actor, at, policy,
+                              utc_offset_minutes);
+  w.exec_params0("UPDATE orders SET replaced_by = $2::uuid WHERE id = $1::uuid", order_id, replacement[0].id);
+  const auto rows = read_orders(w, {order_id, replacement[0].id});
   events.push_back({std::string("order.") + loop::name(*next), inc->id, inc->category, rows[0].station, rows[0].json});
-  if (!replacement.empty()) {
-    events.push_back({"order.issued", inc->id, inc->category, rows[1].station, rows[1].json});
-    units_busy(w, units, {{r.unit_id, replacement[0].id}}, who.actor, inc->id, events);
-  }
-  if (loop::is_ended(*next)) unit_follows_end(w, units.at(unit_id), who.actor, order_id, inc->id, events);
-  std::string body = replacement.empty()
-                         ? rows[0].full()
-                         : "{\"order\":" + rows[0].full() + ",\"replacement\":" + rows[1].full() + "}";
-  return LoopWrite{std::move(body), commit_with(w, events)};
+  events.push_back({"order.issued", inc->id, inc->category, rows[1].station, rows[1].json});
+  units_busy(w, units, {{r.unit_id, replacement[0].id}}, who.actor, inc->id, events);
+  unit_follows_end(w, units.at(unit_id), who.actor, order_id, inc->id, events);
+  std::string body = "{\"order\":" + rows[0].full() + ",\"replacement\":" + rows[1].full() + "}";
+  return LoopWrite{std::move(body), commit_prepared(w, events)};
 }
 
 namespace {

@@ -362,6 +362,39 @@ TEST_F(Orders, EveryOrderStepWithDeadlinesAndUnits) {
     EXPECT_TRUE(types.count(t)) << t;
 }
 
+// The step's answer comes from the one-statement step (RETURNING rows, deadlines as the same
+// statement met them): it must equal what GET /api/v1/orders/{id} reads afterwards, and the
+// feed event must carry the same order without its deadlines.
+TEST_F(Orders, StepAnswerEqualsTheOrderAsReadBack) {
+  build_county();
+  const auto port = start_server().port();
+  add_user("800001", "duty_officer", "S01");
+  const auto s01 = access_token(port, "800001");
+  const auto id = open_incident(port, at_point(kP1Lon, kP1Lat));
+  const auto oid = order(port, s01, id, {"U1"})[0]["id"].get<std::string>();
+  const std::vector<std::pair<std::string, std::string>> steps{
+      {"ack", "order.acknowledged"}, {"en_route", "order.en_route"}, {"on_scene", "order.on_scene"},
+      {"complete", "order.completed"}};
+  for (const auto& [type, event] : steps) {
+    const auto r = step(port, s01, oid, {{"type", type}, {"note", "n-" + type}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    const auto answer = r.json();
+    const auto got = as(port, s01, "GET", "/api/v1/orders/" + oid, "");
+    ASSERT_EQ(got.status, 200) << got.body;
+    EXPECT_EQ(answer, got.json()) << type;
+    EXPECT_EQ(answer["note"], "n-" + type);
+    auto data = json::parse(sql().exec("SELECT data::text FROM events WHERE type = $1 AND data->>'id' = $2", event,
+                                       oid)[0][0]
+                                .as<std::string>());
+    auto without = answer;
+    without.erase("deadlines");
+    EXPECT_EQ(data, without) << type;
+  }
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM deadlines WHERE subject_id = $1 AND met_at IS NULL", oid), 0);
+  EXPECT_EQ(unit_status("U1"), "available");
+  EXPECT_EQ(incident_status(id), "on_scene");
+}
+
 TEST_F(Orders, OneUnitHoldsTwoOrdersWithoutStatusLeaking) {
   build_county();
   const auto port = start_server().port();
