@@ -102,16 +102,17 @@ TEST_F(Notes, ANoteIsOnTheTimelineAndOnTheStationFeed) {
   EXPECT_EQ(r.json()["note"]["kind"], "info");
   const auto view = as(port_, officer_, "GET", "/api/v1/incidents/" + id);
   ASSERT_EQ(view.status, 200) << view.body;
+  const auto shown = view.json();
   std::vector<json> notes;
-  for (const auto& e : view.json().at("timeline"))
+  for (const auto& e : shown.at("timeline"))
     if (e["type"] == "incident.note") notes.push_back(e);
-  ASSERT_EQ(notes.size(), 2u);
+  ASSERT_EQ(notes.size(), 2u) << shown["timeline"].dump();
   EXPECT_EQ(notes[0]["seq"], seq);
   EXPECT_EQ(notes[0]["data"]["text"], text);
   EXPECT_EQ(notes[1]["data"]["text"], "县局指挥中心：注意周边视频");
   EXPECT_EQ(notes[1]["data"]["kind"], "info");
   // A note moves nothing: the incident keeps its state.
-  EXPECT_EQ(view.json()["incident"]["status"], "received");
+  EXPECT_EQ(shown["incident"]["status"], "received");
 }
 
 TEST_F(Notes, RefusalsNameTheFieldAndChangeNothing) {
