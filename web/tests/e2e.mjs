@@ -334,7 +334,8 @@ async function main() {
     await page.locator('form[data-form="assess"] input[name="reason"]').fill('核实为入室盗窃');
     await page.getByTestId('form-submit').click();
     await page.getByTestId('view-status').filter({ hasText: '已研判' }).waitFor({ timeout: 5000 });
-    const unit = fused.units[0].id;
+    // The relocation above fused the incident again: dispatch a unit the view recommends now.
+    const unit = await page.getByTestId('view-units').locator('li[data-id]').first().getAttribute('data-id');
     await page.getByTestId(`dispatch-${unit}`).click();
     await page.locator('form[data-form="dispatch"] textarea[name="instruction"]').fill('立即前往现场');
     await page.getByTestId('form-submit').click();
