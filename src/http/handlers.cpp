@@ -254,6 +254,7 @@ void register_routes(Router& r, Context& ctx) {
   register_escalation_routes(r, ctx);
   register_orders_routes(r, ctx);
   register_support_routes(r, ctx);
+  register_notes_routes(r, ctx);
   // A plain GET of the feed (no Upgrade): upgrades are checked in HttpSession::upgrade.
   r.add(verb::get, "/ws/feed", P::feed_read, [](Call&, Reply reply) {
     auto res = error_response({ErrorKind::bad_request, "this is a WebSocket endpoint; send an Upgrade request", ""});

@@ -14,6 +14,8 @@ export function safeUrl(u) {
 const VULNERABLE = new Set(['elderly_alone', 'mental_illness', 'disabled', 'minor']);
 export const ORDER_KINDS = ['respond', 'visit', 'video_check', 'search'];
 export const SUPPORT_KINDS = ['video', 'technical', 'intelligence', 'cross_jurisdiction', 'manpower'];
+/** Note kinds (POST /api/v1/incidents/{id}/notes); the first is the server's default. */
+export const NOTE_KINDS = ['info', 'caller_update', 'scene_report'];
 export const AGENCIES = ['12345', 'town_platform', 'fire_119', 'medical_120', 'utilities'];
 const OPEN_ORDER = new Set(['issued', 'acknowledged', 'en_route', 'on_scene']);
 
@@ -142,6 +144,11 @@ function timelineBlock(v) {
   const rows = [...(v.timeline || [])].reverse().map((e) => {
     const d = e.data || {};
     const who = d.actor ? ` · ${esc(d.actor)}` : '';
+    if (e.type === 'incident.note') {
+      // A note reads as what it is, its kind and its text (kept on its own lines).
+      return `<li data-seq="${esc(e.seq)}" class="note" data-testid="timeline-note"><span class="time">${esc(formatTime(e.at))}</span>
+        <b>${esc(t('timeline.note'))} · ${esc(label('note', d.kind || 'info'))}</b>${who}<div class="note-text">${esc(d.text || '')}</div></li>`;
+    }
     const why = d.reason ? ` · ${esc(d.reason)}` : '';
     return `<li data-seq="${esc(e.seq)}"><span class="time">${esc(formatTime(e.at))}</span> <b>${esc(e.type)}</b>${who}${why}</li>`;
   }).join('');
@@ -163,7 +170,7 @@ function header(v, nowMs, may) {
       ${v.shared_with?.length ? ` · shared ${esc(v.shared_with.join(','))}` : ''}</div>
     ${i.description ? `<div class="desc">${esc(i.description)}</div>` : ''}
     <div class="actions" data-testid="view-actions">
-      ${btn('assess')}${btn('dispatch', 'orders:write')}${btn('support')}${btn('divert')}${btn('resolve')}${btn('feedback')}${btn('callback')}${btn('review', 'incidents:review')}${btn('close')}${btn('cancel')}
+      ${btn('assess')}${btn('dispatch', 'orders:write')}${btn('note')}${btn('support')}${btn('divert')}${btn('resolve')}${btn('feedback')}${btn('callback')}${btn('review', 'incidents:review')}${btn('close')}${btn('cancel')}
     </div>
     <div class="form-slot" data-testid="form-slot"></div>
     <div class="msg" data-testid="view-msg" role="status"></div>
@@ -204,6 +211,9 @@ export function renderForm(action, v, extra = {}) {
         ${field('form.order_kind', `<select name="kind">${options(ORDER_KINDS, 'order', extra.kind || 'respond')}</select>`)}
         ${field('form.instruction', `<textarea name="instruction" maxlength="2000" required>${esc(extra.instruction || '')}</textarea>`)}${submit}</form>`;
     }
+    case 'note':
+      return `<form data-form="note">${field('form.kind', `<select name="kind">${options(NOTE_KINDS, 'note')}</select>`)}
+        ${field('form.note_text', '<textarea name="text" maxlength="2000" required data-testid="note-text"></textarea>')}${submit}</form>`;
     case 'support':
       return `<form data-form="support">${field('form.kind', `<select name="kind">${options(SUPPORT_KINDS, 'support')}</select>`)}
         ${field('form.detail', '<textarea name="detail" maxlength="2000" required></textarea>')}${submit}</form>`;
@@ -248,6 +258,9 @@ export function actionRequest(action, incidentId, form) {
       return { method: 'POST', path: `/api/v1/incidents/${id}/orders`,
         body: { unit_ids: ids, instruction: form.instruction || '', kind: form.kind || 'respond' } };
     }
+    case 'note':
+      return { method: 'POST', path: `/api/v1/incidents/${id}/notes`,
+        body: { text: String(form.text || '').trim(), kind: NOTE_KINDS.includes(form.kind) ? form.kind : 'info' } };
     case 'support':
       return { method: 'POST', path: `/api/v1/incidents/${id}/support-requests`, body: { kind: form.kind, detail: form.detail || '' } };
     case 'divert':

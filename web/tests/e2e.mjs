@@ -6,7 +6,7 @@
 // test creates and drops its own database), XIAONAOD and XIAONAO_COUNTY (the binaries),
 // XIAONAO_WEB_ROOT (the built console), XIAONAO_E2E_ARTIFACTS (screenshots and the server log
 // go there), CHROMIUM (default /usr/bin/chromium). XIAONAO_E2E_LOOP=0 leaves out the closed-loop
-// steps (assess, dispatch, acknowledge) when debugging the rest.
+// steps (assess, dispatch, acknowledge, a note) when debugging the rest.
 // Exit 0: passed; 77: skipped (no database or no browser); anything else: failed.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -349,6 +349,19 @@ async function main() {
     await page.locator(`li[data-id="${first.incident_id}"] .st`).filter({ hasText: '已派警' }).waitFor({ timeout: 5000 });
     await page.screenshot({ path: join(artifacts, 'console-loop-1920x1080.png') });
     done(`order ${orderId}`);
+
+    done = step('[loop] add a note through the page and see it in the timeline');
+    const noteText = `现场报告：门锁被撬，已通知技术队 ${Date.now()}`;
+    await page.getByTestId('act-note').click();
+    await page.locator('form[data-form="note"] select[name="kind"]').selectOption('scene_report');
+    await page.getByTestId('note-text').fill(noteText);
+    await page.getByTestId('form-submit').click();
+    await page.getByTestId('view-timeline').getByTestId('timeline-note').filter({ hasText: noteText })
+      .filter({ hasText: '现场报告' }).waitFor({ timeout: 5000 });
+    const noted = await rest('GET', `/api/v1/incidents/${first.incident_id}`, { token: await officerToken() });
+    const entry = noted.json.timeline.find((e) => e.type === 'incident.note' && e.data.text === noteText);
+    check(entry && entry.data.kind === 'scene_report' && entry.data.actor, `the server's timeline has the note: ${JSON.stringify(entry)}`);
+    done(`seq ${entry.seq}`);
   } else {
     console.log('--- [loop] steps skipped (XIAONAO_E2E_LOOP=0)');
   }

@@ -116,4 +116,7 @@ void register_orders_routes(Router& router, Context& ctx);
 /// Support requests, diversions, feedback and evaluation, response times (src/http/support_handlers.cpp).
 void register_support_routes(Router& router, Context& ctx);
 
+/// Notes on an incident (src/http/notes_handlers.cpp).
+void register_notes_routes(Router& router, Context& ctx);
+
 }  // namespace xiaonao::http

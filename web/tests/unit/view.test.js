@@ -28,6 +28,26 @@ test('action requests follow the documented API shapes', () => {
   assert.equal(actionRequest('nonsense', 'I1', {}), null);
 });
 
+test('a note becomes POST /notes with a known kind, and reads as a note in the timeline', () => {
+  assert.deepEqual(actionRequest('note', 'I1', { text: '  报警人回电\n车已找到 ', kind: 'caller_update' }),
+    { method: 'POST', path: '/api/v1/incidents/I1/notes', body: { text: '报警人回电\n车已找到', kind: 'caller_update' } });
+  assert.deepEqual(actionRequest('note', 'I1', { text: 'x' }).body, { text: 'x', kind: 'info' });
+  assert.equal(actionRequest('note', 'I1', { text: 'x', kind: 'gossip' }).body.kind, 'info');
+  setLang('en');
+  const html = renderView({
+    incident: { id: 'I1', number: 'J1', category: 'theft', priority: 2, status: 'dispatched', received_at: '2026-11-26T00:00:00Z' },
+    timeline: [{ seq: 7, type: 'incident.note', at: '2026-11-26T00:01:00Z',
+      data: { id: 'I1', text: 'gate <b>east</b>', kind: 'scene_report', actor: 'user:7' } }],
+  });
+  assert.match(html, /data-testid="timeline-note"/);
+  assert.match(html, /Note · Scene report/);
+  assert.ok(html.includes('gate &lt;b&gt;east&lt;/b&gt;'));
+  assert.match(html, /data-action="note"/);
+  const closed = renderView({ incident: { id: 'I1', priority: 2, status: 'closed', received_at: '2026-11-26T00:00:00Z' } });
+  assert.doesNotMatch(closed, /data-action="note"/, 'a closed incident offers no note');
+  setLang('zh');
+});
+
 test('the view escapes everything it shows', () => {
   setLang('zh');
   const evil = '<img src=x onerror=alert(1)>';
@@ -50,7 +70,7 @@ test('the view escapes everything it shows', () => {
 
 test('forms exist for every action and the dispatch form pre-selects the clicked unit', () => {
   const v = { incident: { id: 'I1', priority: 2, category: 'theft' }, units: [{ id: 'U1', distance_m: 3 }, { id: 'U2', distance_m: 9 }] };
-  for (const a of ['unmask', 'assess', 'dispatch', 'support', 'divert', 'resolve', 'cancel', 'close', 'feedback', 'callback', 'review']) {
+  for (const a of ['unmask', 'assess', 'dispatch', 'note', 'support', 'divert', 'resolve', 'cancel', 'close', 'feedback', 'callback', 'review']) {
     assert.match(renderForm(a, v), new RegExp(`data-form="${a}"`), a);
   }
   const f = renderForm('dispatch', v, { unit: 'U2' });
