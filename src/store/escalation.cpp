@@ -1,4 +1,5 @@
 #include "xiaonao/store/escalation.hpp"
+#include "sql_time.hpp"
 
 #include <unistd.h>
 
@@ -17,7 +18,6 @@ namespace {
 
 using nlohmann::json;
 
-#define XN_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 // The order a deadline is about, when it is about one (subject ids of orders are their uuids;
 // anything else never reaches the cast).

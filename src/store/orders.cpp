@@ -1,4 +1,5 @@
 #include "xiaonao/store/orders.hpp"
+#include "sql_time.hpp"
 
 #include <algorithm>
 #include <map>
@@ -16,7 +17,6 @@ using nlohmann::json;
 namespace loop = domain::loop;
 namespace orders = domain::orders;
 
-#define XN_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 // The order JSON without deadlines (o = orders or a row of them, i = incidents, u = units).
 #define XN_ORDER_JSON \

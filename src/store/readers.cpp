@@ -1,4 +1,5 @@
 #include "xiaonao/store/readers.hpp"
+#include "sql_time.hpp"
 
 #include <map>
 
@@ -13,8 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-// Timestamps leave the database already in the API's RFC 3339 UTC form.
-#define XN_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 constexpr const char* incident_columns =
     "id, number, status, category, priority, " XN_TS("received_at") ", " XN_TS("created_at") ", " XN_TS(

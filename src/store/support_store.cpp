@@ -1,4 +1,5 @@
 #include "xiaonao/store/support_store.hpp"
+#include "sql_time.hpp"
 
 #include "xiaonao/domain/incident.hpp"
 #include "xiaonao/domain/time.hpp"
@@ -13,8 +14,6 @@ using nlohmann::json;
 namespace loop = domain::loop;
 namespace sup = domain::support;
 
-// Timestamps leave the database already in the API's RFC 3339 UTC form.
-#define XN_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 // The deadlines of one subject as a JSON array text.
 #define XN_DEADLINES(kind, id_expr)                                                                          \
