@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "xiaonao/domain/incident.hpp"
+
 namespace xiaonao::domain::support {
 namespace {
 
@@ -183,12 +185,8 @@ Result<SupportEventInput> parse_support_event(const json& body) {
 }
 
 std::string format_support_number(TimePoint at, std::int64_t serial, int utc_offset_minutes) {
-  const auto local = at + minutes{utc_offset_minutes};
-  const year_month_day ymd{floor<days>(local)};
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "S%04d%02u%02u-%06lld", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), static_cast<long long>(serial));
-  return buf;
+  // The incident number's form with its "XN" prefix swapped for "S".
+  return "S" + format_incident_number(at, serial, utc_offset_minutes).substr(2);
 }
 
 Result<DiversionInput> parse_diversion(const json& body) {
