@@ -78,6 +78,7 @@ struct Options {
   double warmup = 2;
   double rate = 0;   // total alerts/s; 0 = closed loop
   double drain = 5;  // max seconds to wait for the feed to deliver the last alerts
+  int duplicates_pct = 5;  // repeat calls: the previous alert's place and category (merged)
   bool json_out = false;
   std::string label;
   int idle_subscribers = 0;
@@ -97,6 +98,8 @@ struct Options {
          "  --duration S          measured seconds (10)\n"
          "  --warmup S            seconds of load before measuring (2)\n"
          "  --rate R              total alerts/s on an absolute schedule; 0 = closed loop (0)\n"
+         "  --duplicates PCT      percent of alerts that repeat the client's previous call (same\n"
+         "                        place and category: merged by the server) (5)\n"
          "  --drain S             max seconds to wait for the feed after posting stops (5)\n"
          "  --sub-threads T       threads reading all subscribers asynchronously (2); 0 = one\n"
          "                        thread with a blocking WsClient per subscriber\n"
@@ -144,6 +147,9 @@ Options parse_args(int argc, char** argv) {
         o.warmup = std::stod(value());
       } else if (a == "--rate") {
         o.rate = std::stod(value());
+      } else if (a == "--duplicates") {
+        o.duplicates_pct = std::stoi(value());
+        if (o.duplicates_pct < 0 || o.duplicates_pct > 100) usage("--duplicates must be 0..100");
       } else if (a == "--drain") {
         o.drain = std::stod(value());
       } else if (a == "--json") {
@@ -365,6 +371,7 @@ struct PosterResult {
   long ok_in_window = 0;                        // 201s whose answer arrived in the window
   long ok_measured = 0;                         // 201s for requests sent in the window
   long ok_total = 0;
+  long merged = 0;  // 201s that joined an open incident
   long http_4xx = 0, http_5xx = 0, http_other = 0, io_errors = 0;
   std::int64_t max_latency_us = 0;
   std::string first_error;
@@ -402,11 +409,33 @@ const char* kDescriptions[] = {"邻居因电梯噪音发生纠纷", "楼上深�
                                "老人在家中晕倒", "酒后斗殴，有人受伤", "钱包遗失在出租车上",
                                "路灯损坏，夜间很黑"};
 
+/// Where a client's previous alert was, for the repeat calls.
+struct Recent {
+  bool have = false;
+  double lon = 0, lat = 0;
+  int category = 0;
+};
+
 /// One alert of about the size of a real one (~350 bytes), unique source_ref per run.
-std::string make_alert(const std::string& run_id, int client, long i, std::mt19937_64& rng) {
+/// Positions are spread uniformly over a 10° × 10° box, so that two independent alerts are
+/// rarely within the duplicate-merge radius (200 m) of each other, as in a real county where
+/// a few percent of calls repeat an incident already called in; `duplicates_pct` of the alerts
+/// are such repeat calls: the client's previous position (within ~20 m) and category, which
+/// the server merges into the open incident (alert.merged).
+std::string make_alert(const std::string& run_id, int client, long i, std::mt19937_64& rng, Recent& recent,
+                       int duplicates_pct) {
   std::uniform_int_distribution<int> cat(0, 9);
-  std::uniform_real_distribution<double> d(-0.1, 0.1);
-  int c = cat(rng);
+  std::uniform_real_distribution<double> d(-5.0, 5.0);
+  std::uniform_real_distribution<double> near(-0.0002, 0.0002);
+  std::uniform_int_distribution<int> pct(0, 99);
+  const bool repeat = recent.have && pct(rng) < duplicates_pct;
+  if (repeat) {
+    recent.lon += near(rng);
+    recent.lat += near(rng);
+  } else {
+    recent = Recent{true, 119.5725 + d(rng), 28.1160 + d(rng), cat(rng)};
+  }
+  const int c = recent.category;
   char phone[16];
   std::snprintf(phone, sizeof phone, "138%08d", static_cast<int>(rng() % 100000000));
   json a{{"source", "bench"},
@@ -414,7 +443,7 @@ std::string make_alert(const std::string& run_id, int client, long i, std::mt199
          {"received_at", rfc3339_utc_now()},
          {"category", kCategories[c]},
          {"caller", {{"phone", phone}, {"name", "王芳"}}},
-         {"location", {{"lon", 119.5725 + d(rng)}, {"lat", 28.1160 + d(rng)}}},
+         {"location", {{"lon", recent.lon}, {"lat", recent.lat}}},
          {"address", "浙江省丽水市云和县浮云街道解放街58号"},
          {"description", kDescriptions[c]}};
   return a.dump();
@@ -422,7 +451,9 @@ std::string make_alert(const std::string& run_id, int client, long i, std::mt199
 
 void poster(Shared& sh, int id, PosterResult& r) {
   const auto& o = sh.opt;
-  std::mt19937_64 rng(static_cast<std::uint64_t>(id) * 7919 + 17);
+  // Seeded by the run too: a client of the next run must not send the same places again
+  // (they would merge into this run's incidents, still open).
+  std::mt19937_64 rng(std::hash<std::string>{}(sh.run_id) ^ (static_cast<std::uint64_t>(id) * 7919 + 17));
   std::optional<xiaonao::client::HttpClient> http;
   try {
     http.emplace(o.host, o.port, std::chrono::seconds(10));
@@ -433,6 +464,7 @@ void poster(Shared& sh, int id, PosterResult& r) {
     return;
   }
   r.latency_us.reserve(1 << 16);
+  Recent recent;
   for (long i = 0; !sh.stop_posting.load(std::memory_order_relaxed); ++i) {
     std::int64_t due = 0;
     if (o.rate > 0) {
@@ -443,7 +475,7 @@ void poster(Shared& sh, int id, PosterResult& r) {
       std::int64_t wait = due - now_ns();
       if (wait > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
     }
-    std::string body = make_alert(sh.run_id, id, i, rng);
+    std::string body = make_alert(sh.run_id, id, i, rng, recent, o.duplicates_pct);
     std::int64_t t0 = now_ns();
     if (t0 >= sh.end_ns) break;
     int status = 0;
@@ -452,7 +484,9 @@ void poster(Shared& sh, int id, PosterResult& r) {
       auto res = http->request("POST", "/api/v1/alerts", body);
       status = res.status;
       if (status == 201) {
-        alert_id = res.json().at("alert_id").get<std::string>();
+        const auto answer = res.json();
+        alert_id = answer.at("alert_id").get<std::string>();
+        if (answer.value("merged", false)) ++r.merged;
       } else if (status == 401 || status == 403) {
         // Every later request would be refused the same way: stop this poster.
         ++r.http_4xx;
@@ -511,7 +545,9 @@ void on_frame(Shared& sh, int id, std::string_view msg, std::int64_t t, Subscrib
       r.first_violation = "seq " + std::to_string(f.seq) + " after " + std::to_string(last_seq);
   }
   last_seq = f.seq;
-  if (f.type != "alert.received" || f.alert_id.empty()) return;
+  // An alert that joined an open incident (duplicate merge, issue 4) is announced as
+  // alert.merged instead: it is delivered all the same.
+  if ((f.type != "alert.received" && f.type != "alert.merged") || f.alert_id.empty()) return;
   sh.sub_alert_frames[static_cast<std::size_t>(id)]->fetch_add(1, std::memory_order_relaxed);
   auto h = ResponseTimes::hash(f.alert_id);
   if (auto e = sh.times.get(h)) {
@@ -808,6 +844,7 @@ int run_load(const Options& o) {
     all.ok_in_window += r.ok_in_window;
     all.ok_measured += r.ok_measured;
     all.ok_total += r.ok_total;
+    all.merged += r.merged;
     all.http_4xx += r.http_4xx;
     all.http_5xx += r.http_5xx;
     all.http_other += r.http_other;
@@ -853,8 +890,8 @@ int run_load(const Options& o) {
   }
   std::sort(delays.begin(), delays.end());
 
-  std::printf("  %-22s %ld in %.1f s = %.1f alerts/s\n", "alerts (201)", all.ok_in_window,
-              o.duration, rate);
+  std::printf("  %-22s %ld in %.1f s = %.1f alerts/s (%ld of %ld merged into an open incident)\n",
+              "alerts (201)", all.ok_in_window, o.duration, rate, all.merged, all.ok_total);
   std::printf("  %-22s %ld (4xx %ld, 5xx %ld, other %ld, io %ld)%s%s\n", "errors", errors,
               all.http_4xx, all.http_5xx, all.http_other, all.io_errors,
               all.first_error.empty() ? "" : "; first: ", all.first_error.c_str());
@@ -899,6 +936,7 @@ int run_load(const Options& o) {
            {"duration_s", o.duration},
            {"alerts", all.ok_in_window},
            {"alerts_per_s", std::round(rate * 10) / 10},
+           {"merged", all.merged},
            {"errors", errors},
            {"post_p50_ms", percentile(all.latency_us, 50) / 1000.0},
            {"post_p99_ms", percentile(all.latency_us, 99) / 1000.0},
