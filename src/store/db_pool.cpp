@@ -15,7 +15,8 @@ std::string& app_role() {
 
 void set_app_role(std::string role) { app_role() = std::move(role); }
 
-std::unique_ptr<pqxx::connection> open_connection(const std::string& conninfo, int statement_timeout_ms) {
+std::unique_ptr<pqxx::connection> open_connection(const std::string& conninfo, int statement_timeout_ms,
+                                                  bool index_paths) {
   auto c = std::make_unique<pqxx::connection>(conninfo);
   pqxx::nontransaction n(*c);
   // jit = off: every statement here is a short indexed one, where compiling a plan (tens of ms,
@@ -24,6 +25,7 @@ std::unique_ptr<pqxx::connection> open_connection(const std::string& conninfo, i
   std::string setup =
       "SET TIME ZONE 'UTC'; SET jit = off; SET statement_timeout = " + std::to_string(statement_timeout_ms);
   // The role name was checked by config to be a plain identifier; quote it anyway.
+  if (index_paths) setup += "; SET enable_seqscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off";
   if (!app_role().empty()) setup += "; SET ROLE " + n.quote_name(app_role());
   n.exec(setup);
   return c;

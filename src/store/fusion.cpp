@@ -220,13 +220,17 @@ LIMIT $4
 )sql";
 
 // History: earlier incidents near the point, at the same address or from the same caller phone
-// within the look-back, each with why it matched. Three index-friendly branches, one union.
+// within the look-back, each with why it matched. Three index-friendly branches, one union. The
+// `OFFSET 0` fence keeps the look-back out of the "place" scan: a generic plan made while the
+// table was small chose the time index for it, which reads a year of incidents per call.
 constexpr const char* fuse_history_sql = R"sql(
 WITH c AS (
-  SELECT id, 'place' AS reason FROM incidents
-  WHERE $2::float8 IS NOT NULL
-    AND ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography, $4)
-    AND received_at >= $6::timestamptz - make_interval(days => $7) AND received_at <= $6::timestamptz
+  SELECT id, 'place' AS reason FROM (
+    SELECT id, received_at FROM incidents
+    WHERE $2::float8 IS NOT NULL
+      AND ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography, $4)
+    OFFSET 0) near
+  WHERE received_at >= $6::timestamptz - make_interval(days => $7) AND received_at <= $6::timestamptz
   UNION ALL
   SELECT id, 'address' FROM incidents
   WHERE $5::text IS NOT NULL AND address_id = $5
@@ -611,7 +615,7 @@ LIMIT $1
 
 bool FusionWorker::sweep(std::unique_ptr<pqxx::connection>& conn) {
   try {
-    if (!conn) conn = open_connection(conninfo_, statement_timeout_ms_);
+    if (!conn) conn = open_connection(conninfo_, statement_timeout_ms_, true);
     std::vector<std::string> ids;
     {
       pqxx::work w(*conn);
@@ -664,7 +668,7 @@ void FusionWorker::run() {
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     for (int attempt = 1; attempt <= 3; ++attempt) {
       try {
-        if (!conn) conn = open_connection(conninfo_, statement_timeout_ms_);
+        if (!conn) conn = open_connection(conninfo_, statement_timeout_ms_, true);
         const auto started = clock::now();
         auto frames = fuse_incidents(*conn, ids, options_);
         if (observe_) {
