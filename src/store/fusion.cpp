@@ -425,12 +425,20 @@ LocateOptions locate_options(const config::Fusion& f) {
   return LocateOptions{f.nearest_zone_m, f.address_min_score_pct / 100.0, f.address_sure_score_pct / 100.0};
 }
 
+// The merge locks (domain::fusion::merge_locks): the global key 7384001 exclusively, or shared
+// and then the cell keys (7384003, cell) in the ascending order of the array. The cell locks are
+// taken in the aggregate, row by row after the one row of `g` (the global key) was read.
 const char* const merge_lock_sql = "SELECT pg_advisory_xact_lock(7384001)";
+const char* const merge_cells_sql = R"sql(
+WITH g AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(7384001))
+SELECT count(pg_advisory_xact_lock(7384003, u.k)) FROM g, unnest($1::int4[]) WITH ORDINALITY AS u(k, n)
+)sql";
 
 void prepare_fusion(pqxx::connection& c) {
   c.prepare("xn_locate", locate_sql);
   c.prepare("xn_owner", owner_sql);
   c.prepare("xn_merge_lock", merge_lock_sql);
+  c.prepare("xn_merge_cells", merge_cells_sql);
   c.prepare("xn_fuse_incidents", fuse_incidents_sql);
   c.prepare("xn_fuse_parts", fuse_parts_sql);
   c.prepare("xn_fuse_store", fuse_store_sql);
