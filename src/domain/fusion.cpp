@@ -92,6 +92,51 @@ std::optional<std::size_t> merge_target(const MergeAlert& alert, const std::vect
   return best;
 }
 
+namespace {
+
+constexpr double kCellDeg = 0.01;
+constexpr long kRows = 18001;  // cells along a meridian: lat -90 .. 90
+constexpr std::size_t kMaxCells = 64;
+constexpr double kMetresPerDeg = kEarthRadiusM * kPi / 180.0;
+
+long cell_col(double lon) { return static_cast<long>(std::floor((lon + 180.0) / kCellDeg)); }
+long cell_row(double lat) { return static_cast<long>(std::floor((lat + 90.0) / kCellDeg)); }
+std::int32_t cell_key(long col, long row) { return static_cast<std::int32_t>(col * kRows + row); }
+
+}  // namespace
+
+std::int32_t merge_cell(GeoPoint p) { return cell_key(cell_col(p.lon), cell_row(p.lat)); }
+
+MergeLocks merge_locks(const std::vector<GeoPoint>& points, double radius_m) {
+  MergeLocks out;
+  // Two points d apart differ by at most d/R in latitude and by at most (d/R)/cos(φmax) in
+  // longitude (φmax the larger |latitude|); 5% more covers the spheroid PostGIS measures on
+  // and the rounding.
+  const double dlat = radius_m * 1.05 / kMetresPerDeg + 1e-9;
+  for (const auto& p : points) {
+    const double top = std::abs(p.lat) + dlat;
+    if (!std::isfinite(p.lon) || !std::isfinite(p.lat) || !std::isfinite(dlat) || top > 85.0) {
+      return MergeLocks{true, {}};
+    }
+    const double dlon = dlat / std::cos(rad(top));
+    if (p.lon - dlon < -180.0 || p.lon + dlon > 180.0) return MergeLocks{true, {}};
+    const long c0 = cell_col(p.lon - dlon), c1 = cell_col(p.lon + dlon);
+    const long r0 = cell_row(p.lat - dlat), r1 = cell_row(p.lat + dlat);
+    if (static_cast<std::size_t>((c1 - c0 + 1) * (r1 - r0 + 1)) > kMaxCells) return MergeLocks{true, {}};
+    for (long c = c0; c <= c1; ++c) {
+      for (long r = r0; r <= r1; ++r) out.cells.push_back(cell_key(c, r));
+    }
+    if (out.cells.size() > kMaxCells * 4) {
+      std::sort(out.cells.begin(), out.cells.end());
+      out.cells.erase(std::unique(out.cells.begin(), out.cells.end()), out.cells.end());
+    }
+  }
+  std::sort(out.cells.begin(), out.cells.end());
+  out.cells.erase(std::unique(out.cells.begin(), out.cells.end()), out.cells.end());
+  if (out.cells.size() > kMaxCells) return MergeLocks{true, {}};
+  return out;
+}
+
 MergePlan plan_merges(const std::vector<std::optional<MergeAlert>>& alerts, std::vector<MergeCandidate> open,
                       const std::vector<std::string>& new_ids, const MergeRule& rule) {
   MergePlan plan;

@@ -290,9 +290,11 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
                             {options.nearest_zone_m, options.address_min_score, options.address_sure_score});
 
   // The merge decision reads open incidents and then inserts new ones: two batches deciding at
-  // once could each miss the other's new incident. One transaction-scoped advisory lock
-  // serializes the decision across writer threads and instances; only batches with a located
-  // alert take it, after the (slower) locate statement, and it is released at commit.
+  // once could each miss the other's new incident. Transaction-scoped advisory locks serialize
+  // the decisions of batches whose alerts are near each other, across writer threads and
+  // instances: one key per ~1 km cell that the alerts' merge radius touches
+  // (domain::fusion::merge_locks), so batches far apart decide in parallel. Only batches with a
+  // located alert take them, after the (slower) locate statement; they are released at commit.
   std::vector<std::optional<domain::fusion::MergeAlert>> merge_input(count);
   std::vector<domain::fusion::MergeCandidate> open;
   std::map<std::string, std::pair<std::string, std::string>> open_info;  // id → (number, station)
@@ -305,7 +307,19 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
   }
   const bool merging = any_located && options.merge_radius_m > 0;
   if (merging) {
-    w.exec_prepared("xn_merge_lock");
+    std::vector<domain::GeoPoint> points;
+    for (const auto& m : merge_input) {
+      if (m) points.push_back(m->at);
+    }
+    const auto locks = domain::fusion::merge_locks(points, options.merge_radius_m);
+    if (locks.global) {
+      w.exec_prepared("xn_merge_lock");
+    } else {
+      std::string cells = "{";
+      for (const auto k : locks.cells) cells += (cells.size() > 1 ? "," : "") + std::to_string(k);
+      cells += "}";
+      w.exec_prepared("xn_merge_cells", cells);
+    }
     std::string near;
     JsonWriter nw(near);
     nw.begin_array();

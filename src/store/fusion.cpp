@@ -3,6 +3,7 @@
 #include "xiaonao/store/fusion.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <chrono>
@@ -159,10 +160,13 @@ LEFT JOIN LATERAL (
 LEFT JOIN LATERAL (SELECT id FROM grids WHERE ST_Covers(geom, p.pt) ORDER BY id LIMIT 1) g ON true
 )sql";
 
-// The after-commit stage, per incident. First what the incident is: its point, address, the
-// cameras of the markers its alerts named, its callers' phones and its subjects.
-constexpr const char* fuse_incident_sql = R"sql(
-SELECT i.category, coalesce(i.station_id, ''), ST_X(i.location), ST_Y(i.location), i.address_id,
+// The after-commit stage works on a batch of incidents with four statements, whatever the
+// batch's size (it was six round trips per incident): what the incidents are, their
+// cameras + units + household + history in one set-based statement, the stored results, the
+// events. First what each incident is: its point, address, the cameras of the markers its
+// alerts named, its callers' phones and its subjects.
+constexpr const char* fuse_incidents_sql = R"sql(
+SELECT i.id::text, i.category, coalesce(i.station_id, ''), ST_X(i.location), ST_Y(i.location), i.address_id,
        to_char(i.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
        array_to_json(ARRAY(SELECT DISTINCT m.camera_id FROM alerts a JOIN markers m ON m.id = a.marker
                            WHERE a.incident_id = i.id AND m.camera_id IS NOT NULL))::text,
@@ -172,86 +176,104 @@ SELECT i.category, coalesce(i.station_id, ''), ST_X(i.location), ST_Y(i.location
                            WHERE a.incident_id = i.id AND a.subject_phone IS NOT NULL))::text,
        array_to_json(ARRAY(SELECT DISTINCT a.subject_id_number FROM alerts a
                            WHERE a.incident_id = i.id AND a.subject_id_number IS NOT NULL))::text
-FROM incidents i WHERE i.id = $1::uuid
+FROM incidents i WHERE i.id IN (SELECT value::uuid FROM json_array_elements_text($1::json))
 )sql";
 
-// Cameras: the nearest online ones within $3 m (KNN on the partial geography index), a few more
-// than offered so that ranking in-view ones first has a choice, plus the markers' own cameras.
-constexpr const char* fuse_cameras_sql = R"sql(
-WITH p AS (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography AS g)
-SELECT c.id, c.name, c.stream_url, ST_X(c.geog::geometry), ST_Y(c.geog::geometry), c.bearing_deg, c.fov_deg,
-       c.range_m, ST_Distance(c.geog, p.g), c.marker
-FROM p, LATERAL (
-  (SELECT id, name, stream_url, geog, bearing_deg, fov_deg, range_m, false AS marker FROM cameras
-   WHERE online AND ST_DWithin(geog, p.g, $3) ORDER BY geog <-> p.g LIMIT $5)
-  UNION ALL
-  (SELECT id, name, stream_url, geog, bearing_deg, fov_deg, range_m, true FROM cameras
-   WHERE online AND id = ANY (ARRAY(SELECT json_array_elements_text($4::json))))
-) c
-)sql";
-
-// Units: available ones with a position, nearest first (KNN on geography); age of the position.
-constexpr const char* fuse_units_sql = R"sql(
-WITH p AS (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography AS g)
-SELECT u.id, u.call_sign, u.kind, coalesce(u.station_id, ''), ST_Distance(u.geog, p.g),
-       coalesce(extract(epoch FROM (now() - u.position_at)), 1e9)
-FROM units u, p
-WHERE u.status = 'available' AND u.geog IS NOT NULL
-ORDER BY u.geog <-> p.g LIMIT $3
-)sql";
-
-// Residents at the located address and at the subjects' home addresses.
-constexpr const char* fuse_household_sql = R"sql(
-WITH subj AS (
-  SELECT p.address_id FROM persons p, json_array_elements_text($2::json) ph WHERE p.phones @> ARRAY[ph]
-  UNION
-  SELECT p.address_id FROM persons p WHERE p.id_number = ANY (ARRAY(SELECT json_array_elements_text($3::json)))
-), src AS (
-  SELECT $1::text AS aid, 'address' AS via WHERE $1::text IS NOT NULL
-  UNION ALL
-  SELECT address_id, 'subject' FROM subj WHERE address_id IS NOT NULL
+// Then, for every incident of the batch at once (one row each, every part a JSON array that
+// the C++ side ranks with the domain rules):
+//   cameras   the nearest online ones within $2 m (KNN on the partial geography index), $3 of
+//             them (a few more than offered so that ranking in-view ones first has a choice),
+//             plus the markers' own cameras;
+//   units     $4 available ones with a position, nearest first (KNN on geography), with the
+//             age of the position;
+//   household residents at the located address and at the subjects' home addresses ($5 at most);
+//   history   earlier incidents near the point ($6 m), at the same address or from the same
+//             caller phone within $7 days before it, each with why it matched ($8 at most).
+// Each part sits in its own lateral subquery with the incident's values as parameters, so
+// every index is used as in a statement per part. The `OFFSET 0` fence keeps the look-back out
+// of the history's "place" scan: a generic plan made while the table was small chose the time
+// index for it, which reads a year of incidents per call (docs/architecture.md, "Plans of the
+// hot statements").
+constexpr const char* fuse_parts_sql = R"sql(
+WITH x AS (
+  SELECT * FROM json_to_recordset($1::json) AS x(
+    idx int, id uuid, lon float8, lat float8, address_id text, received timestamptz, marker_cams json,
+    caller_phones json, subject_phones json, subject_ids json)
 )
-SELECT p.id, array_to_json(p.flags)::text, src.via
-FROM src CROSS JOIN LATERAL (
-  SELECT id, flags FROM persons WHERE address_id = src.aid ORDER BY id LIMIT $4
+SELECT x.idx, cam.j::text, un.j::text, hh.j::text, hi.j::text
+FROM x
+CROSS JOIN LATERAL (
+  SELECT CASE WHEN x.lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(x.lon, x.lat), 4326)::geography END AS g
 ) p
-ORDER BY src.via, p.id
-LIMIT $4
+LEFT JOIN LATERAL (
+  SELECT json_agg(json_build_array(c.id, c.name, c.stream_url, ST_X(c.geog::geometry), ST_Y(c.geog::geometry),
+                                   c.bearing_deg, c.fov_deg, c.range_m, ST_Distance(c.geog, p.g), c.marker)
+                  ORDER BY c.marker, c.k, c.id) AS j
+  FROM ((SELECT id, name, stream_url, geog, bearing_deg, fov_deg, range_m, false AS marker, geog <-> p.g AS k
+         FROM cameras WHERE p.g IS NOT NULL AND online AND ST_DWithin(geog, p.g, $2) ORDER BY geog <-> p.g LIMIT $3)
+        UNION ALL
+        (SELECT id, name, stream_url, geog, bearing_deg, fov_deg, range_m, true, 0 FROM cameras
+         WHERE p.g IS NOT NULL AND online AND id = ANY (ARRAY(SELECT json_array_elements_text(x.marker_cams))))) c
+) cam ON true
+LEFT JOIN LATERAL (
+  SELECT json_agg(json_build_array(u.id, u.call_sign, u.kind, coalesce(u.station_id, ''), ST_Distance(u.geog, p.g),
+                                   coalesce(extract(epoch FROM (now() - u.position_at)), 1e9))
+                  ORDER BY u.k, u.id) AS j
+  FROM (SELECT id, call_sign, kind, station_id, geog, position_at, geog <-> p.g AS k FROM units
+        WHERE p.g IS NOT NULL AND status = 'available' AND geog IS NOT NULL
+        ORDER BY geog <-> p.g LIMIT $4) u
+) un ON true
+LEFT JOIN LATERAL (
+  SELECT json_agg(json_build_array(h.id, h.flags, h.via) ORDER BY h.via, h.id) AS j
+  FROM (SELECT r.id, r.flags, src.via
+        FROM (SELECT x.address_id AS aid, 'address' AS via WHERE x.address_id IS NOT NULL
+              UNION ALL
+              SELECT s.address_id, 'subject'
+              FROM (SELECT sp.address_id FROM persons sp, json_array_elements_text(x.subject_phones) ph
+                    WHERE sp.phones @> ARRAY[ph]
+                    UNION
+                    SELECT si.address_id FROM persons si
+                    WHERE si.id_number = ANY (ARRAY(SELECT json_array_elements_text(x.subject_ids)))) s
+              WHERE s.address_id IS NOT NULL) src
+        CROSS JOIN LATERAL (SELECT id, flags FROM persons WHERE address_id = src.aid ORDER BY id LIMIT $5) r
+        ORDER BY src.via, r.id
+        LIMIT $5) h
+) hh ON true
+LEFT JOIN LATERAL (
+  SELECT json_agg(json_build_array(t.id, t.number, t.category, t.status, t.received_text, t.reasons)
+                  ORDER BY t.received_at DESC, t.id DESC) AS j
+  FROM (SELECT i.id::text AS id, i.number, i.category, i.status, i.received_at,
+               to_char(i.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS received_text,
+               array_agg(DISTINCT c.reason ORDER BY c.reason) AS reasons
+        FROM (SELECT id, 'place' AS reason
+              FROM (SELECT id, received_at FROM incidents
+                    WHERE p.g IS NOT NULL AND ST_DWithin(location::geography, p.g, $6) OFFSET 0) near
+              WHERE received_at >= x.received - make_interval(days => $7) AND received_at <= x.received
+              UNION ALL
+              SELECT id, 'address' FROM incidents
+              WHERE x.address_id IS NOT NULL AND address_id = x.address_id
+                AND received_at >= x.received - make_interval(days => $7) AND received_at <= x.received
+              UNION ALL
+              SELECT incident_id, 'caller' FROM alerts
+              WHERE caller_phone = ANY (ARRAY(SELECT json_array_elements_text(x.caller_phones)))
+                AND received_at >= x.received - make_interval(days => $7) AND received_at <= x.received) c
+        JOIN incidents i ON i.id = c.id
+        WHERE i.id <> x.id
+        GROUP BY i.id
+        ORDER BY i.received_at DESC, i.id DESC
+        LIMIT $8) t
+) hi ON true
 )sql";
 
-// History: earlier incidents near the point, at the same address or from the same caller phone
-// within the look-back, each with why it matched. Three index-friendly branches, one union. The
-// `OFFSET 0` fence keeps the look-back out of the "place" scan: a generic plan made while the
-// table was small chose the time index for it, which reads a year of incidents per call.
-constexpr const char* fuse_history_sql = R"sql(
-WITH c AS (
-  SELECT id, 'place' AS reason FROM (
-    SELECT id, received_at FROM incidents
-    WHERE $2::float8 IS NOT NULL
-      AND ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography, $4)
-    OFFSET 0) near
-  WHERE received_at >= $6::timestamptz - make_interval(days => $7) AND received_at <= $6::timestamptz
-  UNION ALL
-  SELECT id, 'address' FROM incidents
-  WHERE $5::text IS NOT NULL AND address_id = $5
-    AND received_at >= $6::timestamptz - make_interval(days => $7) AND received_at <= $6::timestamptz
-  UNION ALL
-  SELECT incident_id, 'caller' FROM alerts
-  WHERE caller_phone = ANY (ARRAY(SELECT json_array_elements_text($8::json)))
-    AND received_at >= $6::timestamptz - make_interval(days => $7) AND received_at <= $6::timestamptz
-)
-SELECT i.id::text, i.number, i.category, i.status,
-       to_char(i.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-       array_to_json(array_agg(DISTINCT c.reason ORDER BY c.reason))::text
-FROM c JOIN incidents i ON i.id = c.id
-WHERE i.id <> $1::uuid
-GROUP BY i.id
-ORDER BY i.received_at DESC, i.id DESC
-LIMIT $9
+// The results of the batch, rows locked in id order (as the intake writer's updates lock
+// them), so that the two cannot deadlock on a batch's rows.
+constexpr const char* fuse_store_sql = R"sql(
+WITH x AS (SELECT * FROM json_to_recordset($1::json) AS x(id uuid, fusion json)),
+lk AS (SELECT i.id FROM incidents i WHERE i.id IN (SELECT id FROM x) ORDER BY i.id FOR NO KEY UPDATE)
+UPDATE incidents i SET fusion = x.fusion, fused_at = $2::timestamptz
+FROM x JOIN lk ON lk.id = x.id
+WHERE i.id = x.id
 )sql";
-
-constexpr const char* fuse_store_sql =
-    "UPDATE incidents SET fusion = $2::json, fused_at = $3::timestamptz WHERE id = $1::uuid";
 
 std::optional<domain::GeoPoint> point_of(const pqxx::field& lon, const pqxx::field& lat) {
   if (lon.is_null() || lat.is_null()) return std::nullopt;
@@ -407,67 +429,125 @@ LocateOptions locate_options(const config::Fusion& f) {
   return LocateOptions{f.nearest_zone_m, f.address_min_score_pct / 100.0, f.address_sure_score_pct / 100.0};
 }
 
+// The merge locks (domain::fusion::merge_locks): the global key 7384001 exclusively, or shared
+// and then the cell keys (7384003, cell) in the ascending order of the array. The cell locks are
+// taken in the aggregate, row by row after the one row of `g` (the global key) was read.
 const char* const merge_lock_sql = "SELECT pg_advisory_xact_lock(7384001)";
+const char* const merge_cells_sql = R"sql(
+WITH g AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(7384001))
+SELECT count(pg_advisory_xact_lock(7384003, u.k)) FROM g, unnest($1::int4[]) WITH ORDINALITY AS u(k, n)
+)sql";
 
 void prepare_fusion(pqxx::connection& c) {
   c.prepare("xn_locate", locate_sql);
   c.prepare("xn_owner", owner_sql);
   c.prepare("xn_merge_lock", merge_lock_sql);
-  c.prepare("xn_fuse_incident", fuse_incident_sql);
-  c.prepare("xn_fuse_cameras", fuse_cameras_sql);
-  c.prepare("xn_fuse_units", fuse_units_sql);
-  c.prepare("xn_fuse_household", fuse_household_sql);
-  c.prepare("xn_fuse_history", fuse_history_sql);
+  c.prepare("xn_merge_cells", merge_cells_sql);
+  c.prepare("xn_fuse_incidents", fuse_incidents_sql);
+  c.prepare("xn_fuse_parts", fuse_parts_sql);
   c.prepare("xn_fuse_store", fuse_store_sql);
+  c.prepare("xn_append", append_events_sql);
 }
 
-std::vector<domain::Frame> fuse_incidents(pqxx::connection& c, const std::vector<std::string>& incident_ids,
+std::vector<domain::Frame> fuse_incidents(pqxx::connection& c, const std::vector<std::string>& requested_ids,
                                           const FusionOptions& o) {
   prepare_fusion(c);
+  // Each incident once, in the order asked.
+  std::vector<std::string> incident_ids;
+  for (const auto& id : requested_ids) {
+    if (std::find(incident_ids.begin(), incident_ids.end(), id) == incident_ids.end()) incident_ids.push_back(id);
+  }
   const auto now_text = domain::format_rfc3339(domain::now_utc());
   std::vector<NewEvent> events;
   pqxx::work w(c);
-  for (const auto& id : incident_ids) {
-    const auto inc = w.exec_prepared("xn_fuse_incident", id);
-    if (inc.empty()) continue;
-    const auto& r = inc[0];
-    const auto category = r[0].as<std::string>();
-    const auto station = r[1].as<std::string>();
-    const auto at = point_of(r[2], r[3]);
-    const auto address_id = str(r[4]);
-    const auto received = r[5].as<std::string>();
-    const auto marker_cams = r[6].as<std::string>();
-    const auto caller_phones = r[7].as<std::string>();
-    json subject_phones = json::array();
-    for (const auto& p : json::parse(r[8].as<std::string>())) {
-      auto n = domain::normalize_phone(p.get<std::string>());
-      if (!n.empty()) subject_phones.push_back(std::move(n));
-    }
-    const auto subject_ids = r[9].as<std::string>();
 
-    // Cameras.
+  // What the incidents are (unknown ids are simply not returned).
+  struct Incident {
+    std::string category, station, address_id, received;
+    std::optional<domain::GeoPoint> at;
+  };
+  std::map<std::string, Incident> found;
+  std::string ids_param, parts_param;
+  {
+    JsonWriter jw(ids_param);
+    jw.begin_array();
+    for (const auto& id : incident_ids) jw.string(id);
+    jw.end_array();
+  }
+  {
+    JsonWriter pw(parts_param);
+    pw.begin_array();
+    for (const auto& r : w.exec_prepared("xn_fuse_incidents", ids_param)) {
+      const auto id = r[0].as<std::string>();
+      Incident inc{r[1].as<std::string>(), r[2].as<std::string>(), str(r[5]), r[6].as<std::string>(),
+                   point_of(r[3], r[4])};
+      // Subjects' phones are compared in their normal form, as import stored the residents'.
+      std::string subject_phones;
+      JsonWriter sw(subject_phones);
+      sw.begin_array();
+      for (const auto& p : json::parse(r[9].as<std::string>())) {
+        auto n = domain::normalize_phone(p.get<std::string>());
+        if (!n.empty()) sw.string(n);
+      }
+      sw.end_array();
+      pw.begin_object();
+      pw.key("idx").integer(static_cast<std::int64_t>(std::distance(
+          incident_ids.begin(), std::find(incident_ids.begin(), incident_ids.end(), id))));
+      pw.key("id").string(id);
+      lon_lat(pw, inc.at);
+      optional_text(pw, "address_id", inc.address_id);
+      pw.key("received").string(inc.received);
+      pw.key("marker_cams").raw(r[7].as<std::string>());
+      pw.key("caller_phones").raw(r[8].as<std::string>());
+      pw.key("subject_phones").raw(subject_phones);
+      pw.key("subject_ids").raw(r[10].as<std::string>());
+      pw.end_object();
+      found.emplace(id, std::move(inc));
+    }
+    pw.end_array();
+  }
+  if (found.empty()) return {};
+
+  // Cameras, units, household and history of every incident in one statement.
+  std::map<std::size_t, std::array<json, 4>> parts;
+  for (const auto& r : w.exec_prepared("xn_fuse_parts", parts_param, o.camera_radius_m, o.cameras_max * 3,
+                                       o.units_max * 4 + 20, o.household_max * 2, o.history_radius_m,
+                                       o.history_days, o.history_max)) {
+    auto& p = parts[r[0].as<std::size_t>()];
+    for (int k = 0; k < 4; ++k) p[k] = r[k + 1].is_null() ? json::array() : json::parse(r[k + 1].as<std::string>());
+  }
+
+  std::string stored;
+  JsonWriter stw(stored);
+  stw.begin_array();
+  for (std::size_t n = 0; n < incident_ids.size(); ++n) {
+    const auto& id = incident_ids[n];
+    const auto f = found.find(id);
+    if (f == found.end()) continue;
+    const auto& inc = f->second;
+    const auto& at = inc.at;
+    const auto& part = parts[n];
+
+    // Cameras: [id, name, stream_url, lon, lat, bearing, fov, range, distance, marker].
     std::vector<domain::fusion::CameraHit> hits;
     std::map<std::string, json> cam_info;
-    if (at) {
-      for (const auto& cr : w.exec_prepared("xn_fuse_cameras", at->lon, at->lat, o.camera_radius_m, marker_cams,
-                                            o.cameras_max * 3)) {
-        const auto cid = cr[0].as<std::string>();
-        const bool marker = cr[9].as<bool>();
-        auto existing = std::find_if(hits.begin(), hits.end(), [&](const auto& h) { return h.id == cid; });
-        if (existing != hits.end()) {
-          existing->marker_camera = existing->marker_camera || marker;
-          continue;
-        }
-        domain::fusion::CameraGeometry g{{cr[3].as<double>(), cr[4].as<double>()},
-                                         cr[5].is_null() ? std::nullopt : std::optional(cr[5].as<double>()),
-                                         cr[6].as<double>(), cr[7].as<double>()};
-        hits.push_back({cid, cr[8].as<double>(), domain::fusion::in_view(g, *at), marker});
-        cam_info[cid] = {{"name", cr[1].as<std::string>()},
-                         {"stream_url", cr[2].is_null() ? json(nullptr) : json(cr[2].as<std::string>())},
-                         {"bearing_deg", g.bearing_deg ? json(*g.bearing_deg) : json(nullptr)},
-                         {"fov_deg", g.fov_deg},
-                         {"range_m", g.range_m}};
+    for (const auto& cr : part[0]) {
+      const auto cid = cr[0].get<std::string>();
+      const bool marker = cr[9].get<bool>();
+      auto existing = std::find_if(hits.begin(), hits.end(), [&](const auto& h) { return h.id == cid; });
+      if (existing != hits.end()) {
+        existing->marker_camera = existing->marker_camera || marker;
+        continue;
       }
+      domain::fusion::CameraGeometry g{{cr[3].get<double>(), cr[4].get<double>()},
+                                       cr[5].is_null() ? std::nullopt : std::optional(cr[5].get<double>()),
+                                       cr[6].get<double>(), cr[7].get<double>()};
+      hits.push_back({cid, cr[8].get<double>(), domain::fusion::in_view(g, *at), marker});
+      cam_info[cid] = {{"name", cr[1]},
+                       {"stream_url", cr[2]},
+                       {"bearing_deg", g.bearing_deg ? json(*g.bearing_deg) : json(nullptr)},
+                       {"fov_deg", g.fov_deg},
+                       {"range_m", g.range_m}};
     }
     domain::fusion::rank_cameras(hits, static_cast<std::size_t>(o.cameras_max));
     json cameras = json::array(), camera_ids = json::array();
@@ -481,16 +561,12 @@ std::vector<domain::Frame> fuse_incidents(pqxx::connection& c, const std::vector
       camera_ids.push_back(h.id);
     }
 
-    // Units.
+    // Units: [id, call_sign, kind, station, distance, position age], nearest first.
     std::vector<domain::fusion::UnitHit> nearest;
     std::map<std::string, json> unit_info;
-    if (at) {
-      for (const auto& ur : w.exec_prepared("xn_fuse_units", at->lon, at->lat, o.units_max * 4 + 20)) {
-        nearest.push_back({ur[0].as<std::string>(), ur[4].as<double>(), ur[5].as<double>()});
-        unit_info[nearest.back().id] = {{"call_sign", ur[1].as<std::string>()},
-                                        {"kind", ur[2].as<std::string>()},
-                                        {"station_id", ur[3].as<std::string>()}};
-      }
+    for (const auto& ur : part[1]) {
+      nearest.push_back({ur[0].get<std::string>(), ur[4].get<double>(), ur[5].get<double>()});
+      unit_info[nearest.back().id] = {{"call_sign", ur[1]}, {"kind", ur[2]}, {"station_id", ur[3]}};
     }
     const auto pick = domain::fusion::pick_units(nearest, static_cast<std::size_t>(o.units_max), o.unit_max_age_s);
     json units = json::array(), unit_brief = json::array();
@@ -503,14 +579,14 @@ std::vector<domain::Frame> fuse_incidents(pqxx::connection& c, const std::vector
       unit_brief.push_back({{"id", u.id}, {"distance_m", round1(u.distance_m)}});
     }
 
-    // Household: person ids and flags only (names and phones are joined, masked, at read time).
+    // Household: [person id, flags, via]; person ids and flags only (names and phones are
+    // joined, masked, at read time).
     std::vector<domain::fusion::Resident> residents;
     std::map<std::string, std::string> via;
-    for (const auto& hr : w.exec_prepared("xn_fuse_household", address_id.empty() ? nullptr : address_id.c_str(),
-                                          subject_phones.dump(), subject_ids, o.household_max * 2)) {
-      const auto pid = hr[0].as<std::string>();
-      if (!via.emplace(pid, hr[2].as<std::string>()).second) continue;
-      residents.push_back({pid, json::parse(hr[1].as<std::string>()).get<std::vector<std::string>>()});
+    for (const auto& hr : part[2]) {
+      const auto pid = hr[0].get<std::string>();
+      if (!via.emplace(pid, hr[2].get<std::string>()).second) continue;
+      residents.push_back({pid, hr[1].is_null() ? std::vector<std::string>{} : hr[1].get<std::vector<std::string>>()});
     }
     domain::fusion::order_residents(residents);
     if (residents.size() > static_cast<std::size_t>(o.household_max)) residents.resize(o.household_max);
@@ -521,19 +597,16 @@ std::vector<domain::Frame> fuse_incidents(pqxx::connection& c, const std::vector
       household.push_back({{"person_id", p.id}, {"flags", p.flags}, {"via", via[p.id]}});
     }
 
-    // History.
+    // History: [id, number, category, status, received_at, reasons], most recent first.
     json history = json::array(), history_ids = json::array();
-    const NumParam hlon(at ? std::optional(at->lon) : std::nullopt), hlat(at ? std::optional(at->lat) : std::nullopt);
-    for (const auto& hr : w.exec_prepared("xn_fuse_history", id, hlon.get(), hlat.get(), o.history_radius_m,
-                                          address_id.empty() ? nullptr : address_id.c_str(), received,
-                                          o.history_days, caller_phones, o.history_max)) {
-      history.push_back({{"id", hr[0].as<std::string>()},
-                         {"number", hr[1].as<std::string>()},
-                         {"category", hr[2].as<std::string>()},
-                         {"status", hr[3].as<std::string>()},
-                         {"received_at", hr[4].as<std::string>()},
-                         {"reasons", json::parse(hr[5].as<std::string>())}});
-      history_ids.push_back(hr[0].as<std::string>());
+    for (const auto& hr : part[3]) {
+      history.push_back({{"id", hr[0]},
+                         {"number", hr[1]},
+                         {"category", hr[2]},
+                         {"status", hr[3]},
+                         {"received_at", hr[4]},
+                         {"reasons", hr[5]}});
+      history_ids.push_back(hr[0]);
     }
 
     const json fusion = {{"cameras", std::move(cameras)},
@@ -541,7 +614,10 @@ std::vector<domain::Frame> fuse_incidents(pqxx::connection& c, const std::vector
                          {"units_stale_skipped", pick.stale_skipped},
                          {"household", std::move(household)},
                          {"history", std::move(history)}};
-    w.exec_prepared0("xn_fuse_store", id, fusion.dump(), now_text);
+    stw.begin_object();
+    stw.key("id").string(id);
+    stw.key("fusion").raw(fusion.dump());
+    stw.end_object();
     const json data = {{"incident_id", id},
                        {"cameras", std::move(camera_ids)},
                        {"units", std::move(unit_brief)},
@@ -550,9 +626,14 @@ std::vector<domain::Frame> fuse_incidents(pqxx::connection& c, const std::vector
                        {"vulnerable_count", vulnerable},
                        {"history", std::move(history_ids)},
                        {"fused_at", now_text}};
-    events.push_back({"incident.fused", id, category, station, data.dump()});
+    events.push_back({"incident.fused", id, inc.category, inc.station, data.dump()});
   }
-  const auto last = append_events(w, events, now_text);
+  stw.end_array();
+  w.exec_prepared0("xn_fuse_store", stored, now_text);
+  std::int64_t last = 0;
+  if (!events.empty())
+    last = w.exec_prepared1("xn_append", events_param(events), static_cast<std::int64_t>(events.size()), now_text)[0]
+               .as<std::int64_t>();
   w.commit();
   return event_frames(events, last, now_text);
 }

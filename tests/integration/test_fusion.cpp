@@ -6,6 +6,8 @@
 #include <cmath>
 #include <ctime>
 #include <set>
+#include <thread>
+#include <vector>
 
 #include "harness.hpp"
 
@@ -515,6 +517,56 @@ TEST_F(Fusion, SweepFusesAnIncidentWhoseFusionWasLost) {
                                                    " AND fused_at IS NOT NULL", other) == 1; },
                          std::chrono::seconds(30)));
   EXPECT_EQ(sql().scalar("SELECT count(*) FROM incidents WHERE id = $1::uuid AND fused_at IS NULL", id), 1);
+}
+
+
+// The merge lock is taken by area (domain::fusion::merge_locks, one key per 0.01° cell):
+// callers on both sides of a cell edge, posting at the same moment through both intake
+// writers, still end in one incident, since each batch locks the cells its merge radius
+// touches. Alerts a few kilometres away decide in parallel and open their own incident.
+TEST_F(Fusion, ConcurrentAlertsAcrossACellEdgeStillMergeIntoOneIncident) {
+  build_county();
+  ServerOptions o;
+  o.env = {{"XIAONAO_FUSION_MERGE_RADIUS_M", "200"}, {"XIAONAO_DB_WRITER_THREADS", "2"}};
+  Server& server = start_server(o);
+  const auto port = server.port();
+  constexpr double kEdgeLon = 119.91;  // a cell edge (a multiple of 0.01°), Z1 | Z2
+  constexpr int kThreads = 8, kEach = 4;
+  std::vector<std::thread> senders;
+  std::vector<std::vector<std::string>> near(kThreads), far(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    senders.emplace_back([&, t] {
+      ApiClient http(port);
+      for (int k = 0; k < kEach; ++k) {
+        // West and east of the edge in turn, 10-40 m from it, within 100 m of each other.
+        const double east = (t % 2 == 0 ? -1 : 1) * (10.0 + 10.0 * k);
+        json a = make_alert("theft");
+        a["location"] = {{"lon", kEdgeLon + east * kLon1m}, {"lat", kPLat + (t - 4) * 5 * kLat1m}};
+        auto r = post_alert(http, a);
+        if (r.status == 201) near[t].push_back(r.json()["incident_id"].get<std::string>());
+        json b = make_alert("fire");
+        b["location"] = {{"lon", kEdgeLon + 0.05 + t * 0.01}, {"lat", kPLat + 0.05}};
+        r = post_alert(http, b);
+        if (r.status == 201) far[t].push_back(r.json()["incident_id"].get<std::string>());
+      }
+    });
+  }
+  for (auto& s : senders) s.join();
+  std::set<std::string> near_incidents, far_incidents;
+  std::size_t answered = 0;
+  for (int t = 0; t < kThreads; ++t) {
+    near_incidents.insert(near[t].begin(), near[t].end());
+    far_incidents.insert(far[t].begin(), far[t].end());
+    answered += near[t].size();
+  }
+  ASSERT_EQ(answered, static_cast<std::size_t>(kThreads * kEach));
+  EXPECT_EQ(near_incidents.size(), 1u) << "every theft by the edge joined one incident";
+  ASSERT_FALSE(near_incidents.empty());
+  EXPECT_EQ(sql().scalar("SELECT alert_count FROM incidents WHERE id = $1::uuid", *near_incidents.begin()),
+            kThreads * kEach);
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM incidents WHERE category = 'theft'"), 1);
+  // The fires: one per sender (each 0.01° from the next: about 1 km apart), repeats merged.
+  EXPECT_EQ(far_incidents.size(), static_cast<std::size_t>(kThreads));
 }
 
 }  // namespace

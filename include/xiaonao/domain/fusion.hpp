@@ -3,6 +3,7 @@
 /// the duplicate-merge rule, the rankings of cameras, units and residents, and how sure an
 /// address match is. No I/O: the store feeds these with what it read.
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -81,6 +82,27 @@ struct MergePlan {
 };
 MergePlan plan_merges(const std::vector<std::optional<MergeAlert>>& alerts, std::vector<MergeCandidate> open,
                       const std::vector<std::string>& new_ids, const MergeRule& rule);
+
+/// The merge lock of an intake batch, by area (docs/architecture.md, "Fusion"). The earth is cut
+/// into cells of 0.01° × 0.01° (about 1.1 km × 1 km in the demo county); a batch locks every cell
+/// that the bounding box of each of its located alerts' merge radius touches. Two alerts within
+/// the radius of each other then always lock a cell in common (each box holds the other's own
+/// cell), so their batches decide one after the other, while batches far apart decide in
+/// parallel. Where cells cannot say it cheaply (more than 64 cells, within 5° of a pole, across
+/// the antimeridian) the batch takes the one global key instead.
+struct MergeLocks {
+  /// Take the global key exclusively (and no cells).
+  bool global{false};
+  /// Else: the global key shared, then these cell keys, ascending and unique (the order that
+  /// keeps two batches from deadlocking).
+  std::vector<std::int32_t> cells;
+};
+
+/// The key of the 0.01° cell that holds `p` (0 .. 648,054,000; lon and lat in range).
+std::int32_t merge_cell(GeoPoint p);
+
+/// The locks a batch with located alerts at `points` takes for merge radius `radius_m` (> 0).
+MergeLocks merge_locks(const std::vector<GeoPoint>& points, double radius_m);
 
 /// A camera found near an incident.
 struct CameraHit {
