@@ -91,25 +91,29 @@ domain::Result<IncidentStep> transition_incident(pqxx::work& w, LockedIncident& 
   return step;
 }
 
-void add_deadlines(pqxx::work& w, const std::vector<NewDeadline>& ds, const std::string& from_text) {
-  if (ds.empty()) return;
+const char* const insert_deadlines_sql =
+    "INSERT INTO deadlines (incident_id, station_id, subject_kind, subject_id, kind, due_at, created_at)"
+    " SELECT r.incident_id, nullif(r.station_id, ''), r.subject_kind, r.subject_id, r.kind,"
+    "        $2::timestamptz + make_interval(secs => r.seconds), $2::timestamptz"
+    " FROM json_to_recordset($1::json) AS r(incident_id uuid, station_id text, subject_kind text,"
+    "                                       subject_id text, kind text, seconds int)"
+    " ON CONFLICT (subject_kind, subject_id, kind) DO NOTHING";
+
+std::string deadlines_param(const std::vector<NewDeadline>& ds) {
   json rows = json::array();
   for (const auto& d : ds)
     rows.push_back({{"incident_id", d.incident_id}, {"station_id", d.station_id}, {"subject_kind", d.subject_kind},
                     {"subject_id", d.subject_id}, {"kind", loop::name(d.kind)}, {"seconds", d.seconds}});
+  return rows.dump();
+}
+
+void add_deadlines(pqxx::work& w, const std::vector<NewDeadline>& ds, const std::string& from_text) {
+  if (ds.empty()) return;
   // The insert and the NOTIFY in one statement (one round trip); pg_notify with an empty
   // payload is NOTIFY without one.
-  detail::exec_named(
-      w, "xn_add_deadlines",
-      "WITH ins AS ("
-      " INSERT INTO deadlines (incident_id, station_id, subject_kind, subject_id, kind, due_at, created_at)"
-      " SELECT r.incident_id, nullif(r.station_id, ''), r.subject_kind, r.subject_id, r.kind,"
-      "        $2::timestamptz + make_interval(secs => r.seconds), $2::timestamptz"
-      " FROM json_to_recordset($1::json) AS r(incident_id uuid, station_id text, subject_kind text,"
-      "                                       subject_id text, kind text, seconds int)"
-      " ON CONFLICT (subject_kind, subject_id, kind) DO NOTHING RETURNING 1)"
-      " SELECT pg_notify($3, '')",
-      rows.dump(), from_text, kDeadlineChannel);
+  detail::exec_named(w, "xn_add_deadlines",
+                     std::string("WITH ins AS (") + insert_deadlines_sql + " RETURNING 1) SELECT pg_notify($3, '')",
+                     deadlines_param(ds), from_text, kDeadlineChannel);
 }
 
 int meet_deadlines(pqxx::work& w, const std::string& subject_kind, const std::string& subject_id,

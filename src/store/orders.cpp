@@ -209,6 +209,32 @@ std::vector<NewOrder> insert_orders(pqxx::work& w, const LockedIncident& inc, co
   return out;
 }
 
+// Issuing in one statement, after the locks and checks: the deadlines ($1, from $2; the
+// orders' own and the incident's feedback), the orders ($4: id, number, unit_id; of incident
+// $5, station $6, kind $7, instruction $8, issued by $9 at $2), the units of $10 that were
+// available made busy, the NOTIFY that wakes the escalation schedulers ($3), and the orders read
+// back as the API shows them with their deadlines (RETURNING rows: every part of the statement
+// sees the snapshot from before it). It was five statements (docs/PERFORMANCE.md, "Orders").
+const std::string& issue_sql() {
+  static const std::string sql =
+      std::string("WITH dl AS (") + insert_deadlines_sql +
+      " RETURNING subject_kind, subject_id, kind, due_at, met_at, fired_at, late_s"
+      "), o AS ("
+      "  INSERT INTO orders (id, number, incident_id, station_id, unit_id, kind, instruction, state, issued_by,"
+      "    issued_at, updated_at)"
+      "  SELECT r.id, r.number, $5::uuid, $6, r.unit_id, $7, $8, 'issued', $9, $2::timestamptz, $2::timestamptz"
+      "  FROM json_to_recordset($4::json) AS r(id uuid, number text, unit_id text)"
+      "  RETURNING *"
+      "), busy AS ("
+      "  UPDATE units b SET status = 'busy', updated_at = now()"
+      "  WHERE b.id IN (SELECT json_array_elements_text($10::json)) AND b.status = 'available' RETURNING b.id"
+      "), n AS (SELECT pg_notify($3, ''))"
+      " SELECT o.id::text, " XN_ORDER_JSON ", " XN_ORDER_DEADLINES("dl") ", o.station_id,"
+      " (SELECT count(*) FROM busy)"
+      " FROM o JOIN incidents i ON i.id = o.incident_id JOIN units u ON u.id = o.unit_id, n";
+  return sql;
+}
+
 // The order step's statements, prepared once per pool connection (an order step is a hot
 // path: planning them per call cost more than running them). Redefining a name with the same
 // text is a no-op in libpqxx, so preparing on every call is cheap.
@@ -383,27 +409,50 @@ domain::Result<std::string> issue_orders_in(pqxx::work& w, const std::string& in
   std::vector<NewEvent> events;
   auto step = transition_incident(w, *inc, loop::IncidentEvent::dispatch, who.actor, "", at, events);
   if (!step) return step.error();
-  // The result (反馈) is due a while after the first order (added with the orders' deadlines,
-  // kept from the first order by ON CONFLICT).
-  const auto made = insert_orders(
-      w, *inc, station, r.unit_ids, r.kind, r.instruction, who.actor, now, policy, utc_offset_minutes,
-      {{inc->id, inc->station_id, "incident", inc->id, loop::DeadlineKind::feedback,
-        loop::deadline_seconds(policy, loop::DeadlineKind::feedback, inc->priority, inc->area)}});
-  std::vector<std::pair<std::string, std::string>> unit_orders;
+  // The orders, numbered from order_serial, with their acknowledge and arrive deadlines; the
+  // result (反馈) is due a while after the incident's first order (ON CONFLICT keeps the first).
+  const auto serials = detail::exec_named(w, "xn_order_serials",
+                                          "SELECT nextval('order_serial') FROM generate_series(1, $1)",
+                                          static_cast<int>(r.unit_ids.size()));
+  std::vector<NewDeadline> deadlines{
+      {inc->id, inc->station_id, "incident", inc->id, loop::DeadlineKind::feedback,
+       loop::deadline_seconds(policy, loop::DeadlineKind::feedback, inc->priority, inc->area)}};
+  json rows = json::array();
   std::vector<std::string> ids;
-  for (const auto& o : made) {
-    unit_orders.emplace_back(o.unit_id, o.id);
-    ids.push_back(o.id);
+  json busy = json::array();
+  std::map<std::string, std::string> order_of_unit;
+  for (std::size_t i = 0; i < r.unit_ids.size(); ++i) {
+    const auto id = domain::new_uuid();
+    ids.push_back(id);
+    order_of_unit[r.unit_ids[i]] = id;
+    rows.push_back({{"id", id},
+                    {"number", orders::format_order_number(now, serials[i][0].as<std::int64_t>(), utc_offset_minutes)},
+                    {"unit_id", r.unit_ids[i]}});
+    for (const auto k : {loop::DeadlineKind::acknowledge, loop::DeadlineKind::arrive})
+      deadlines.push_back({inc->id, station, "order", id, k, loop::deadline_seconds(policy, k, inc->priority, inc->area)});
+    // Only from available: busy stays busy, and off duty was refused above.
+    if (units.at(r.unit_ids[i]).status == "available") busy.push_back(r.unit_ids[i]);
   }
-  const auto rows = read_orders(w, ids);
+  std::map<std::string, OrderRow> by_id;
+  for (const auto& row : detail::exec_named(w, "xn_issue_orders", issue_sql(), deadlines_param(deadlines), at,
+                                            kDeadlineChannel, rows.dump(), inc->id, station, r.kind, r.instruction,
+                                            who.actor, busy.dump())) {
+    OrderRow o{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
+               row[3].as<std::string>(), inc->station_id, 0};
+    by_id.emplace(o.id, std::move(o));
+  }
   std::string body = "{\"orders\":[";
-  for (std::size_t i = 0; i < rows.size(); ++i) {
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const auto& o = by_id.at(ids[i]);
     if (i) body += ',';
-    body += rows[i].full();
-    events.push_back({"order.issued", inc->id, inc->category, rows[i].station, rows[i].json});
+    body += o.full();
+    events.push_back({"order.issued", inc->id, inc->category, o.station, o.json});
   }
   body += "]}";
-  units_busy(w, units, unit_orders, who.actor, inc->id, events);
+  for (const auto& unit_id : busy) {
+    const auto& u = units.at(unit_id.get<std::string>());
+    events.push_back(unit_status_event(u, "available", "busy", who.actor, order_of_unit.at(u.id), inc->id));
+  }
   std::move(events.begin(), events.end(), std::back_inserter(out));
   return body;
 }
