@@ -19,6 +19,7 @@
 #include "xiaonao/service/feed_hub.hpp"
 #include "xiaonao/service/metrics.hpp"
 #include "xiaonao/store/alert_writer.hpp"
+#include "xiaonao/store/order_writer.hpp"
 #include "xiaonao/store/fusion.hpp"
 #include "xiaonao/store/db_pool.hpp"
 #include "xiaonao/store/escalation.hpp"
@@ -150,6 +151,19 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   popt.prune_interval = std::chrono::seconds(cfg.units.prune_interval_s);
   store::PositionWriter positions(popt);
 
+  // Order writers: the order steps of concurrent requests share one transaction and one commit
+  // (docs/architecture.md, "### Orders"); loop.order_writer_threads 0 runs them on the pool.
+  store::OrderWriterOptions oopt;
+  oopt.conninfo = cfg.db.conninfo;
+  oopt.threads = cfg.loop.order_writer_threads;
+  oopt.batch_max = static_cast<std::size_t>(cfg.loop.order_batch_max);
+  oopt.queue_limit = static_cast<std::size_t>(cfg.db.queue_limit);
+  oopt.statement_timeout_ms = cfg.db.statement_timeout_ms;
+  oopt.gather_ms = cfg.loop.order_batch_gather_ms;
+  oopt.policy = cfg.deadlines;
+  oopt.utc_offset_minutes = cfg.utc_offset_minutes;
+  store::OrderWriter order_writer(oopt, [&hub](std::vector<domain::Frame> frames) { hub.offer(std::move(frames)); });
+
   // 4. LISTEN/NOTIFY: brings in what other instances commit, and fills any gap.
   store::NotifyListener listener(
       cfg.db.conninfo, cfg.feed.poll_interval_ms, [&hub] { return hub.last_released(); },
@@ -187,6 +201,20 @@ int serve(const config::Config& cfg, const std::string& port_file) {
                       [&] { return static_cast<double>(writer.stats().alerts); });
   metrics.add_sampled("xiaonao_intake_transaction_seconds_total", "counter",
                       "Seconds spent in intake transactions, BEGIN to COMMIT.", [&] { return writer.stats().seconds; });
+  // Order batching: steps / batches is the mean batch size.
+  metrics.add_sampled("xiaonao_order_batches_total", "counter", "Committed order-writer transactions.",
+                      [&] { return static_cast<double>(order_writer.stats().batches); });
+  metrics.add_sampled("xiaonao_order_batch_steps_total", "counter",
+                      "Order steps (refused ones included) carried by committed order-writer transactions.",
+                      [&] { return static_cast<double>(order_writer.stats().steps); });
+  metrics.add_sampled("xiaonao_order_transaction_seconds_total", "counter",
+                      "Seconds spent in order-writer transactions, BEGIN to COMMIT.",
+                      [&] { return order_writer.stats().seconds; });
+  metrics.add_sampled("xiaonao_order_batch_retries_total", "counter",
+                      "Order-writer batches run again after a deadlock, serialization failure or lost connection.",
+                      [&] { return static_cast<double>(order_writer.stats().retries); });
+  metrics.add_sampled("xiaonao_order_queue_depth", "gauge", "Order steps waiting for an order writer.",
+                      [&] { return static_cast<double>(order_writer.queue_depth()); });
   metrics.add_sampled("xiaonao_unit_position_batches_total", "counter", "Committed position-report transactions.",
                       [&] { return static_cast<double>(positions.stats().batches); });
   metrics.add_sampled("xiaonao_unit_positions_total", "counter", "Position reports carried by committed transactions.",
@@ -203,7 +231,8 @@ int serve(const config::Config& cfg, const std::string& port_file) {
                       [&] { return static_cast<double>(hub.last_released()); });
 
   // 5. The network edge.
-  http::Server server(ioc, http::Context{cfg, pool, writer, hub, metrics, categories, credentials, guard, &positions},
+  http::Server server(ioc, http::Context{cfg, pool, writer, hub, metrics, categories, credentials, guard, &positions,
+                                          cfg.loop.order_writer_threads > 0 ? &order_writer : nullptr},
                       tls);
   edge = &server;
   unsigned short port = 0;
@@ -215,6 +244,7 @@ int serve(const config::Config& cfg, const std::string& port_file) {
     escalation.stop();
     listener.stop();
     positions.stop();
+    order_writer.stop();
     writer.stop();
     pool.stop();
     return 1;
@@ -252,6 +282,7 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   escalation.stop();
   listener.stop();
   positions.stop();
+  order_writer.stop();
   writer.stop();
   fusion.stop();
   pool.stop();

@@ -1,6 +1,8 @@
 // The incident lifecycle's officer steps and the orders (docs/api.md, "Orders and the incident
-// lifecycle"). Bodies are parsed on the I/O thread (domain/orders), each write is one
-// transaction on the pool (store/orders), and its events go to the local hub after the commit.
+// lifecycle"). Bodies are parsed on the I/O thread (domain/orders). Order steps and issued
+// orders go to the order writer (store/order_writer: concurrent steps share one transaction),
+// transitions run as one transaction on the pool (store/orders); either way the events go to
+// the local hub after the commit, before the answer.
 #include <pqxx/pqxx>
 
 #include "auth.hpp"
@@ -9,6 +11,7 @@
 #include "xiaonao/domain/orders.hpp"
 #include "xiaonao/domain/privacy.hpp"
 #include "xiaonao/service/feed_hub.hpp"
+#include "xiaonao/store/order_writer.hpp"
 #include "xiaonao/store/orders.hpp"
 #include "xiaonao/store/readers.hpp"
 
@@ -40,6 +43,18 @@ void publish(Context& ctx, std::vector<domain::Frame>& frames) {
   if (!frames.empty()) ctx.hub.offer(std::move(frames));
 }
 
+// Queues a step to the order writer and answers with `status` after its commit; 503 when its
+// queue is full.
+template <class Submit>
+void to_order_writer(Reply reply, int status, Submit submit) {
+  auto shared_reply = std::make_shared<Reply>(std::move(reply));
+  const bool queued = submit([shared_reply, status](domain::Result<std::string> r) {
+    if (!r) return (*shared_reply)(error_response(r.error()));
+    (*shared_reply)(json_response(status, std::move(*r)));
+  });
+  if (!queued) (*shared_reply)(error_response({ErrorKind::unavailable, "order queue full, retry later", ""}));
+}
+
 void post_transition(Context& ctx, Call& call, Reply reply) {
   const auto id = call.params.at(0);
   if (!domain::is_uuid(id)) return reply(error_response(kBadIncidentId));
@@ -68,6 +83,10 @@ void post_orders(Context& ctx, Call& call, Reply reply) {
   if (!body) return reply(error_response(body.error()));
   auto parsed = orders::parse_order_request(*body);
   if (!parsed) return reply(error_response(parsed.error()));
+  if (ctx.orders != nullptr)
+    return to_order_writer(std::move(reply), 201, [&](store::OrderWriter::Callback done) {
+      return ctx.orders->submit_issue(id, std::move(*parsed), caller_of(call.principal), std::move(done));
+    });
   on_db(ctx, std::move(reply), call.request_id,
         [&ctx, id, r = std::move(*parsed), who = caller_of(call.principal)](pqxx::connection& c) {
           auto done = store::issue_orders(c, id, r, who, ctx.cfg.deadlines, ctx.cfg.utc_offset_minutes);
@@ -84,6 +103,10 @@ void post_order_event(Context& ctx, Call& call, Reply reply) {
   if (!body) return reply(error_response(body.error()));
   auto parsed = orders::parse_order_event(*body, domain::now_utc());
   if (!parsed) return reply(error_response(parsed.error()));
+  if (ctx.orders != nullptr)
+    return to_order_writer(std::move(reply), 200, [&](store::OrderWriter::Callback done) {
+      return ctx.orders->submit_event(id, std::move(*parsed), caller_of(call.principal), std::move(done));
+    });
   on_db(ctx, std::move(reply), call.request_id,
         [&ctx, id, r = std::move(*parsed), who = caller_of(call.principal)](pqxx::connection& c) {
           auto done = store::record_order_event(c, id, r, who, ctx.cfg.deadlines, ctx.cfg.utc_offset_minutes);

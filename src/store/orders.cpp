@@ -1,7 +1,9 @@
 #include "xiaonao/store/orders.hpp"
+#include "prepared.hpp"
 #include "sql_time.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 
 #include "xiaonao/domain/incident.hpp"
@@ -70,8 +72,9 @@ OrderRow order_row(const pqxx::row& r) {
 
 // The orders with these ids, in the given order.
 std::vector<OrderRow> read_orders(pqxx::transaction_base& t, const std::vector<std::string>& ids) {
-  const auto rows = t.exec_params(std::string(order_select) + " WHERE o.id IN (SELECT json_array_elements_text($1::json)::uuid)",
-                                  json(ids).dump());
+  const auto rows = detail::exec_named(
+      t, "xn_read_orders", std::string(order_select) + " WHERE o.id IN (SELECT json_array_elements_text($1::json)::uuid)",
+      json(ids).dump());
   std::map<std::string, OrderRow> by_id;
   for (const auto& r : rows) {
     auto o = order_row(r);
@@ -101,7 +104,8 @@ struct LockedUnit {
 std::map<std::string, LockedUnit> lock_units(pqxx::work& w, const std::vector<std::string>& ids,
                                              const std::string& incident_id) {
   std::map<std::string, LockedUnit> out;
-  const auto rows = w.exec_params(
+  const auto rows = detail::exec_named(
+      w, "xn_lock_units",
       "SELECT u.id, u.call_sign, u.kind, coalesce(u.station_id, ''), u.status,"
       " EXISTS (SELECT 1 FROM orders o WHERE o.unit_id = u.id AND o.incident_id = $2::uuid AND o.ended_at IS NULL)"
       " FROM units u WHERE u.id IN (SELECT json_array_elements_text($1::json)) ORDER BY u.id FOR UPDATE OF u",
@@ -146,7 +150,7 @@ void units_busy(pqxx::work& w, std::map<std::string, LockedUnit>& units, const s
   for (const auto& [unit_id, order_id] : unit_orders) {
     auto& u = units.at(unit_id);
     if (u.status != "available") continue;
-    w.exec_params0("UPDATE units SET status = 'busy', updated_at = now() WHERE id = $1", u.id);
+    detail::exec_named(w, "xn_unit_busy", "UPDATE units SET status = 'busy', updated_at = now() WHERE id = $1", u.id);
     events.push_back(unit_status_event(u, "available", "busy", actor, order_id, incident_id));
     u.status = "busy";
   }
@@ -172,17 +176,19 @@ struct NewOrder {
 };
 
 // Inserts one order per unit (numbers from order_serial) issued at `at`, with their
-// acknowledge and arrive deadlines. Returns the ids in unit order.
+// acknowledge and arrive deadlines (and `deadlines`, added in the same statement). Returns the
+// ids in unit order.
 std::vector<NewOrder> insert_orders(pqxx::work& w, const LockedIncident& inc, const std::string& station,
                                     const std::vector<std::string>& unit_ids, const std::string& kind,
                                     const std::string& instruction, const std::string& actor, domain::TimePoint at,
-                                    const loop::DeadlinePolicy& policy, int utc_offset_minutes) {
+                                    const loop::DeadlinePolicy& policy, int utc_offset_minutes,
+                                    std::vector<NewDeadline> deadlines = {}) {
   const auto at_text = domain::format_rfc3339(at);
-  const auto serials = w.exec_params("SELECT nextval('order_serial') FROM generate_series(1, $1)",
-                                     static_cast<int>(unit_ids.size()));
+  const auto serials = detail::exec_named(w, "xn_order_serials",
+                                          "SELECT nextval('order_serial') FROM generate_series(1, $1)",
+                                          static_cast<int>(unit_ids.size()));
   std::vector<NewOrder> out;
   json rows = json::array();
-  std::vector<NewDeadline> deadlines;
   for (std::size_t i = 0; i < unit_ids.size(); ++i) {
     NewOrder o{domain::new_uuid(), unit_ids[i]};
     rows.push_back({{"id", o.id},
@@ -192,7 +198,8 @@ std::vector<NewOrder> insert_orders(pqxx::work& w, const LockedIncident& inc, co
       deadlines.push_back({inc.id, station, "order", o.id, k, loop::deadline_seconds(policy, k, inc.priority, inc.area)});
     out.push_back(std::move(o));
   }
-  w.exec_params0(
+  detail::exec_named(
+      w, "xn_insert_orders",
       "INSERT INTO orders (id, number, incident_id, station_id, unit_id, kind, instruction, state, issued_by,"
       " issued_at, updated_at)"
       " SELECT r.id, r.number, $2::uuid, $3, r.unit_id, $4, $5, 'issued', $6, $7::timestamptz, $7::timestamptz"
@@ -200,6 +207,32 @@ std::vector<NewOrder> insert_orders(pqxx::work& w, const LockedIncident& inc, co
       rows.dump(), inc.id, station, kind, instruction, actor, at_text);
   add_deadlines(w, deadlines, at_text);
   return out;
+}
+
+// Issuing in one statement, after the locks and checks: the deadlines ($1, from $2; the
+// orders' own and the incident's feedback), the orders ($4: id, number, unit_id; of incident
+// $5, station $6, kind $7, instruction $8, issued by $9 at $2), the units of $10 that were
+// available made busy, the NOTIFY that wakes the escalation schedulers ($3), and the orders read
+// back as the API shows them with their deadlines (RETURNING rows: every part of the statement
+// sees the snapshot from before it). It was five statements (docs/PERFORMANCE.md, "Orders").
+const std::string& issue_sql() {
+  static const std::string sql =
+      std::string("WITH dl AS (") + insert_deadlines_sql +
+      " RETURNING subject_kind, subject_id, kind, due_at, met_at, fired_at, late_s"
+      "), o AS ("
+      "  INSERT INTO orders (id, number, incident_id, station_id, unit_id, kind, instruction, state, issued_by,"
+      "    issued_at, updated_at)"
+      "  SELECT r.id, r.number, $5::uuid, $6, r.unit_id, $7, $8, 'issued', $9, $2::timestamptz, $2::timestamptz"
+      "  FROM json_to_recordset($4::json) AS r(id uuid, number text, unit_id text)"
+      "  RETURNING *"
+      "), busy AS ("
+      "  UPDATE units b SET status = 'busy', updated_at = now()"
+      "  WHERE b.id IN (SELECT json_array_elements_text($10::json)) AND b.status = 'available' RETURNING b.id"
+      "), n AS (SELECT pg_notify($3, ''))"
+      " SELECT o.id::text, " XN_ORDER_JSON ", " XN_ORDER_DEADLINES("dl") ", o.station_id,"
+      " (SELECT count(*) FROM busy)"
+      " FROM o JOIN incidents i ON i.id = o.incident_id JOIN units u ON u.id = o.unit_id, n";
+  return sql;
 }
 
 // The order step's statements, prepared once per pool connection (an order step is a hot
@@ -290,9 +323,11 @@ std::vector<domain::Frame> commit_with(pqxx::work& w, const std::vector<NewEvent
 
 }  // namespace
 
-domain::Result<LoopWrite> apply_transition(pqxx::connection& c, const std::string& incident_id,
-                                           const orders::TransitionRequest& r, const OrderCaller& who) {
-  pqxx::work w(c);
+void prepare_order_statements(pqxx::connection& c) { prepare_order_steps(c); }
+
+domain::Result<std::string> apply_transition_in(pqxx::work& w, const std::string& incident_id,
+                                                const orders::TransitionRequest& r, const OrderCaller& who,
+                                                std::vector<NewEvent>& out) {
   auto inc = lock_incident(w, incident_id, who.may_see);
   if (!inc) return inc.error();
   const auto at = now_text();
@@ -330,13 +365,23 @@ domain::Result<LoopWrite> apply_transition(pqxx::connection& c, const std::strin
     data["priority"] = inc->priority;
     events.back().data = data.dump();
   }
-  return LoopWrite{"", commit_with(w, events)};
+  std::move(events.begin(), events.end(), std::back_inserter(out));
+  return std::string();
 }
 
-domain::Result<LoopWrite> issue_orders(pqxx::connection& c, const std::string& incident_id,
-                                       const orders::OrderRequest& r, const OrderCaller& who,
-                                       const loop::DeadlinePolicy& policy, int utc_offset_minutes) {
+domain::Result<LoopWrite> apply_transition(pqxx::connection& c, const std::string& incident_id,
+                                           const orders::TransitionRequest& r, const OrderCaller& who) {
   pqxx::work w(c);
+  std::vector<NewEvent> events;
+  auto body = apply_transition_in(w, incident_id, r, who, events);
+  if (!body) return body.error();
+  return LoopWrite{std::move(*body), commit_with(w, events)};
+}
+
+domain::Result<std::string> issue_orders_in(pqxx::work& w, const std::string& incident_id,
+                                            const orders::OrderRequest& r, const OrderCaller& who,
+                                            const loop::DeadlinePolicy& policy, int utc_offset_minutes,
+                                            std::vector<NewEvent>& out) {
   auto inc = lock_incident(w, incident_id, who.may_see);
   if (!inc) return inc.error();
   const std::string station = r.station_id.empty() ? inc->station_id : r.station_id;
@@ -364,38 +409,71 @@ domain::Result<LoopWrite> issue_orders(pqxx::connection& c, const std::string& i
   std::vector<NewEvent> events;
   auto step = transition_incident(w, *inc, loop::IncidentEvent::dispatch, who.actor, "", at, events);
   if (!step) return step.error();
-  const auto made = insert_orders(w, *inc, station, r.unit_ids, r.kind, r.instruction, who.actor, now, policy,
-                                  utc_offset_minutes);
-  // The result (反馈) is due a while after the first order.
-  add_deadlines(w,
-                {{inc->id, inc->station_id, "incident", inc->id, loop::DeadlineKind::feedback,
-                  loop::deadline_seconds(policy, loop::DeadlineKind::feedback, inc->priority, inc->area)}},
-                at);
-  std::vector<std::pair<std::string, std::string>> unit_orders;
+  // The orders, numbered from order_serial, with their acknowledge and arrive deadlines; the
+  // result (反馈) is due a while after the incident's first order (ON CONFLICT keeps the first).
+  const auto serials = detail::exec_named(w, "xn_order_serials",
+                                          "SELECT nextval('order_serial') FROM generate_series(1, $1)",
+                                          static_cast<int>(r.unit_ids.size()));
+  std::vector<NewDeadline> deadlines{
+      {inc->id, inc->station_id, "incident", inc->id, loop::DeadlineKind::feedback,
+       loop::deadline_seconds(policy, loop::DeadlineKind::feedback, inc->priority, inc->area)}};
+  json rows = json::array();
   std::vector<std::string> ids;
-  for (const auto& o : made) {
-    unit_orders.emplace_back(o.unit_id, o.id);
-    ids.push_back(o.id);
+  json busy = json::array();
+  std::map<std::string, std::string> order_of_unit;
+  for (std::size_t i = 0; i < r.unit_ids.size(); ++i) {
+    const auto id = domain::new_uuid();
+    ids.push_back(id);
+    order_of_unit[r.unit_ids[i]] = id;
+    rows.push_back({{"id", id},
+                    {"number", orders::format_order_number(now, serials[i][0].as<std::int64_t>(), utc_offset_minutes)},
+                    {"unit_id", r.unit_ids[i]}});
+    for (const auto k : {loop::DeadlineKind::acknowledge, loop::DeadlineKind::arrive})
+      deadlines.push_back({inc->id, station, "order", id, k, loop::deadline_seconds(policy, k, inc->priority, inc->area)});
+    // Only from available: busy stays busy, and off duty was refused above.
+    if (units.at(r.unit_ids[i]).status == "available") busy.push_back(r.unit_ids[i]);
   }
-  const auto rows = read_orders(w, ids);
+  std::map<std::string, OrderRow> by_id;
+  for (const auto& row : detail::exec_named(w, "xn_issue_orders", issue_sql(), deadlines_param(deadlines), at,
+                                            kDeadlineChannel, rows.dump(), inc->id, station, r.kind, r.instruction,
+                                            who.actor, busy.dump())) {
+    OrderRow o{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
+               row[3].as<std::string>(), inc->station_id, 0};
+    by_id.emplace(o.id, std::move(o));
+  }
   std::string body = "{\"orders\":[";
-  for (std::size_t i = 0; i < rows.size(); ++i) {
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const auto& o = by_id.at(ids[i]);
     if (i) body += ',';
-    body += rows[i].full();
-    events.push_back({"order.issued", inc->id, inc->category, rows[i].station, rows[i].json});
+    body += o.full();
+    events.push_back({"order.issued", inc->id, inc->category, o.station, o.json});
   }
   body += "]}";
-  units_busy(w, units, unit_orders, who.actor, inc->id, events);
-  return LoopWrite{std::move(body), commit_with(w, events)};
+  for (const auto& unit_id : busy) {
+    const auto& u = units.at(unit_id.get<std::string>());
+    events.push_back(unit_status_event(u, "available", "busy", who.actor, order_of_unit.at(u.id), inc->id));
+  }
+  std::move(events.begin(), events.end(), std::back_inserter(out));
+  return body;
 }
 
-domain::Result<LoopWrite> record_order_event(pqxx::connection& c, const std::string& order_id,
-                                             const orders::OrderEventRequest& r, const OrderCaller& who,
-                                             const loop::DeadlinePolicy& policy, int utc_offset_minutes) {
-  using E = loop::OrderEvent;
-  const bool reassign = r.type == E::reassign;
+domain::Result<LoopWrite> issue_orders(pqxx::connection& c, const std::string& incident_id,
+                                       const orders::OrderRequest& r, const OrderCaller& who,
+                                       const loop::DeadlinePolicy& policy, int utc_offset_minutes) {
   prepare_order_steps(c);
   pqxx::work w(c);
+  std::vector<NewEvent> events;
+  auto body = issue_orders_in(w, incident_id, r, who, policy, utc_offset_minutes, events);
+  if (!body) return body.error();
+  return LoopWrite{std::move(*body), commit_prepared(w, events)};
+}
+
+domain::Result<std::string> record_order_event_in(pqxx::work& w, const std::string& order_id,
+                                                  const orders::OrderEventRequest& r, const OrderCaller& who,
+                                                  const loop::DeadlinePolicy& policy, int utc_offset_minutes,
+                                                  std::vector<NewEvent>& out) {
+  using E = loop::OrderEvent;
+  const bool reassign = r.type == E::reassign;
   // A reassign locks both units later, by id, as issuing does; every other step locks the
   // order's own unit here.
   const auto head = w.exec_prepared(reassign ? "xn_order_step_lock_no_unit" : "xn_order_step_lock", order_id);
@@ -457,8 +535,8 @@ domain::Result<LoopWrite> record_order_event(pqxx::connection& c, const std::str
                       order});
     if (row[3].as<bool>())
       events.push_back(unit_status_event(unit, "busy", "available", who.actor, order_id, inc->id));
-    auto body = with_deadlines(order, row[1].as<std::string>());
-    return LoopWrite{std::move(body), commit_prepared(w, events)};
+    std::move(events.begin(), events.end(), std::back_inserter(out));
+    return with_deadlines(order, row[1].as<std::string>());
   }
 
   std::vector<std::string> lock_ids{unit_id};
@@ -485,8 +563,19 @@ domain::Result<LoopWrite> record_order_event(pqxx::connection& c, const std::str
   events.push_back({"order.issued", inc->id, inc->category, rows[1].station, rows[1].json});
   units_busy(w, units, {{r.unit_id, replacement[0].id}}, who.actor, inc->id, events);
   unit_follows_end(w, units.at(unit_id), who.actor, order_id, inc->id, events);
-  std::string body = "{\"order\":" + rows[0].full() + ",\"replacement\":" + rows[1].full() + "}";
-  return LoopWrite{std::move(body), commit_prepared(w, events)};
+  std::move(events.begin(), events.end(), std::back_inserter(out));
+  return "{\"order\":" + rows[0].full() + ",\"replacement\":" + rows[1].full() + "}";
+}
+
+domain::Result<LoopWrite> record_order_event(pqxx::connection& c, const std::string& order_id,
+                                             const orders::OrderEventRequest& r, const OrderCaller& who,
+                                             const loop::DeadlinePolicy& policy, int utc_offset_minutes) {
+  prepare_order_steps(c);
+  pqxx::work w(c);
+  std::vector<NewEvent> events;
+  auto body = record_order_event_in(w, order_id, r, who, policy, utc_offset_minutes, events);
+  if (!body) return body.error();
+  return LoopWrite{std::move(*body), commit_prepared(w, events)};
 }
 
 namespace {

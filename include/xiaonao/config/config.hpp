@@ -113,6 +113,9 @@ struct Loop {
   std::string auto_assess_sources = "fraud_warning,alarm_pillar";
   int escalation_scan_ms = 250;   ///< the scheduler wakes at least this often (and at the next due time)
   int escalation_batch = 500;     ///< deadlines announced per transaction
+  int order_writer_threads = 1;   ///< order writers batching concurrent order steps (0: each step on the reader pool)
+  int order_batch_max = 64;       ///< order steps per transaction at most
+  int order_batch_gather_ms = 0;  ///< an order writer waits this long for more steps after the first (0: never)
 };
 
 /// Logging.

@@ -18,6 +18,7 @@
 #include "xiaonao/service/metrics.hpp"
 #include "xiaonao/store/alert_writer.hpp"
 #include "xiaonao/store/db_pool.hpp"
+#include "xiaonao/store/order_writer.hpp"
 #include "xiaonao/store/units_store.hpp"
 
 namespace xiaonao::http {
@@ -34,6 +35,8 @@ struct Context {
   service::AbuseGuard& guard;
   /// The batching position writer; null: position reports are answered 503.
   store::PositionWriter* positions = nullptr;
+  /// The batching order writer; null: order steps run one transaction each on the pool.
+  store::OrderWriter* orders = nullptr;
 };
 
 /// Something the server can ask to wind down on shutdown.

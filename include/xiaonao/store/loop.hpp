@@ -64,6 +64,13 @@ struct NewDeadline {
 /// schedulers of every instance (NOTIFY xiaonao_deadlines) so an early due time is seen at once.
 void add_deadlines(pqxx::work& w, const std::vector<NewDeadline>& ds, const std::string& from_text);
 
+/// add_deadlines' INSERT, for statements that add deadlines among other things: $1
+/// deadlines_param(ds), $2 the time they count from (RFC 3339). Ends with its ON CONFLICT clause
+/// (a RETURNING may follow). Such a statement must NOTIFY kDeadlineChannel too.
+extern const char* const insert_deadlines_sql;
+/// The JSON array parameter of insert_deadlines_sql.
+std::string deadlines_param(const std::vector<NewDeadline>& ds);
+
 /// Marks the subject's unmet deadlines of these kinds met at `at_text` (also when they were
 /// already announced as missed: met late). Returns how many rows it marked.
 int meet_deadlines(pqxx::work& w, const std::string& subject_kind, const std::string& subject_id,

@@ -48,6 +48,27 @@ domain::Result<LoopWrite> record_order_event(pqxx::connection& c, const std::str
                                              const domain::orders::OrderEventRequest& r, const OrderCaller& who,
                                              const domain::loop::DeadlinePolicy& policy, int utc_offset_minutes);
 
+/// The bodies of the three writes above inside a transaction the caller owns (the order
+/// writer runs the steps of concurrent requests in one transaction; docs/architecture.md,
+/// "### Orders"). They do not commit: on success they append their feed events to `events`
+/// (the caller appends them last, then commits) and return the answer's body. Every refusal
+/// (404, 403, 409, 422) comes before the step's first write, so a refused step has written
+/// nothing (it may hold row locks until the transaction ends) and adds no event.
+domain::Result<std::string> apply_transition_in(pqxx::work& w, const std::string& incident_id,
+                                                const domain::orders::TransitionRequest& r, const OrderCaller& who,
+                                                std::vector<NewEvent>& events);
+domain::Result<std::string> issue_orders_in(pqxx::work& w, const std::string& incident_id,
+                                            const domain::orders::OrderRequest& r, const OrderCaller& who,
+                                            const domain::loop::DeadlinePolicy& policy, int utc_offset_minutes,
+                                            std::vector<NewEvent>& events);
+domain::Result<std::string> record_order_event_in(pqxx::work& w, const std::string& order_id,
+                                                  const domain::orders::OrderEventRequest& r, const OrderCaller& who,
+                                                  const domain::loop::DeadlinePolicy& policy,
+                                                  int utc_offset_minutes, std::vector<NewEvent>& events);
+
+/// Prepares the order step's statements (and xn_append) on `c`; record_order_event_in needs them.
+void prepare_order_statements(pqxx::connection& c);
+
 /// GET /api/v1/orders/{id}: the order JSON with its deadlines; 404 when unknown or not visible.
 domain::Result<std::string> get_order(pqxx::connection& c, const std::string& order_id, const OrderCaller& who);
 
