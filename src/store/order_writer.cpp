@@ -16,7 +16,7 @@ using domain::ErrorKind;
 // The writer's connection with the order steps' statements prepared (the issue path prepares
 // its own on first use, store/prepared.hpp).
 std::unique_ptr<pqxx::connection> open_order_connection(const OrderWriterOptions& o) {
-  auto c = open_connection(o.conninfo, o.statement_timeout_ms);
+  auto c = open_connection(o.conninfo, o.statement_timeout_ms, true);
   prepare_order_statements(*c);
   return c;
 }

@@ -68,7 +68,7 @@ json_build_object(
 )sql";
 
 std::unique_ptr<pqxx::connection> open_writer(const PositionWriterOptions& o) {
-  auto c = open_connection(o.conninfo, o.statement_timeout_ms);
+  auto c = open_connection(o.conninfo, o.statement_timeout_ms, true);
   c->prepare("xn_write_positions", write_positions_sql);
   return c;
 }

@@ -17,11 +17,12 @@ namespace xiaonao::store {
 
 /// Opens a connection with the session settings every Xiaonao connection uses
 /// (UTC time zone, statement timeout, and the application role when one is set).
-/// `index_paths`: for the connections of the hot writers (intake, fusion), whose statements are
-/// all designed around an index and touch a few rows by key: no sequential scans, hash or merge
-/// joins (`enable_seqscan`, `enable_hashjoin`, `enable_mergejoin` off), so that a prepared
-/// statement's generic plan, made while a table was still small, cannot stay a walk of the whole
-/// table as it grows (docs/architecture.md, "Plans of the hot statements").
+/// `index_paths`: for the connections of the hot writers (intake, fusion, orders, unit
+/// positions), whose statements are all designed around an index and touch a few rows by key: no
+/// sequential scans, hash or merge joins (`enable_seqscan`, `enable_hashjoin`, `enable_mergejoin`
+/// off), so that a prepared statement's generic plan, made while a table was still small, cannot
+/// stay a walk of the whole table as it grows (docs/architecture.md, "Plans of the hot
+/// statements").
 std::unique_ptr<pqxx::connection> open_connection(const std::string& conninfo, int statement_timeout_ms,
                                                   bool index_paths = false);
 
