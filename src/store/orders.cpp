@@ -635,15 +635,16 @@ std::string list_orders(pqxx::connection& c, const orders::OrderQuery& q, const 
 void add_orders_to_view(pqxx::transaction_base& t, const std::string& incident_id, json& view) {
   json list = json::array();
   for (const auto& r :
-       t.exec_params(std::string(order_select) + " WHERE o.incident_id = $1::uuid ORDER BY o.issued_at, o.number",
-                     incident_id))
+       detail::exec_named(t, "xn_view_orders",
+                          std::string(order_select) + " WHERE o.incident_id = $1::uuid ORDER BY o.issued_at, o.number",
+                          incident_id))
     list.push_back(json::parse(order_row(r).full()));
   view["orders"] = std::move(list);
   // The timeline keeps its beginning and its latest steps; a long-running incident's middle is
   // counted instead (the feed and GET /api/v1/orders hold every step).
   json timeline = json::array();
   std::int64_t total = 0;
-  for (const auto& r : t.exec_params(
+  for (const auto& r : detail::exec_named(t, "xn_view_timeline",
            "SELECT seq, type, " XN_TS("at") ", data::text, n FROM ("
            "  SELECT seq, type, at, data, row_number() OVER (ORDER BY seq) AS rn, count(*) OVER () AS n"
            "  FROM events WHERE incident_id = $1::uuid) e"

@@ -1,5 +1,6 @@
 #include "xiaonao/store/readers.hpp"
 #include "sql_time.hpp"
+#include "prepared.hpp"
 
 #include <map>
 
@@ -110,8 +111,12 @@ json list_incidents(pqxx::connection& c, const IncidentFilter& f) {
 
 std::optional<json> get_incident(pqxx::connection& c, const std::string& id) {
   pqxx::read_transaction t(c);
+  // Every statement of the view is a prepared one, looked up by key; its generic plan must stay
+  // on the indexes however small the tables were when it was made (docs/architecture.md,
+  // "Plans of the hot statements").
+  t.exec0("SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off");
   // The incident with its owner rows and its located address in one statement.
-  const auto inc = t.exec_params(
+  const auto inc = detail::exec_named(t, "xn_view_incident",
       std::string("WITH i AS (SELECT ") + incident_columns +
           ", zone_id, grid_id, address_id, located_by, location_confidence, location_candidates::text,"
           " needs_location, owner_flag, fusion::text, " XN_TS("fused_at") " FROM incidents WHERE id = $1)"
@@ -150,7 +155,7 @@ std::optional<json> get_incident(pqxx::connection& c, const std::string& id) {
     json ids = json::array();
     for (const auto& p : *h) ids.push_back(p["person_id"]);
     std::map<std::string, pqxx::row> people;
-    const auto rows = t.exec_params(
+    const auto rows = detail::exec_named(t, "xn_view_people",
         "SELECT id, name, id_number, array_to_json(phones)::text FROM persons"
         " WHERE id IN (SELECT json_array_elements_text($1::json))",
         ids.dump());
@@ -166,7 +171,7 @@ std::optional<json> get_incident(pqxx::connection& c, const std::string& id) {
     }
   }
   json alerts = json::array();
-  for (const auto& r : t.exec_params(
+  for (const auto& r : detail::exec_named(t, "xn_view_alerts",
            "SELECT id, source, source_ref, " XN_TS("received_at") ", category, priority, caller_phone, caller_name,"
            " ST_X(location), ST_Y(location), address, marker, subject_phone, subject_id_number, description,"
            " merged, " XN_TS("created_at") ", submitted_by FROM alerts WHERE incident_id = $1 ORDER BY received_at, id",
@@ -193,8 +198,9 @@ std::optional<json> get_incident(pqxx::connection& c, const std::string& id) {
                       {"submitted_by", text_or_null(r[17])}});
   }
   json shared = json::array();
-  for (const auto& r : t.exec_params("SELECT station_id FROM incident_shares WHERE incident_id = $1 ORDER BY station_id",
-                                     id)) {
+  for (const auto& r : detail::exec_named(t, "xn_view_shares",
+                                          "SELECT station_id FROM incident_shares WHERE incident_id = $1 ORDER BY station_id",
+                                          id)) {
     shared.push_back(r[0].as<std::string>());
   }
   const auto member = [&fusion](const char* key, json fallback) {

@@ -1,5 +1,6 @@
 #include "xiaonao/store/support_store.hpp"
 #include "sql_time.hpp"
+#include "prepared.hpp"
 
 #include "xiaonao/domain/incident.hpp"
 #include "xiaonao/domain/time.hpp"
@@ -170,7 +171,7 @@ loop::IncidentState state_of(const LockedIncident& inc) {
 
 // The feedback row as the view and the events show it; null when there is none.
 json feedback_json(pqxx::transaction_base& t, const std::string& incident_id) {
-  const auto r = t.exec_params(
+  const auto r = detail::exec_named(t, "xn_feedback",
       "SELECT outcome, summary, people_involved, property_recovered, reported_by, " XN_TS("reported_at") ","
       " callback_reached, satisfaction, callback_note, callback_by, " XN_TS("callback_at") ","
       " review_verdict, review_note, review_by, " XN_TS("review_at") ", " XN_TS("updated_at") ""
@@ -596,13 +597,15 @@ json response_stats(pqxx::connection& c, const sup::ResponseQuery& q) {
 void add_support_to_view(pqxx::transaction_base& t, const std::string& id, json& view) {
   json support = json::array();
   for (const auto& r :
-       t.exec_params(std::string(kSupportSelect) + " WHERE s.incident_id = $1::uuid ORDER BY s.requested_at, s.id", id))
+       detail::exec_named(t, "xn_view_support",
+                          std::string(kSupportSelect) + " WHERE s.incident_id = $1::uuid ORDER BY s.requested_at, s.id", id))
     support.push_back(support_row(r).body);
   json diversions = json::array();
   for (const auto& r :
-       t.exec_params(std::string(kDiversionSelect) + " WHERE v.incident_id = $1::uuid ORDER BY v.sent_at, v.id", id))
+       detail::exec_named(t, "xn_view_diversions",
+                          std::string(kDiversionSelect) + " WHERE v.incident_id = $1::uuid ORDER BY v.sent_at, v.id", id))
     diversions.push_back(diversion_row(r).body);
-  const auto iv = t.exec_params(std::string(kIntervals) + " WHERE i.id = $1::uuid", id);
+  const auto iv = detail::exec_named(t, "xn_view_intervals", std::string(kIntervals) + " WHERE i.id = $1::uuid", id);
   json response = nullptr;
   if (!iv.empty()) {
     response = json::object();
