@@ -13,6 +13,7 @@
 #include "xiaonao/log/log.hpp"
 #include "xiaonao/store/db_pool.hpp"
 #include "xiaonao/store/event_log.hpp"
+#include "batch_retry.hpp"
 #include "json_params.hpp"
 #include "xiaonao/store/fusion.hpp"
 #include "xiaonao/store/readers.hpp"
@@ -136,11 +137,6 @@ std::unique_ptr<pqxx::connection> open_writer_connection(const AlertWriterOption
   c->prepare("xn_append", append_events_sql);
   prepare_fusion(*c);
   return c;
-}
-
-bool is_transient(const std::exception& e) {
-  return is_connection_error(e) || dynamic_cast<const pqxx::serialization_failure*>(&e) != nullptr ||
-         dynamic_cast<const pqxx::deadlock_detected*>(&e) != nullptr;
 }
 
 }  // namespace
@@ -509,59 +505,25 @@ void AlertWriter::run() {
         queue_.pop_front();
       }
     }
-    // A batch that fails for a reason other than the connection is retried one alert at a
-    // time, so one bad alert cannot take its neighbours down with it.
-    std::vector<std::vector<Item>> work;
-    work.push_back(std::move(batch));
-    while (!work.empty()) {
-      auto items = std::move(work.back());
-      work.pop_back();
+    detail::write_with_retries(std::move(batch), conn, {"intake", 50}, [&](std::vector<Item>& items) {
+      if (!conn) conn = open_writer_connection(options_);
       std::vector<const domain::AlertInput*> alerts;
       alerts.reserve(items.size());
       for (const auto& it : items) alerts.push_back(&it.alert);
-      for (int attempt = 1;; ++attempt) {
-        std::vector<domain::Frame> frames;
-        try {
-          if (!conn) conn = open_writer_connection(options_);
-          const auto started = std::chrono::steady_clock::now();
-          std::vector<std::string> touched;
-          auto results = write_batch(*conn, alerts, options_, frames, touched);
-          batch_micros_.fetch_add(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                                                  std::chrono::steady_clock::now() - started)
-                                                                  .count()),
-                                  std::memory_order_relaxed);
-          batches_.fetch_add(1, std::memory_order_relaxed);
-          batch_alerts_.fetch_add(alerts.size(), std::memory_order_relaxed);
-          if (!frames.empty()) sink_(std::move(frames));
-          for (std::size_t i = 0; i < items.size(); ++i) items[i].done(std::move(results[i]));
-          if (options_.after_commit && !touched.empty()) options_.after_commit(std::move(touched));
-          break;
-        } catch (const std::exception& e) {
-          if (is_connection_error(e)) conn.reset();
-          if (is_transient(e) && attempt < 4) {
-            log::warn("intake.retry", {{"attempt", attempt}, {"batch", items.size()}, {"error", e.what()}});
-            std::this_thread::sleep_for(std::chrono::milliseconds(50 * attempt));
-            continue;
-          }
-          if (!is_transient(e) && items.size() > 1) {
-            log::warn("intake.batch_split", {{"batch", items.size()}, {"error", e.what()}});
-            for (auto& it : items) {
-              std::vector<Item> one;
-              one.push_back(std::move(it));
-              work.push_back(std::move(one));
-            }
-            break;
-          }
-          const bool down = is_transient(e);
-          log::error("intake.failed", {{"batch", items.size()}, {"error", e.what()}});
-          for (auto& it : items) {
-            it.done(Error{down ? ErrorKind::unavailable : ErrorKind::internal,
-                          down ? "database unavailable, retry later" : "internal error", ""});
-          }
-          break;
-        }
-      }
-    }
+      const auto started = std::chrono::steady_clock::now();
+      std::vector<domain::Frame> frames;
+      std::vector<std::string> touched;
+      auto results = write_batch(*conn, alerts, options_, frames, touched);
+      batch_micros_.fetch_add(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                              std::chrono::steady_clock::now() - started)
+                                                              .count()),
+                              std::memory_order_relaxed);
+      batches_.fetch_add(1, std::memory_order_relaxed);
+      batch_alerts_.fetch_add(alerts.size(), std::memory_order_relaxed);
+      if (!frames.empty()) sink_(std::move(frames));
+      for (std::size_t i = 0; i < items.size(); ++i) items[i].done(std::move(results[i]));
+      if (options_.after_commit && !touched.empty()) options_.after_commit(std::move(touched));
+    });
   }
 }
 

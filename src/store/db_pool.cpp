@@ -36,6 +36,11 @@ bool is_connection_error(const std::exception& e) {
          dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr;
 }
 
+bool is_transient(const std::exception& e) {
+  return is_connection_error(e) || dynamic_cast<const pqxx::serialization_failure*>(&e) != nullptr ||
+         dynamic_cast<const pqxx::deadlock_detected*>(&e) != nullptr;
+}
+
 DbPool::DbPool(std::string conninfo, int size, std::size_t queue_limit, int statement_timeout_ms)
     : conninfo_(std::move(conninfo)), statement_timeout_ms_(statement_timeout_ms), queue_limit_(queue_limit) {
   for (int i = 0; i < size; ++i) threads_.emplace_back([this, i] { run(i); });

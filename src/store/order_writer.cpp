@@ -6,12 +6,10 @@
 #include "xiaonao/domain/time.hpp"
 #include "xiaonao/log/log.hpp"
 #include "xiaonao/store/db_pool.hpp"
+#include "batch_retry.hpp"
 
 namespace xiaonao::store {
 namespace {
-
-using domain::Error;
-using domain::ErrorKind;
 
 // The writer's connection with the order steps' statements prepared (the issue path prepares
 // its own on first use, store/prepared.hpp).
@@ -19,15 +17,6 @@ std::unique_ptr<pqxx::connection> open_order_connection(const OrderWriterOptions
   auto c = open_connection(o.conninfo, o.statement_timeout_ms, true);
   prepare_order_statements(*c);
   return c;
-}
-
-// Worth running again as a whole: the connection dropped, or PostgreSQL chose this
-// transaction as the victim of a deadlock (a batch locks several incidents, orders and units in
-// request order, so it can cross a transaction that locks two of them the other way round) or
-// of a serialization failure.
-bool is_transient(const std::exception& e) {
-  return is_connection_error(e) || dynamic_cast<const pqxx::serialization_failure*>(&e) != nullptr ||
-         dynamic_cast<const pqxx::deadlock_detected*>(&e) != nullptr;
 }
 
 }  // namespace
@@ -117,68 +106,35 @@ void OrderWriter::run() {
         queue_.pop_front();
       }
     }
-    // A batch that fails on a statement error (not a refusal: those are results) is run again
-    // one step at a time, so one failing step cannot take its neighbours down with it.
-    std::vector<std::vector<Item>> work;
-    work.push_back(std::move(batch));
-    while (!work.empty()) {
-      auto items = std::move(work.back());
-      work.pop_back();
-      for (int attempt = 1;; ++attempt) {
-        try {
-          if (!conn) conn = open_order_connection(options_);
-          const auto started = std::chrono::steady_clock::now();
-          std::vector<domain::Result<std::string>> results;
-          results.reserve(items.size());
-          std::vector<NewEvent> events;
-          pqxx::work w(*conn);
-          // Each step locks what it changes (incident → order → unit) and checks before its
-          // first write, so a refused step leaves nothing behind; its locks go with the commit.
-          for (auto& it : items) results.push_back(it.step(w, events));
-          // Last: the feed_seq lock is held only for the append and the commit.
-          const auto at = domain::format_rfc3339(domain::now_utc());
-          std::int64_t last = 0;
-          if (!events.empty())
-            last = w.exec_prepared1("xn_append", events_param(events), static_cast<std::int64_t>(events.size()), at)[0]
-                       .as<std::int64_t>();
-          w.commit();
-          micros_.fetch_add(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                                           std::chrono::steady_clock::now() - started)
-                                                           .count()),
-                            std::memory_order_relaxed);
-          batches_.fetch_add(1, std::memory_order_relaxed);
-          steps_.fetch_add(items.size(), std::memory_order_relaxed);
-          if (!events.empty()) sink_(event_frames(events, last, at));
-          for (std::size_t i = 0; i < items.size(); ++i) items[i].done(std::move(results[i]));
-          break;
-        } catch (const std::exception& e) {
-          if (is_connection_error(e)) conn.reset();
-          if (is_transient(e) && attempt < 4) {
-            retries_.fetch_add(1, std::memory_order_relaxed);
-            log::warn("orders.retry", {{"attempt", attempt}, {"batch", items.size()}, {"error", e.what()}});
-            std::this_thread::sleep_for(std::chrono::milliseconds(20 * attempt));
-            continue;
-          }
-          if (!is_transient(e) && items.size() > 1) {
-            log::warn("orders.batch_split", {{"batch", items.size()}, {"error", e.what()}});
-            // Pushed in reverse so they are taken in arrival order.
-            for (auto it = items.rbegin(); it != items.rend(); ++it) {
-              std::vector<Item> one;
-              one.push_back(std::move(*it));
-              work.push_back(std::move(one));
-            }
-            break;
-          }
-          const bool down = is_transient(e);
-          log::error("orders.failed", {{"batch", items.size()}, {"error", e.what()}});
-          for (auto& it : items) {
-            it.done(Error{down ? ErrorKind::unavailable : ErrorKind::internal,
-                          down ? "database unavailable, retry later" : "internal error", ""});
-          }
-          break;
-        }
-      }
-    }
+    // A refusal is a result, not a failure. A deadlock is transient: a batch locks several
+    // incidents, orders and units in request order, so it can cross a transaction that locks
+    // two of them the other way round.
+    detail::write_with_retries(std::move(batch), conn, {"orders", 20, &retries_}, [&](std::vector<Item>& items) {
+      if (!conn) conn = open_order_connection(options_);
+      const auto started = std::chrono::steady_clock::now();
+      std::vector<domain::Result<std::string>> results;
+      results.reserve(items.size());
+      std::vector<NewEvent> events;
+      pqxx::work w(*conn);
+      // Each step locks what it changes (incident → order → unit) and checks before its
+      // first write, so a refused step leaves nothing behind; its locks go with the commit.
+      for (auto& it : items) results.push_back(it.step(w, events));
+      // Last: the feed_seq lock is held only for the append and the commit.
+      const auto at = domain::format_rfc3339(domain::now_utc());
+      std::int64_t last = 0;
+      if (!events.empty())
+        last = w.exec_prepared1("xn_append", events_param(events), static_cast<std::int64_t>(events.size()), at)[0]
+                   .as<std::int64_t>();
+      w.commit();
+      micros_.fetch_add(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                       std::chrono::steady_clock::now() - started)
+                                                       .count()),
+                        std::memory_order_relaxed);
+      batches_.fetch_add(1, std::memory_order_relaxed);
+      steps_.fetch_add(items.size(), std::memory_order_relaxed);
+      if (!events.empty()) sink_(event_frames(events, last, at));
+      for (std::size_t i = 0; i < items.size(); ++i) items[i].done(std::move(results[i]));
+    });
   }
 }
 

@@ -73,11 +73,6 @@ std::unique_ptr<pqxx::connection> open_writer(const PositionWriterOptions& o) {
   return c;
 }
 
-bool is_transient(const std::exception& e) {
-  return is_connection_error(e) || dynamic_cast<const pqxx::serialization_failure*>(&e) != nullptr ||
-         dynamic_cast<const pqxx::deadlock_detected*>(&e) != nullptr;
-}
-
 std::string utc_text(domain::TimePoint t) { return domain::format_rfc3339(t); }
 
 }  // namespace

@@ -67,4 +67,8 @@ class DbPool {
 /// True when the exception means the connection is gone and must be recreated.
 bool is_connection_error(const std::exception& e);
 
+/// True when running the same transaction again may well succeed: the connection dropped, or
+/// PostgreSQL chose the transaction as the victim of a deadlock or a serialization failure.
+bool is_transient(const std::exception& e);
+
 }  // namespace xiaonao::store
