@@ -9,6 +9,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <cstdio>
 #include <mutex>
 
 #include <arpa/inet.h>
@@ -619,6 +620,19 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds dea
 }
 
 // ---- alerts -----------------------------------------------------------------------------------
+
+std::string square(double lon0, double lat0, double lon1, double lat1) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "MULTIPOLYGON(((%.6f %.6f,%.6f %.6f,%.6f %.6f,%.6f %.6f,%.6f %.6f)))", lon0, lat0,
+                lon1, lat0, lon1, lat1, lon0, lat1, lon0, lat0);
+  return buf;
+}
+
+std::string point(double lon, double lat) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "SRID=4326;POINT(%.8f %.8f)", lon, lat);
+  return buf;
+}
 
 std::string unique_ref(std::string_view tag) {
   static std::atomic<std::uint64_t> counter{0};

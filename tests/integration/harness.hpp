@@ -265,6 +265,13 @@ class ApiClient : public client::HttpClient {
   explicit ApiClient(unsigned short port, std::chrono::milliseconds timeout = 30s);
 };
 
+// ---- reference geometry -----------------------------------------------------------------------
+
+/// WKT of the axis-aligned square lon0..lon1 × lat0..lat1 as a MULTIPOLYGON (zones, grids).
+std::string square(double lon0, double lat0, double lon1, double lat1);
+/// EWKT of a WGS 84 point (stations, addresses, cameras, units).
+std::string point(double lon, double lat);
+
 // ---- alerts -----------------------------------------------------------------------------------
 
 /// A source_ref no other alert in any test process uses.

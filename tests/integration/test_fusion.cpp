@@ -20,19 +20,6 @@ constexpr double kLat1m = 1.0 / 111195.0;
 constexpr double kLon1m = kLat1m / 0.87926;  // cos(28.455°)
 constexpr double kPLon = 119.905, kPLat = 28.455;
 
-std::string square(double lon0, double lat0, double lon1, double lat1) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "MULTIPOLYGON(((%.6f %.6f,%.6f %.6f,%.6f %.6f,%.6f %.6f,%.6f %.6f)))", lon0, lat0,
-                lon1, lat0, lon1, lat1, lon0, lat1, lon0, lat0);
-  return buf;
-}
-
-std::string point(double lon, double lat) {
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "SRID=4326;POINT(%.8f %.8f)", lon, lat);
-  return buf;
-}
-
 // P moved `east` and `north` metres.
 std::string near_p(double east, double north) { return point(kPLon + east * kLon1m, kPLat + north * kLat1m); }
 

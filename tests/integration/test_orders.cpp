@@ -17,19 +17,6 @@ constexpr double kLon1m = kLat1m / 0.87926;
 constexpr double kP1Lon = 119.905, kP1Lat = 28.455;
 constexpr double kP2Lon = 119.915, kP2Lat = 28.455;
 
-std::string square(double lon0, double lat0, double lon1, double lat1) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "MULTIPOLYGON(((%.6f %.6f,%.6f %.6f,%.6f %.6f,%.6f %.6f,%.6f %.6f)))", lon0, lat0,
-                lon1, lat0, lon1, lat1, lon0, lat1, lon0, lat0);
-  return buf;
-}
-
-std::string point(double lon, double lat) {
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "SRID=4326;POINT(%.8f %.8f)", lon, lat);
-  return buf;
-}
-
 std::string near_p1(double east, double north) { return point(kP1Lon + east * kLon1m, kP1Lat + north * kLat1m); }
 
 class Orders : public IntegrationTest {

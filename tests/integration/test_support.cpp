@@ -10,19 +10,6 @@
 namespace xiaonao::itest {
 namespace {
 
-std::string square(double lon0, double lat0, double lon1, double lat1) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "MULTIPOLYGON(((%.6f %.6f,%.6f %.6f,%.6f %.6f,%.6f %.6f,%.6f %.6f)))", lon0, lat0,
-                lon1, lat0, lon1, lat1, lon0, lat1, lon0, lat0);
-  return buf;
-}
-
-std::string point(double lon, double lat) {
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "SRID=4326;POINT(%.8f %.8f)", lon, lat);
-  return buf;
-}
-
 class Support : public IntegrationTest {
  protected:
   void SetUp() override {
