@@ -10,10 +10,14 @@
 #      "500/s": 8 senders at 62.5 alerts/s each; the senders are xiaonao-replay --county (places,
 #      addresses, markers, subjects and callers of the county, 8% repeat calls), and the figures
 #      are the server's own xiaonao_fusion_seconds histogram over the phase (scraped before and
-#      after; percentiles interpolated inside the buckets):
-#        intake        locate + owner + merge, per intake batch (inside the alert's transaction)
-#        after_commit  cameras + units + household + history + the fusion event, per incident
-#        full          the sum of the two medians / p99s: one alert's whole fusion
+#      after; percentiles interpolated inside the buckets), all inside the alert's transaction:
+#        intake   locate + owner + merge, per intake batch
+#        parts    cameras + units + household + history, stored, per intake batch
+#        full     from the start of locate to the fused result, per alert: one alert's whole
+#                 fusion (the intake writes in between included; the commit not)
+#      (with XIAONAO_FUSION_IN_TRANSACTION=false the parts run on the worker after the commit,
+#      stage after_commit per incident, and full is the sum of the intake and after_commit
+#      percentiles, as this benchmark measured before)
 #   4. the one-screen GET: wrk, 8 connections, GET /api/v1/incidents/{id} over 2,000 incidents;
 #      next to it wrk GET /healthz (the HTTP ceiling) and pgbench -S (the database's own
 #      single-row read) on the same machine, as ratios;
@@ -116,14 +120,14 @@ phase() {
     pids+=($!)
   done
   for s in "${pids[@]}"; do wait "$s" || echo "$name: a sender failed (see $results)" >>"$results/notes"; done
-  sleep 1  # the after-commit stage finishes the last incidents
+  sleep 1  # the last batches (and the worker, if fusion runs after the commit) finish
   scrape "$results/$name.after"
   local st
-  for st in intake after_commit; do
+  for st in intake parts full after_commit; do
     echo "$(hist_count "$results/$name.before" "$results/$name.after" "$st") $(hist_pct "$results/$name.before" "$results/$name.after" "$st" 50) $(hist_pct "$results/$name.before" "$results/$name.after" "$st" 99)" \
       >"$results/$name.$st"
   done
-  say "  $name: intake n/p50/p99 $(cat "$results/$name.intake"); after_commit n/p50/p99 $(cat "$results/$name.after_commit")"
+  say "  $name: n/p50/p99 intake $(cat "$results/$name.intake"); parts $(cat "$results/$name.parts"); full $(cat "$results/$name.full"); after_commit $(cat "$results/$name.after_commit")"
 }
 
 load_start=$(cut -d' ' -f1 /proc/loadavg)
@@ -197,14 +201,17 @@ pass() { if [[ -n "$1" ]] && awk -v a="$1" -v b="$3" "BEGIN{exit !(a $2 b)}"; th
   echo "Xiaonao fusion benchmark, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'), load average at start $load_start, $(nproc) cores, repeat=$repeat duration=${duration}s"
   echo "demo county (full): generated and loaded in ${county_s} s"
   echo
-  echo "| phase | batches / incidents | intake p50 / p99 ms | after-commit p50 / p99 ms | full fusion p50 / p99 ms |"
-  echo "| --- | --- | --- | --- | --- |"
+  echo "| phase | batches / alerts | intake p50 / p99 ms | parts p50 / p99 ms | after-commit p50 / p99 ms | full fusion p50 / p99 ms |"
+  echo "| --- | --- | --- | --- | --- | --- |"
   for ph in alone load; do
     ip50=$(col "$ph-r*.intake" 2); ip99=$(col "$ph-r*.intake" 3); ap50=$(col "$ph-r*.after_commit" 2); ap99=$(col "$ph-r*.after_commit" 3)
     label=$([[ $ph == alone ]] && echo "alone (20 alerts/s)" || echo "500 alerts/s (8 senders)")
-    echo "| $label | $(col "$ph-r*.intake" 1) / $(col "$ph-r*.after_commit" 1) | $ip50 / $ip99 | $ap50 / $ap99 | $(sum2 "$ip50" "$ap50") / $(sum2 "$ip99" "$ap99") |"
-    full[${ph}_p50]=$(sum2 "$ip50" "$ap50")
-    full[${ph}_p99]=$(sum2 "$ip99" "$ap99")
+    if [[ "$(col "$ph-r*.full" 1)" =~ ^[1-9] ]]; then
+      full[${ph}_p50]=$(col "$ph-r*.full" 2); full[${ph}_p99]=$(col "$ph-r*.full" 3); n=$(col "$ph-r*.full" 1)
+    else
+      full[${ph}_p50]=$(sum2 "$ip50" "$ap50"); full[${ph}_p99]=$(sum2 "$ip99" "$ap99"); n="$(col "$ph-r*.after_commit" 1) (after commit)"
+    fi
+    echo "| $label | $(col "$ph-r*.intake" 1) / $n | $ip50 / $ip99 | $(col "$ph-r*.parts" 2) / $(col "$ph-r*.parts" 3) | ${ap50:--} / ${ap99:--} | ${full[${ph}_p50]} / ${full[${ph}_p99]} |"
   done
   echo
   echo "| read | req/s | p50 ms | p99 ms | ratio |"

@@ -116,11 +116,14 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   wopt.conninfo = cfg.db.conninfo;
   wopt.threads = cfg.db.writer_threads;
   wopt.batch_max = static_cast<std::size_t>(cfg.db.batch_max);
+  wopt.gather_ms = cfg.db.batch_gather_ms;
   wopt.queue_limit = static_cast<std::size_t>(cfg.db.queue_limit) * 4;
   wopt.statement_timeout_ms = cfg.db.statement_timeout_ms;
   wopt.utc_offset_minutes = cfg.utc_offset_minutes;
-  // Fusion: locate, owner and merge run inside the intake transaction; cameras, units,
-  // household and history on the fusion worker right after the commit (docs/architecture.md).
+  // Fusion: locate, owner and merge run inside the intake transaction, and so (by default,
+  // fusion.in_transaction) do cameras, units, household and history; the fusion worker fuses
+  // relocated and split incidents, what the sweep finds, and intake's incidents when that part
+  // runs after the commit or failed (docs/architecture.md, "Fusion").
   store::FusionWorker fusion(
       cfg.db.conninfo, cfg.db.statement_timeout_ms, store::fusion_options(cfg.fusion),
       [&hub](std::vector<domain::Frame> frames) { hub.offer(std::move(frames)); },
@@ -134,9 +137,11 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   wopt.merge_window_s = cfg.fusion.merge_window_s;
   for (auto src : domain::split_list(cfg.loop.auto_assess_sources))
     if (!src.empty()) wopt.auto_assess_sources.emplace_back(src);
-  if (cfg.fusion.after_commit)
+  if (cfg.fusion.after_commit) {
+    if (cfg.fusion.in_transaction) wopt.fuse = store::fusion_options(cfg.fusion);
     wopt.after_commit = [&fusion](std::vector<std::string> ids) { fusion.enqueue(std::move(ids)); };
-  wopt.observe_fusion = [&metrics](double s) { metrics.observe_fusion("intake", s); };
+  }
+  wopt.observe_fusion = [&metrics](std::string_view stage, double s) { metrics.observe_fusion(stage, s); };
   store::AlertWriter writer(wopt, [&hub](std::vector<domain::Frame> frames) { hub.offer(std::move(frames)); });
 
   // Position writers: unit position reports batched into shared commits (telemetry, no feed

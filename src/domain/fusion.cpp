@@ -255,4 +255,21 @@ Result<Relocation> parse_relocation(const nlohmann::json& body) {
   return r;
 }
 
+std::vector<std::string> history_reasons(const HistoryPeer& self, const HistoryPeer& peer, double radius_m,
+                                         int days) {
+  std::vector<std::string> reasons;
+  if (peer.id == self.id || peer.received > self.received ||
+      peer.received < self.received - std::chrono::hours(24) * days)
+    return reasons;
+  if (!self.address_id.empty() && self.address_id == peer.address_id) reasons.emplace_back("address");
+  for (const auto& p : self.caller_phones) {
+    if (std::find(peer.caller_phones.begin(), peer.caller_phones.end(), p) != peer.caller_phones.end()) {
+      reasons.emplace_back("caller");
+      break;
+    }
+  }
+  if (self.at && peer.at && distance_m(*self.at, *peer.at) <= radius_m) reasons.emplace_back("place");
+  return reasons;
+}
+
 }  // namespace xiaonao::domain::fusion

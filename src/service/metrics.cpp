@@ -70,7 +70,7 @@ std::string Metrics::render() const {
     out += "xiaonao_http_request_duration_seconds_count{" + lbl + "} " + std::to_string(h.count) + "\n";
   }
   if (!fusion_.empty()) {
-    out += "# HELP xiaonao_fusion_seconds Fusion time: stage intake (locate, owner, merge per batch) and after_commit (per incident).\n";
+    out += "# HELP xiaonao_fusion_seconds Fusion time by stage: intake (locate, owner, merge; per batch), parts (cameras, units, household, history inside the intake transaction; per batch), full (locate to fused result, per alert), after_commit (the fusion worker, per incident).\n";
     out += "# TYPE xiaonao_fusion_seconds histogram\n";
   }
   for (const auto& [stage, h] : fusion_) {

@@ -84,24 +84,25 @@ WHERE inc.received_at BETWEEN i.t - make_interval(secs => $3) AND i.t + make_int
 // Serial numbers for the incidents a batch opens.
 constexpr const char* serials_sql = "SELECT nextval('incident_serial') FROM generate_series(1, $1)";
 
-// Step 4: the incidents the batch opens, with what locate and owner found; an alert of a
-// source in loop.auto_assess_sources opens its incident already assessed (no extra statement). This runs before
+// Step 4: the incidents the batch opens, with what locate and owner found and, when fusion runs
+// in the transaction, what the parts found (so the row is written once); an alert of a source in
+// loop.auto_assess_sources opens its incident already assessed (no extra statement). This runs before
 // the feed_seq lock, so that the lock is held only for the event rows and the commit.
 constexpr const char* insert_incidents_sql = R"sql(
 INSERT INTO incidents (id, number, category, priority, received_at, location, address,
                        description, created_at, updated_at, station_id, zone_id, grid_id, address_id,
                        located_by, location_confidence, location_candidates, needs_location, owner_flag,
-                       status, assessed_at)
+                       status, assessed_at, fusion, fused_at)
 SELECT id, number, category, priority, received_at,
        CASE WHEN lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,
        address, description, $2::timestamptz, $2::timestamptz, station_id, zone_id, grid_id, address_id,
        located_by, confidence, candidates, coalesce(needs_location, false), owner_flag,
        CASE WHEN assessed THEN 'assessed' ELSE 'received' END,
-       CASE WHEN assessed THEN $2::timestamptz END
+       CASE WHEN assessed THEN $2::timestamptz END, fusion, CASE WHEN fusion IS NOT NULL THEN $2::timestamptz END
 FROM json_to_recordset($1::json) AS x(id uuid, number text, category text, priority smallint,
      received_at timestamptz, lon float8, lat float8, address text, description text, station_id text,
      zone_id text, grid_id text, address_id text, located_by text, confidence real, candidates json,
-     needs_location boolean, owner_flag text, assessed boolean)
+     needs_location boolean, owner_flag text, assessed boolean, fusion json)
 )sql";
 
 // Step 5: merged alerts move to their incident; each target counts them and takes the
@@ -187,11 +188,11 @@ void AlertWriter::stop() {
 namespace {
 
 // Writes one batch in one transaction. Returns a result per item and fills `frames` and
-// `touched` (the incidents opened or joined, for the after-commit fusion stage).
+// `touched` (the incidents opened or joined; fused inside the transaction when `fuse`).
 // The statements' JSON parameters are written directly as text, without JSON trees.
 std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
                                                       const std::vector<const domain::AlertInput*>& batch,
-                                                      const AlertWriterOptions& options,
+                                                      const AlertWriterOptions& options, bool fuse,
                                                       std::vector<domain::Frame>& frames,
                                                       std::vector<std::string>& touched) {
   const auto now = domain::now_utc();
@@ -354,19 +355,81 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
     }
   }
 
+  std::vector<std::string> numbers(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    if (inserted[i] && plan.target[i] < 0)
+      numbers[i] = domain::format_incident_number(alert(i).received_at, serial[i], options.utc_offset_minutes);
+  }
+
+  // The rest of fusion for the incidents the batch opens, before they are written, so that each
+  // row is inserted once, already fused: their inputs are the alerts that open or join them in
+  // this batch, and they are each other's history peers (not in the table yet).
+  const auto parts_started = std::chrono::steady_clock::now();
+  std::vector<std::string> fusion_of(count);  // by the index of the alert that opens the incident
+  std::vector<NewEvent> fused_events;
+  if (fuse) {
+    std::vector<FuseInput> opened;
+    std::vector<std::size_t> opener;
+    std::map<std::size_t, std::size_t> slot;  // opener index → position in `opened`
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!inserted[i] || plan.target[i] >= 0) continue;
+      slot[i] = opened.size();
+      opener.push_back(i);
+      FuseInput f;
+      f.id = incident_ids[i];
+      f.category = alert(i).category;
+      f.station = located[i].station_id;
+      f.at = located[i].point;
+      f.address_id = located[i].address_id;
+      f.received = received[i];
+      f.received_at = alert(i).received_at;
+      opened.push_back(std::move(f));
+    }
+    const auto add = [](std::vector<std::string>& v, const std::optional<std::string>& s) {
+      if (s && !s->empty() && std::find(v.begin(), v.end(), *s) == v.end()) v.push_back(*s);
+    };
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!inserted[i]) continue;
+      const auto t = plan.target[i];
+      const int o = t < 0 ? static_cast<int>(i) : plan.opened_by[static_cast<std::size_t>(t)];
+      if (o < 0) continue;  // joins an incident already stored: fuse_in below
+      auto& f = opened[slot[static_cast<std::size_t>(o)]];
+      const auto& a = alert(i);
+      add(f.markers, a.marker);
+      if (a.caller) add(f.caller_phones, a.caller->phone);
+      if (a.subject) {
+        add(f.subject_phones, a.subject->phone);
+        add(f.subject_ids, a.subject->id_number);
+      }
+    }
+    std::vector<HistoryEntry> peers;
+    if (opened.size() > 1) {
+      for (std::size_t k = 0; k < opened.size(); ++k) {
+        const auto& f = opened[k];
+        peers.push_back({{f.id, f.received_at, f.at, f.address_id, f.caller_phones},
+                         numbers[opener[k]],
+                         f.category,
+                         auto_assessed(opener[k]) ? "assessed" : "received"});
+      }
+    }
+    auto fused = fuse_parts(w, opened, *options.fuse, now_text, peers);
+    for (std::size_t k = 0; k < fused.size(); ++k) {
+      fusion_of[opener[k]] = std::move(fused[k].fusion);
+      fused_events.push_back(std::move(fused[k].event));
+    }
+  }
+
   // Each event's data is serialized once: the same text goes to the table and to the feed.
   std::vector<NewEvent> events;
-  events.reserve(count * 2);
+  events.reserve(count * 3);
   std::string incidents;
-  incidents.reserve(count * 500);
+  incidents.reserve(count * 2000);
   JsonWriter iw(incidents);
   iw.begin_array();
-  std::vector<std::string> numbers(count);
   for (std::size_t i = 0; i < count; ++i) {
     if (!inserted[i] || plan.target[i] >= 0) continue;
     const auto& a = alert(i);
     const auto& l = located[i];
-    numbers[i] = domain::format_incident_number(a.received_at, serial[i], options.utc_offset_minutes);
     iw.begin_object();
     iw.key("id").string(incident_ids[i]);
     iw.key("number").string(numbers[i]);
@@ -388,6 +451,8 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
     iw.key("needs_location").boolean(!l.point);
     optional_text(iw, "owner_flag", l.owner_flag);
     iw.key("assessed").boolean(auto_assessed(i));
+    iw.key("fusion");
+    fusion_of[i].empty() ? iw.null() : iw.raw(fusion_of[i]);
     iw.end_object();
   }
   iw.end_array();
@@ -457,9 +522,10 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
     results[i] = IngestResult{alert_ids[i], target_id, number, true, true};
     touched.push_back(target_id);
   }
-  if (options.observe_fusion && inserted_count > 0)
-    options.observe_fusion(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - fusion_started).count());
+  const auto seconds_since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
+  if (options.observe_fusion && inserted_count > 0) options.observe_fusion("intake", seconds_since(fusion_started));
 
   std::int64_t last = 0;
   if (!events.empty()) {
@@ -467,6 +533,24 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
     if (!bump.empty()) {
       w.exec_prepared0("xn_merge_alerts", moves);
       w.exec_prepared0("xn_bump_incidents", bumps, now_text);
+    }
+    // Incidents already stored that alerts joined are fused again on what this transaction
+    // has written. The `incident.fused` events follow the batch's other events, in its commit.
+    if (fuse) {
+      std::vector<std::string> joined;
+      for (std::size_t i = 0; i < count; ++i) {
+        const auto t = plan.target[i];
+        if (inserted[i] && t >= 0 && plan.opened_by[static_cast<std::size_t>(t)] < 0)
+          joined.push_back(plan.targets[static_cast<std::size_t>(t)].id);
+      }
+      if (!joined.empty())
+        for (auto& e : fuse_in(w, joined, *options.fuse, now_text)) fused_events.push_back(std::move(e));
+      for (auto& e : fused_events) events.push_back(std::move(e));
+      if (options.observe_fusion && inserted_count > 0) {
+        options.observe_fusion("parts", seconds_since(parts_started));
+        const auto full = seconds_since(fusion_started);
+        for (std::size_t i = 0; i < inserted_count; ++i) options.observe_fusion("full", full);
+      }
     }
     last = w.exec_prepared1("xn_append", events_param(events), static_cast<std::int64_t>(events.size()), now_text)[0]
                .as<std::int64_t>();
@@ -500,6 +584,9 @@ void AlertWriter::run() {
       std::unique_lock lk(mu_);
       cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;
+      if (options_.gather_ms > 0)
+        cv_.wait_for(lk, std::chrono::milliseconds(options_.gather_ms),
+                     [&] { return stopping_ || queue_.size() >= options_.batch_max; });
       while (!queue_.empty() && batch.size() < options_.batch_max) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -513,7 +600,21 @@ void AlertWriter::run() {
       const auto started = std::chrono::steady_clock::now();
       std::vector<domain::Frame> frames;
       std::vector<std::string> touched;
-      auto results = write_batch(*conn, alerts, options_, frames, touched);
+      bool fuse = options_.fuse.has_value();
+      std::vector<domain::Result<IngestResult>> results;
+      try {
+        results = write_batch(*conn, alerts, options_, fuse, frames, touched);
+      } catch (const std::exception& e) {
+        // A fusion failure must not cost the alerts: run the batch again without it (the worker
+        // fuses afterwards). Transient failures, and failures of the batch itself, go to
+        // write_with_retries as before.
+        if (!fuse || is_transient(e) || is_connection_error(e)) throw;
+        log::warn("intake.fusion_failed", {{"batch", alerts.size()}, {"error", e.what()}});
+        fuse = false;
+        frames.clear();
+        touched.clear();
+        results = write_batch(*conn, alerts, options_, fuse, frames, touched);
+      }
       batch_micros_.fetch_add(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                               std::chrono::steady_clock::now() - started)
                                                               .count()),
@@ -522,7 +623,7 @@ void AlertWriter::run() {
       batch_alerts_.fetch_add(alerts.size(), std::memory_order_relaxed);
       if (!frames.empty()) sink_(std::move(frames));
       for (std::size_t i = 0; i < items.size(); ++i) items[i].done(std::move(results[i]));
-      if (options_.after_commit && !touched.empty()) options_.after_commit(std::move(touched));
+      if (!fuse && options_.after_commit && !touched.empty()) options_.after_commit(std::move(touched));
     });
   }
 }

@@ -163,13 +163,14 @@ LEFT JOIN LATERAL (SELECT id FROM grids WHERE ST_Covers(geom, p.pt) ORDER BY id 
 // The after-commit stage works on a batch of incidents with four statements, whatever the
 // batch's size (it was six round trips per incident): what the incidents are, their
 // cameras + units + household + history in one set-based statement, the stored results, the
-// events. First what each incident is: its point, address, the cameras of the markers its
-// alerts named, its callers' phones and its subjects.
+// events. First what each incident is: its point, address, the markers its alerts named, its
+// callers' phones and its subjects. (The intake writer knows all this for the incidents it opens
+// and skips this statement for them.)
 constexpr const char* fuse_incidents_sql = R"sql(
 SELECT i.id::text, i.category, coalesce(i.station_id, ''), ST_X(i.location), ST_Y(i.location), i.address_id,
        to_char(i.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-       array_to_json(ARRAY(SELECT DISTINCT m.camera_id FROM alerts a JOIN markers m ON m.id = a.marker
-                           WHERE a.incident_id = i.id AND m.camera_id IS NOT NULL))::text,
+       array_to_json(ARRAY(SELECT DISTINCT a.marker FROM alerts a
+                           WHERE a.incident_id = i.id AND a.marker IS NOT NULL))::text,
        array_to_json(ARRAY(SELECT DISTINCT a.caller_phone FROM alerts a
                            WHERE a.incident_id = i.id AND a.caller_phone IS NOT NULL))::text,
        array_to_json(ARRAY(SELECT DISTINCT a.subject_phone FROM alerts a
@@ -183,7 +184,8 @@ FROM incidents i WHERE i.id IN (SELECT value::uuid FROM json_array_elements_text
 // the C++ side ranks with the domain rules):
 //   cameras   the nearest online ones within $2 m (KNN on the partial geography index), $3 of
 //             them (a few more than offered so that ranking in-view ones first has a choice),
-//             plus the markers' own cameras;
+//             plus the markers' own cameras; distances on the sphere (as the index orders
+//             them; the spheroid costs ~10 µs a row and differs by < 0.5%);
 //   units     $4 available ones with a position, nearest first (KNN on geography), with the
 //             age of the position;
 //   household residents at the located address and at the subjects' home addresses ($5 at most);
@@ -197,7 +199,7 @@ FROM incidents i WHERE i.id IN (SELECT value::uuid FROM json_array_elements_text
 constexpr const char* fuse_parts_sql = R"sql(
 WITH x AS (
   SELECT * FROM json_to_recordset($1::json) AS x(
-    idx int, id uuid, lon float8, lat float8, address_id text, received timestamptz, marker_cams json,
+    idx int, id uuid, lon float8, lat float8, address_id text, received timestamptz, markers json,
     caller_phones json, subject_phones json, subject_ids json)
 )
 SELECT x.idx, cam.j::text, un.j::text, hh.j::text, hi.j::text
@@ -207,16 +209,18 @@ CROSS JOIN LATERAL (
 ) p
 LEFT JOIN LATERAL (
   SELECT json_agg(json_build_array(c.id, c.name, c.stream_url, ST_X(c.geog::geometry), ST_Y(c.geog::geometry),
-                                   c.bearing_deg, c.fov_deg, c.range_m, ST_Distance(c.geog, p.g), c.marker)
+                                   c.bearing_deg, c.fov_deg, c.range_m, ST_Distance(c.geog, p.g, false), c.marker)
                   ORDER BY c.marker, c.k, c.id) AS j
   FROM ((SELECT id, name, stream_url, geog, bearing_deg, fov_deg, range_m, false AS marker, geog <-> p.g AS k
          FROM cameras WHERE p.g IS NOT NULL AND online AND ST_DWithin(geog, p.g, $2) ORDER BY geog <-> p.g LIMIT $3)
         UNION ALL
         (SELECT id, name, stream_url, geog, bearing_deg, fov_deg, range_m, true, 0 FROM cameras
-         WHERE p.g IS NOT NULL AND online AND id = ANY (ARRAY(SELECT json_array_elements_text(x.marker_cams))))) c
+         WHERE p.g IS NOT NULL AND online
+           AND id = ANY (ARRAY(SELECT m.camera_id FROM markers m
+                               WHERE m.id = ANY (ARRAY(SELECT json_array_elements_text(x.markers))))))) c
 ) cam ON true
 LEFT JOIN LATERAL (
-  SELECT json_agg(json_build_array(u.id, u.call_sign, u.kind, coalesce(u.station_id, ''), ST_Distance(u.geog, p.g),
+  SELECT json_agg(json_build_array(u.id, u.call_sign, u.kind, coalesce(u.station_id, ''), ST_Distance(u.geog, p.g, false),
                                    coalesce(extract(epoch FROM (now() - u.position_at)), 1e9))
                   ORDER BY u.k, u.id) AS j
   FROM (SELECT id, call_sign, kind, station_id, geog, position_at, geog <-> p.g AS k FROM units
@@ -449,64 +453,55 @@ void prepare_fusion(pqxx::connection& c) {
   c.prepare("xn_append", append_events_sql);
 }
 
-std::vector<domain::Frame> fuse_incidents(pqxx::connection& c, const std::vector<std::string>& requested_ids,
-                                          const FusionOptions& o) {
-  prepare_fusion(c);
-  // Each incident once, in the order asked.
-  std::vector<std::string> incident_ids;
-  for (const auto& id : requested_ids) {
-    if (std::find(incident_ids.begin(), incident_ids.end(), id) == incident_ids.end()) incident_ids.push_back(id);
-  }
-  const auto now_text = domain::format_rfc3339(domain::now_utc());
-  std::vector<NewEvent> events;
-  pqxx::work w(c);
+namespace {
 
-  // What the incidents are (unknown ids are simply not returned).
-  struct Incident {
-    std::string category, station, address_id, received;
-    std::optional<domain::GeoPoint> at;
-  };
-  std::map<std::string, Incident> found;
-  std::string ids_param, parts_param;
-  {
-    JsonWriter jw(ids_param);
-    jw.begin_array();
-    for (const auto& id : incident_ids) jw.string(id);
-    jw.end_array();
-  }
+// A JSON array of strings.
+std::string string_array(const std::vector<std::string>& v) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_array();
+  for (const auto& s : v) w.string(s);
+  w.end_array();
+  return out;
+}
+
+std::vector<std::string> strings_of(const pqxx::field& f) {
+  return json::parse(f.as<std::string>()).get<std::vector<std::string>>();
+}
+
+}  // namespace
+
+std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseInput>& incidents,
+                              const FusionOptions& o, const std::string& now_text,
+                              const std::vector<HistoryEntry>& peers) {
+  std::vector<Fused> out;
+  if (incidents.empty()) return out;
+  std::string parts_param;
   {
     JsonWriter pw(parts_param);
     pw.begin_array();
-    for (const auto& r : w.exec_prepared("xn_fuse_incidents", ids_param)) {
-      const auto id = r[0].as<std::string>();
-      Incident inc{r[1].as<std::string>(), r[2].as<std::string>(), str(r[5]), r[6].as<std::string>(),
-                   point_of(r[3], r[4])};
+    for (std::size_t n = 0; n < incidents.size(); ++n) {
+      const auto& inc = incidents[n];
       // Subjects' phones are compared in their normal form, as import stored the residents'.
-      std::string subject_phones;
-      JsonWriter sw(subject_phones);
-      sw.begin_array();
-      for (const auto& p : json::parse(r[9].as<std::string>())) {
-        auto n = domain::normalize_phone(p.get<std::string>());
-        if (!n.empty()) sw.string(n);
+      std::vector<std::string> subject_phones;
+      for (const auto& p : inc.subject_phones) {
+        auto norm = domain::normalize_phone(p);
+        if (!norm.empty()) subject_phones.push_back(std::move(norm));
       }
-      sw.end_array();
       pw.begin_object();
-      pw.key("idx").integer(static_cast<std::int64_t>(std::distance(
-          incident_ids.begin(), std::find(incident_ids.begin(), incident_ids.end(), id))));
-      pw.key("id").string(id);
+      pw.key("idx").integer(static_cast<std::int64_t>(n));
+      pw.key("id").string(inc.id);
       lon_lat(pw, inc.at);
       optional_text(pw, "address_id", inc.address_id);
       pw.key("received").string(inc.received);
-      pw.key("marker_cams").raw(r[7].as<std::string>());
-      pw.key("caller_phones").raw(r[8].as<std::string>());
-      pw.key("subject_phones").raw(subject_phones);
-      pw.key("subject_ids").raw(r[10].as<std::string>());
+      pw.key("markers").raw(string_array(inc.markers));
+      pw.key("caller_phones").raw(string_array(inc.caller_phones));
+      pw.key("subject_phones").raw(string_array(subject_phones));
+      pw.key("subject_ids").raw(string_array(inc.subject_ids));
       pw.end_object();
-      found.emplace(id, std::move(inc));
     }
     pw.end_array();
   }
-  if (found.empty()) return {};
 
   // Cameras, units, household and history of every incident in one statement.
   std::map<std::size_t, std::array<json, 4>> parts;
@@ -517,16 +512,34 @@ std::vector<domain::Frame> fuse_incidents(pqxx::connection& c, const std::vector
     for (int k = 0; k < 4; ++k) p[k] = r[k + 1].is_null() ? json::array() : json::parse(r[k + 1].as<std::string>());
   }
 
-  std::string stored;
-  JsonWriter stw(stored);
-  stw.begin_array();
-  for (std::size_t n = 0; n < incident_ids.size(); ++n) {
-    const auto& id = incident_ids[n];
-    const auto f = found.find(id);
-    if (f == found.end()) continue;
-    const auto& inc = f->second;
+  for (std::size_t n = 0; n < incidents.size(); ++n) {
+    const auto& inc = incidents[n];
+    const auto& id = inc.id;
     const auto& at = inc.at;
-    const auto& part = parts[n];
+    auto& part = parts[n];
+    // Incidents of the same intake batch are not in the table yet: the history rule is asked
+    // about them, and they join the list in its order (newest first, then by id).
+    if (!peers.empty()) {
+      const domain::fusion::HistoryPeer self{id, inc.received_at, at, inc.address_id, inc.caller_phones};
+      bool added = false;
+      for (const auto& p : peers) {
+        const auto reasons = domain::fusion::history_reasons(self, p.peer, o.history_radius_m, o.history_days);
+        if (reasons.empty()) continue;
+        part[3].push_back(json::array({p.peer.id, p.number, p.category, p.status,
+                                       domain::format_rfc3339(p.peer.received), reasons}));
+        added = true;
+      }
+      if (added) {
+        auto& h = part[3];
+        std::stable_sort(h.begin(), h.end(), [](const json& x, const json& y) {
+          const auto tx = domain::parse_rfc3339(x[4].get<std::string>());
+          const auto ty = domain::parse_rfc3339(y[4].get<std::string>());
+          if (tx != ty) return tx > ty;
+          return x[0].get<std::string>() > y[0].get<std::string>();
+        });
+        if (h.size() > static_cast<std::size_t>(o.history_max)) h.erase(h.begin() + o.history_max, h.end());
+      }
+    }
 
     // Cameras: [id, name, stream_url, lon, lat, bearing, fov, range, distance, marker].
     std::vector<domain::fusion::CameraHit> hits;
@@ -614,10 +627,6 @@ std::vector<domain::Frame> fuse_incidents(pqxx::connection& c, const std::vector
                          {"units_stale_skipped", pick.stale_skipped},
                          {"household", std::move(household)},
                          {"history", std::move(history)}};
-    stw.begin_object();
-    stw.key("id").string(id);
-    stw.key("fusion").raw(fusion.dump());
-    stw.end_object();
     const json data = {{"incident_id", id},
                        {"cameras", std::move(camera_ids)},
                        {"units", std::move(unit_brief)},
@@ -626,10 +635,60 @@ std::vector<domain::Frame> fuse_incidents(pqxx::connection& c, const std::vector
                        {"vulnerable_count", vulnerable},
                        {"history", std::move(history_ids)},
                        {"fused_at", now_text}};
-    events.push_back({"incident.fused", id, inc.category, inc.station, data.dump()});
+    out.push_back({id, fusion.dump(), {"incident.fused", id, inc.category, inc.station, data.dump()}});
+  }
+  return out;
+}
+
+std::vector<NewEvent> fuse_in(pqxx::transaction_base& w, const std::vector<std::string>& requested_ids,
+                              const FusionOptions& o, const std::string& now_text) {
+  // Each incident once, in the order asked (unknown ids are simply not returned).
+  std::vector<std::string> ids;
+  for (const auto& id : requested_ids) {
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  }
+  std::vector<FuseInput> incidents;
+  for (const auto& r : w.exec_prepared("xn_fuse_incidents", string_array(ids))) {
+    FuseInput inc;
+    inc.id = r[0].as<std::string>();
+    inc.category = r[1].as<std::string>();
+    inc.station = r[2].as<std::string>();
+    inc.at = point_of(r[3], r[4]);
+    inc.address_id = str(r[5]);
+    inc.received = r[6].as<std::string>();
+    inc.received_at = domain::parse_rfc3339(inc.received).value_or(domain::TimePoint{});
+    inc.markers = strings_of(r[7]);
+    inc.caller_phones = strings_of(r[8]);
+    inc.subject_phones = strings_of(r[9]);
+    inc.subject_ids = strings_of(r[10]);
+    incidents.push_back(std::move(inc));
+  }
+  std::sort(incidents.begin(), incidents.end(), [&](const FuseInput& a, const FuseInput& b) {
+    return std::find(ids.begin(), ids.end(), a.id) < std::find(ids.begin(), ids.end(), b.id);
+  });
+  std::vector<NewEvent> events;
+  if (incidents.empty()) return events;
+  std::string stored;
+  JsonWriter stw(stored);
+  stw.begin_array();
+  for (auto& f : fuse_parts(w, incidents, o, now_text)) {
+    stw.begin_object();
+    stw.key("id").string(f.id);
+    stw.key("fusion").raw(f.fusion);
+    stw.end_object();
+    events.push_back(std::move(f.event));
   }
   stw.end_array();
   w.exec_prepared0("xn_fuse_store", stored, now_text);
+  return events;
+}
+
+std::vector<domain::Frame> fuse_incidents(pqxx::connection& c, const std::vector<std::string>& incident_ids,
+                                          const FusionOptions& o) {
+  prepare_fusion(c);
+  const auto now_text = domain::format_rfc3339(domain::now_utc());
+  pqxx::work w(c);
+  const auto events = fuse_in(w, incident_ids, o, now_text);
   std::int64_t last = 0;
   if (!events.empty())
     last = w.exec_prepared1("xn_append", events_param(events), static_cast<std::int64_t>(events.size()), now_text)[0]

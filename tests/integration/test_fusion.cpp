@@ -556,5 +556,101 @@ TEST_F(Fusion, ConcurrentAlertsAcrossACellEdgeStillMergeIntoOneIncident) {
   EXPECT_EQ(far_incidents.size(), static_cast<std::size_t>(kThreads));
 }
 
+// By default (fusion.in_transaction) the rest of fusion runs inside the alert's own
+// transaction: the 201 comes with the incident already fused, and its `incident.fused` event
+// shares the commit of `incident.opened`. Off, the fusion worker does it after the commit.
+TEST_F(Fusion, AnIncidentIsFusedInTheCommitThatOpensIt) {
+  build_county();
+  Server& server = start_fusing();
+  ApiClient http(server.port());
+  json a = make_alert("fire");
+  a["location"] = located_at(0, 0);
+  a["address"] = "丽水市莲都区中山街12号";
+  const std::string id = post(server.port(), a)["incident_id"];
+  const auto r = http.get("/api/v1/incidents/" + id);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto v = r.json();
+  ASSERT_TRUE(v["fused_at"].is_string()) << v.dump();
+  EXPECT_EQ(ids_of(v["units"]), (std::vector<std::string>{"U1", "U4"}));
+  EXPECT_EQ(ids_of(v["household"], "person_id"), (std::vector<std::string>{"R2", "R3", "R1"}));
+  EXPECT_EQ(sql().scalar("SELECT count(DISTINCT at) FROM events WHERE incident_id = $1::uuid"
+                         " AND type IN ('incident.opened', 'alert.received', 'incident.fused')", id),
+            1);
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM events WHERE incident_id = $1::uuid AND type = 'incident.fused'"
+                         " AND seq > (SELECT seq FROM events WHERE incident_id = $1::uuid AND type = 'incident.opened')",
+                         id),
+            1);
+
+  // A repeat call joins it in a later transaction: the incident is fused again there.
+  json again = make_alert("fire");
+  again["location"] = located_at(20, 0);
+  again["subject"] = {{"phone", "139-1111-2222"}};
+  const auto joined = post(server.port(), again);
+  EXPECT_TRUE(joined["merged"].get<bool>());
+  EXPECT_EQ(joined["incident_id"], id);
+  const auto v2 = http.get("/api/v1/incidents/" + id).json();
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM events WHERE incident_id = $1::uuid AND type = 'incident.fused'", id),
+            2);
+  // The new subject's household (F1 at A2) came with it.
+  bool subject_home = false;
+  for (const auto& h : v2["household"]) subject_home = subject_home || (h["person_id"] == "F1" && h["via"] == "subject");
+  EXPECT_TRUE(subject_home) << v2["household"].dump();
+}
+
+TEST_F(Fusion, AfterTheCommitWhenInTransactionIsOff) {
+  build_county();
+  ServerOptions o;
+  o.env = {{"XIAONAO_FUSION_AFTER_COMMIT", "true"}, {"XIAONAO_FUSION_IN_TRANSACTION", "false"}};
+  Server& server = start_server(o);
+  json a = make_alert("fire");
+  a["location"] = located_at(0, 0);
+  const std::string id = post(server.port(), a)["incident_id"];
+  const auto v = fused_view(server.port(), id);
+  EXPECT_EQ(ids_of(v["units"]), (std::vector<std::string>{"U1", "U4"}));
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM events WHERE incident_id = $1::uuid AND type = 'incident.fused'", id), 1);
+}
+
+// Incidents that one intake batch opens are not in the table when the batch fuses them: they
+// are each other's history all the same (domain::fusion::history_reasons), the later one
+// listing the earlier, as if they had come in separate transactions.
+TEST_F(Fusion, IncidentsOfOneBatchAreEachOthersHistory) {
+  build_county();
+  ServerOptions o;
+  o.env = {{"XIAONAO_FUSION_AFTER_COMMIT", "true"},
+           {"XIAONAO_DB_WRITER_THREADS", "1"},
+           {"XIAONAO_DB_BATCH_MAX", "2"},
+           {"XIAONAO_DB_BATCH_GATHER_MS", "1000"}};
+  Server& server = start_server(o);
+  // A fire and a fraud (unrelated: no merge) 10 m apart, from the same caller, the fraud later.
+  json fire = make_alert("fire");
+  fire["location"] = located_at(0, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  json fraud = make_alert("fraud");
+  fraud["location"] = located_at(10, 0);
+  json fire_answer, fraud_answer;
+  std::thread first([&] { fire_answer = post(server.port(), fire); });
+  std::thread second([&] { fraud_answer = post(server.port(), fraud); });
+  first.join();
+  second.join();
+  const std::string fire_id = fire_answer.value("incident_id", ""), fraud_id = fraud_answer.value("incident_id", "");
+  ASSERT_FALSE(fire_id.empty());
+  ASSERT_FALSE(fraud_id.empty());
+  ASSERT_NE(fire_id, fraud_id);
+  // One batch: both opened in one transaction.
+  ASSERT_EQ(sql().scalar("SELECT count(DISTINCT at) FROM events WHERE type = 'incident.opened'"
+                         " AND incident_id IN ($1::uuid, $2::uuid)", fire_id, fraud_id),
+            1);
+  ApiClient http(server.port());
+  const auto fraud_view = http.get("/api/v1/incidents/" + fraud_id).json();
+  ASSERT_EQ(fraud_view["history"].size(), 1u) << fraud_view["history"].dump();
+  EXPECT_EQ(fraud_view["history"][0]["id"], fire_id);
+  EXPECT_EQ(fraud_view["history"][0]["category"], "fire");
+  EXPECT_EQ(fraud_view["history"][0]["status"], "received");
+  EXPECT_EQ(fraud_view["history"][0]["reasons"], json::array({"caller", "place"}));
+  EXPECT_EQ(fraud_view["history"][0]["number"], fire_answer["incident_number"]);
+  const auto fire_view = http.get("/api/v1/incidents/" + fire_id).json();
+  EXPECT_TRUE(fire_view["history"].empty()) << fire_view["history"].dump();
+}
+
 }  // namespace
 }  // namespace xiaonao::itest

@@ -46,6 +46,7 @@ struct Db {
   int queue_limit = 2000;        ///< jobs waiting for a connection before 503
   int writer_threads = 2;        ///< intake writers, each batching concurrent alerts into one commit
   int batch_max = 256;           ///< alerts per intake transaction at most
+  int batch_gather_ms = 0;       ///< an intake writer waits this long for more alerts after the first (0: never)
   int statement_timeout_ms = 5000;  ///< PostgreSQL statement_timeout for every connection
   bool migrate_on_start = true;  ///< apply pending migrations at start-up
   std::string app_role = "xiaonao_app";  ///< role every server connection switches to (SET ROLE); empty: none
@@ -84,7 +85,8 @@ struct Units {
 
 /// Fusion at intake (docs/architecture.md, "Fusion").
 struct Fusion {
-  bool after_commit = true;       ///< run cameras/units/household/history after each intake commit
+  bool after_commit = true;       ///< fuse cameras/units/household/history for every incident intake opens or joins
+  bool in_transaction = true;     ///< ... inside the alert's transaction (false: on the worker, after the commit)
   int sweep_interval_s = 30;      ///< look for open incidents left unfused this often (0: never)
   int cameras_max = 8;            ///< cameras offered per incident
   int camera_radius_m = 300;      ///< cameras searched within this distance

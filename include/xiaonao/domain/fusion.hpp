@@ -170,6 +170,23 @@ struct AddressRule {
 /// ≥ min_score (confidence = best score halved: an operator should confirm it).
 AddressDecision decide_address(const std::vector<AddressCandidate>& best_first, const AddressRule& rule);
 
+/// An incident as the history rule compares it: one opened by the same intake batch is not yet
+/// in the table the history look-up reads, so the store asks this rule about it.
+struct HistoryPeer {
+  std::string id;
+  TimePoint received;
+  std::optional<GeoPoint> at;
+  std::string address_id;                  ///< empty: none
+  std::vector<std::string> caller_phones;  ///< as the alerts stored them
+};
+
+/// Why `peer` belongs to the history of `self`, as the look-up answers it: "address" (the same
+/// standard address), "caller" (a caller phone in common), "place" (both located, within
+/// radius_m), in that (alphabetical) order; empty when none applies, when peer is self, or when
+/// peer was received after self or more than `days` before it.
+std::vector<std::string> history_reasons(const HistoryPeer& self, const HistoryPeer& peer, double radius_m,
+                                         int days);
+
 /// The body of PATCH /api/v1/incidents/{id}: exactly one of `location` {lon, lat} (finite,
 /// lon in [-180, 180], lat in [-90, 90]) or `address_id` (a standard address id, 1-128 bytes).
 struct Relocation {

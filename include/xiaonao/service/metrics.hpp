@@ -23,8 +23,9 @@ class Metrics {
   /// Records one finished request. `route` is the route pattern, not the raw path.
   void observe_request(std::string_view route, std::string_view method, int status, double seconds);
 
-  /// Records one fusion timing: `stage` is "intake" (locate + owner + merge, per batch) or
-  /// "after_commit" (cameras, units, household, history, per incident).
+  /// Records one fusion timing: `stage` is "intake" (locate + owner + merge, per batch),
+  /// "parts" (cameras, units, household, history in the intake transaction, per batch), "full"
+  /// (locate to fused result, per alert) or "after_commit" (the fusion worker, per incident).
   void observe_fusion(std::string_view stage, double seconds);
 
   /// Upper bounds (seconds) of the escalation lag histogram: the target is 1 s; a restart after

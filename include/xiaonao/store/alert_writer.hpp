@@ -9,13 +9,16 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "xiaonao/domain/alert.hpp"
 #include "xiaonao/domain/error.hpp"
 #include "xiaonao/domain/feed_order.hpp"
+#include "xiaonao/store/fusion.hpp"
 
 namespace xiaonao::store {
 
@@ -37,6 +40,7 @@ struct AlertWriterOptions {
   std::string conninfo;
   int threads = 2;
   std::size_t batch_max = 256;
+  int gather_ms = 0;  ///< wait this long after the first alert for more to share its batch (0: never)
   std::size_t queue_limit = 10000;
   int statement_timeout_ms = 5000;
   int utc_offset_minutes = 480;
@@ -48,11 +52,18 @@ struct AlertWriterOptions {
   std::vector<std::string> auto_assess_sources;
   double address_min_score = 0.3;
   double address_sure_score = 0.6;
+  /// Set: cameras, units, household and history (store::fuse_in) of the incidents a batch
+  /// opens or joins run inside the batch's transaction, before the event append, so their
+  /// `incident.fused` events share its commit. Should that part fail (not a transient error),
+  /// the batch runs again without it and the incidents go to `after_commit`.
+  std::optional<FusionOptions> fuse;
   /// Called on the writer thread after each commit with the incidents it opened or that
-  /// alerts joined (for the after-commit fusion stage). May be empty.
+  /// alerts joined and that are not fused yet (for the fusion worker). May be empty.
   std::function<void(std::vector<std::string>)> after_commit;
-  /// Called with the seconds each batch spent in locate + owner + merge. May be empty.
-  std::function<void(double)> observe_fusion;
+  /// Fusion timings of a batch that located alerts: "intake" (locate + owner + merge, once),
+  /// "parts" (fuse_in, once) and "full" (from locate to the fused result, once per new alert:
+  /// what each alert waited for its fusion, without the commit). May be empty.
+  std::function<void(std::string_view stage, double seconds)> observe_fusion;
 };
 
 /// The intake writer. Thread-safe.

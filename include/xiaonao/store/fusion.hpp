@@ -21,6 +21,7 @@
 #include "xiaonao/domain/feed_order.hpp"
 #include "xiaonao/domain/fusion.hpp"
 #include "xiaonao/config/config.hpp"
+#include "xiaonao/store/event_log.hpp"
 
 namespace xiaonao::store {
 
@@ -77,9 +78,49 @@ FusionOptions fusion_options(const config::Fusion& f);
 /// The locate settings from the config's fusion section.
 LocateOptions locate_options(const config::Fusion& f);
 
-/// The after-commit stage for `incident_ids` in one transaction: cameras, units, household,
-/// history into incidents.fusion + fused_at, and one `incident.fused` event each (no personal
-/// data). Returns the feed frames to publish. Unknown ids are skipped.
+/// One incident as the parts of fusion need it.
+struct FuseInput {
+  std::string id, category, station;
+  std::optional<domain::GeoPoint> at;
+  std::string address_id;                  ///< empty: none
+  std::string received;                    ///< RFC 3339, as format_rfc3339 writes it
+  domain::TimePoint received_at;
+  std::vector<std::string> markers;        ///< marker codes its alerts named
+  std::vector<std::string> caller_phones;  ///< as its alerts stored them
+  std::vector<std::string> subject_phones;  ///< as given (normalised here)
+  std::vector<std::string> subject_ids;
+};
+
+/// What the parts found for one incident: the JSON for incidents.fusion and the event.
+struct Fused {
+  std::string id;
+  std::string fusion;
+  NewEvent event;
+};
+
+/// An incident of the same intake batch, for the history of the others (not yet in the table).
+struct HistoryEntry {
+  domain::fusion::HistoryPeer peer;
+  std::string number, category, status;
+};
+
+/// Cameras, units, household and history of `incidents` in one statement, ranked by the domain
+/// rules; `peers` join the history lists by domain::fusion::history_reasons. Stores nothing.
+std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseInput>& incidents,
+                              const FusionOptions& options, const std::string& now_text,
+                              const std::vector<HistoryEntry>& peers = {});
+
+/// Cameras, units, household and history of `incident_ids` inside `w` (which sees its own
+/// uncommitted incidents and alerts), stored into incidents.fusion + fused_at; returns one
+/// `incident.fused` event each (no personal data), not yet appended. Unknown ids are skipped.
+/// Needs prepare_fusion on the connection. The intake writer runs it inside the alert's
+/// transaction; fuse_incidents in a transaction of its own.
+std::vector<NewEvent> fuse_in(pqxx::transaction_base& w, const std::vector<std::string>& incident_ids,
+                              const FusionOptions& options, const std::string& now_text);
+
+/// fuse_in for `incident_ids` in one transaction of its own, with the events appended; returns
+/// the feed frames to publish (relocation, split, the sweep, and intake when
+/// fusion.in_transaction is off or the in-transaction run failed).
 std::vector<domain::Frame> fuse_incidents(pqxx::connection& c, const std::vector<std::string>& incident_ids,
                                           const FusionOptions& options);
 

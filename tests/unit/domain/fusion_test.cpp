@@ -170,3 +170,45 @@ TEST(FusionAddress, ConfidentAmbiguousAndTooWeak) {
 
 }  // namespace
 }  // namespace xiaonao::domain::fusion
+
+namespace xiaonao::domain::fusion {
+namespace {
+
+using namespace std::chrono_literals;
+
+HistoryPeer peer(std::string id, TimePoint at_time, std::optional<GeoPoint> at, std::string address,
+                 std::vector<std::string> phones) {
+  return {std::move(id), at_time, at, std::move(address), std::move(phones)};
+}
+
+TEST(FusionHistoryPeers, EachReasonAloneAndTogether) {
+  const TimePoint t0{std::chrono::seconds(1'800'000'000)};
+  const GeoPoint here{119.9, 28.0};
+  const auto self = peer("b", t0, here, "addr-1", {"13800000001", "13800000002"});
+  EXPECT_EQ(history_reasons(self, peer("a", t0 - 1s, std::nullopt, "addr-1", {}), 100, 365),
+            (std::vector<std::string>{"address"}));
+  EXPECT_EQ(history_reasons(self, peer("a", t0 - 1s, std::nullopt, "", {"13800000002"}), 100, 365),
+            (std::vector<std::string>{"caller"}));
+  EXPECT_EQ(history_reasons(self, peer("a", t0 - 1s, GeoPoint{119.9, 28.0 + 99 / 111195.0}, "", {}), 100, 365),
+            (std::vector<std::string>{"place"}));
+  EXPECT_TRUE(history_reasons(self, peer("a", t0 - 1s, GeoPoint{119.9, 28.0 + 101 / 111195.0}, "", {}), 100, 365)
+                  .empty());
+  EXPECT_EQ(history_reasons(self, peer("a", t0, here, "addr-1", {"13800000001"}), 100, 365),
+            (std::vector<std::string>{"address", "caller", "place"}));
+}
+
+TEST(FusionHistoryPeers, NeverSelfNeverLaterNeverBeyondTheLookBack) {
+  const TimePoint t0{std::chrono::seconds(1'800'000'000)};
+  const GeoPoint here{119.9, 28.0};
+  const auto self = peer("b", t0, here, "addr-1", {"1"});
+  EXPECT_TRUE(history_reasons(self, self, 100, 365).empty());
+  EXPECT_TRUE(history_reasons(self, peer("c", t0 + 1us, here, "addr-1", {"1"}), 100, 365).empty());
+  EXPECT_FALSE(history_reasons(self, peer("c", t0 - 24h * 365, here, "", {}), 100, 365).empty());
+  EXPECT_TRUE(history_reasons(self, peer("c", t0 - 24h * 365 - 1us, here, "", {}), 100, 365).empty());
+  // Unlocated incidents never match by place, and an empty address matches nothing.
+  EXPECT_TRUE(history_reasons(peer("b", t0, std::nullopt, "", {}), peer("a", t0, std::nullopt, "", {}), 100, 365)
+                  .empty());
+}
+
+}  // namespace
+}  // namespace xiaonao::domain::fusion
