@@ -192,10 +192,18 @@ FROM incidents i WHERE i.id IN (SELECT value::uuid FROM json_array_elements_text
 //   history   earlier incidents near the point ($6 m), at the same address or from the same
 //             caller phone within $7 days before it, each with why it matched ($8 at most).
 // Each part sits in its own lateral subquery with the incident's values as parameters, so
-// every index is used as in a statement per part. The `OFFSET 0` fence keeps the look-back out
-// of the history's "place" scan: a generic plan made while the table was small chose the time
-// index for it, which reads a year of incidents per call (docs/architecture.md, "Plans of the
-// hot statements").
+// every index is used as in a statement per part. History costs the same at a hotspot or for a
+// caller who rings every day as anywhere else: each branch reads a bounded number of rows
+// ($8 + 1 newest at the address and $9 = 2 × $8 newest alerts per caller phone, by their
+// (key, received_at) indexes; the $9 nearest within $6 m, nearest first by the geography
+// index's KNN walk), where it used to read every match of a year and sort them: about 1 s a
+// call for a caller with thousands of earlier calls at one place. The reasons of the entries
+// kept are then checked on each of them, so that an entry found by one branch still shows every
+// reason that applies (at a point with more than $9 incidents, which $9 the nearest walk returns
+// among equals is arbitrary). The place branch's look-back is
+// written on coalesce(received_at, ...) so that no plan can walk the time index for it: a
+// generic plan made while the table was small did, reading a year of incidents per call
+// (docs/architecture.md, "Plans of the hot statements").
 constexpr const char* fuse_parts_sql = R"sql(
 WITH x AS (
   SELECT * FROM json_to_recordset($1::json) AS x(
@@ -248,22 +256,32 @@ LEFT JOIN LATERAL (
                   ORDER BY t.received_at DESC, t.id DESC) AS j
   FROM (SELECT i.id::text AS id, i.number, i.category, i.status, i.received_at,
                to_char(i.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS received_text,
-               array_agg(DISTINCT c.reason ORDER BY c.reason) AS reasons
-        FROM (SELECT id, 'place' AS reason
-              FROM (SELECT id, received_at FROM incidents
-                    WHERE p.g IS NOT NULL AND ST_DWithin(location::geography, p.g, $6) OFFSET 0) near
-              WHERE received_at >= x.received - make_interval(days => $7) AND received_at <= x.received
-              UNION ALL
-              SELECT id, 'address' FROM incidents
-              WHERE x.address_id IS NOT NULL AND address_id = x.address_id
-                AND received_at >= x.received - make_interval(days => $7) AND received_at <= x.received
-              UNION ALL
-              SELECT incident_id, 'caller' FROM alerts
-              WHERE caller_phone = ANY (ARRAY(SELECT json_array_elements_text(x.caller_phones)))
-                AND received_at >= x.received - make_interval(days => $7) AND received_at <= x.received) c
-        JOIN incidents i ON i.id = c.id
+               array_remove(ARRAY[
+                 CASE WHEN i.address_id = x.address_id THEN 'address' END,
+                 CASE WHEN EXISTS (SELECT 1 FROM alerts a WHERE a.incident_id = i.id
+                                     AND a.caller_phone = ANY (ARRAY(SELECT json_array_elements_text(x.caller_phones))))
+                      THEN 'caller' END,
+                 CASE WHEN ST_DWithin(i.location::geography, p.g, $6) THEN 'place' END], NULL) AS reasons
+        FROM incidents i
         WHERE i.id <> x.id
-        GROUP BY i.id
+          AND i.id = ANY (ARRAY(
+            (SELECT id FROM incidents
+             WHERE p.g IS NOT NULL AND ST_DWithin(location::geography, p.g, $6)
+               AND coalesce(received_at, x.received) BETWEEN x.received - make_interval(days => $7) AND x.received
+             ORDER BY location::geography <-> p.g LIMIT $9)
+            UNION ALL
+            (SELECT id FROM incidents
+             WHERE x.address_id IS NOT NULL AND address_id = x.address_id
+               AND received_at >= x.received - make_interval(days => $7) AND received_at <= x.received
+             ORDER BY received_at DESC LIMIT $8 + 1)
+            UNION ALL
+            SELECT a.incident_id
+            FROM json_array_elements_text(x.caller_phones) ph
+            CROSS JOIN LATERAL (
+              SELECT incident_id FROM alerts
+              WHERE caller_phone = ph.value
+                AND received_at >= x.received - make_interval(days => $7) AND received_at <= x.received
+              ORDER BY received_at DESC LIMIT $9) a))
         ORDER BY i.received_at DESC, i.id DESC
         LIMIT $8) t
 ) hi ON true
@@ -507,7 +525,7 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
   std::map<std::size_t, std::array<json, 4>> parts;
   for (const auto& r : w.exec_prepared("xn_fuse_parts", parts_param, o.camera_radius_m, o.cameras_max * 3,
                                        o.units_max * 4 + 20, o.household_max * 2, o.history_radius_m,
-                                       o.history_days, o.history_max)) {
+                                       o.history_days, o.history_max, o.history_max * 2)) {
     auto& p = parts[r[0].as<std::size_t>()];
     for (int k = 0; k < 4; ++k) p[k] = r[k + 1].is_null() ? json::array() : json::parse(r[k + 1].as<std::string>());
   }

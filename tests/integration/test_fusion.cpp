@@ -652,5 +652,28 @@ TEST_F(Fusion, IncidentsOfOneBatchAreEachOthersHistory) {
   EXPECT_TRUE(fire_view["history"].empty()) << fire_view["history"].dump();
 }
 
+// A caller who rings again and again from one place: history lists the newest history_max
+// incidents, newest first, however many there are (each branch reads a bounded number of rows).
+TEST_F(Fusion, HistoryOfAFrequentCallerIsTheNewestFew) {
+  build_county();
+  ServerOptions o;
+  o.env = {{"XIAONAO_FUSION_AFTER_COMMIT", "true"},
+           {"XIAONAO_FUSION_MERGE_RADIUS_M", "0"},
+           {"XIAONAO_FUSION_HISTORY_MAX", "5"}};
+  Server& server = start_server(o);
+  std::vector<std::string> ids;
+  for (int k = 0; k < 14; ++k) {
+    json a = make_alert("noise");
+    a["location"] = located_at(0, 0);
+    ids.push_back(post(server.port(), a)["incident_id"]);
+  }
+  ApiClient http(server.port());
+  const auto v = http.get("/api/v1/incidents/" + ids.back()).json();
+  // The five before the last, newest first, each by caller and place.
+  ASSERT_EQ(ids_of(v["history"]), (std::vector<std::string>{ids[12], ids[11], ids[10], ids[9], ids[8]}))
+      << v["history"].dump();
+  EXPECT_EQ(v["history"][0]["reasons"], json::array({"caller", "place"}));
+}
+
 }  // namespace
 }  // namespace xiaonao::itest
