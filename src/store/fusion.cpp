@@ -473,15 +473,7 @@ void prepare_fusion(pqxx::connection& c) {
 
 namespace {
 
-// A JSON array of strings.
-std::string string_array(const std::vector<std::string>& v) {
-  std::string out;
-  JsonWriter w(out);
-  w.begin_array();
-  for (const auto& s : v) w.string(s);
-  w.end_array();
-  return out;
-}
+using detail::string_array;
 
 std::vector<std::string> strings_of(const pqxx::field& f) {
   return json::parse(f.as<std::string>()).get<std::vector<std::string>>();

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "xiaonao/domain/alert.hpp"
 #include "xiaonao/domain/json_text.hpp"
@@ -37,6 +38,16 @@ inline void lon_lat(domain::JsonWriter& w, const std::optional<domain::GeoPoint>
   } else {
     w.key("lon").null().key("lat").null();
   }
+}
+
+/// A JSON array of strings, as a statement parameter.
+inline std::string string_array(const std::vector<std::string>& v) {
+  std::string out;
+  domain::JsonWriter w(out);
+  w.begin_array();
+  for (const auto& s : v) w.string(s);
+  w.end_array();
+  return out;
 }
 
 }  // namespace xiaonao::store::detail

@@ -7,6 +7,7 @@
 #include "xiaonao/log/log.hpp"
 #include "xiaonao/store/db_pool.hpp"
 #include "xiaonao/store/event_log.hpp"
+#include "json_params.hpp"
 
 namespace xiaonao::store {
 namespace {
@@ -313,19 +314,6 @@ StatusChange set_unit_status(pqxx::connection& c, const std::string& unit_id, co
 
 // ---- reads --------------------------------------------------------------------------------------
 
-namespace {
-
-std::string array_param(const std::vector<std::string>& v) {
-  std::string out;
-  JsonWriter w(out);
-  w.begin_array();
-  for (const auto& s : v) w.string(s);
-  w.end_array();
-  return out;
-}
-
-}  // namespace
-
 std::string list_units(pqxx::connection& c, const UnitFilter& f) {
   pqxx::read_transaction w(c);
   const auto r = w.exec_params(std::string("SELECT coalesce(json_agg(") + unit_object_sql +
@@ -334,7 +322,7 @@ std::string list_units(pqxx::connection& c, const UnitFilter& f) {
                                    "AND ($2 = '[]' OR u.status IN (SELECT json_array_elements_text($2::json))) "
                                    "AND ($3 = '[]' OR u.kind IN (SELECT json_array_elements_text($3::json))) "
                                    "AND ($4 = '' OR u.station_id = $4)",
-                               array_param(f.stations), array_param(f.statuses), array_param(f.kinds),
+                               detail::string_array(f.stations), detail::string_array(f.statuses), detail::string_array(f.kinds),
                                f.visible_station);
   return "{\"items\":" + r[0][0].as<std::string>() + "}";
 }
@@ -476,7 +464,7 @@ std::string map_features(pqxx::connection& c, const MapQuery& q) {
       r = w.exec_params(sql, b.min_lon, b.min_lat, b.max_lon, b.max_lat, q.layer_cap + 1, q.visible_station);
     } else if (layer == "incidents") {
       r = w.exec_params(sql, b.min_lon, b.min_lat, b.max_lon, b.max_lat, q.layer_cap + 1, q.visible_station,
-                        array_param(q.incident_statuses));
+                        detail::string_array(q.incident_statuses));
     } else {
       r = w.exec_params(sql, b.min_lon, b.min_lat, b.max_lon, b.max_lat, q.layer_cap + 1);
     }
