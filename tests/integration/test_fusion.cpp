@@ -4,6 +4,8 @@
 // own), units (stale, busy), household (masked, unmask audited), history, duplicate merge and
 // split, relocation by PATCH, and a station role's view and feed.
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <ctime>
 #include <set>
 #include <thread>
@@ -673,6 +675,35 @@ TEST_F(Fusion, HistoryOfAFrequentCallerIsTheNewestFew) {
   ASSERT_EQ(ids_of(v["history"]), (std::vector<std::string>{ids[12], ids[11], ids[10], ids[9], ids[8]}))
       << v["history"].dump();
   EXPECT_EQ(v["history"][0]["reasons"], json::array({"caller", "place"}));
+}
+
+// A fusion that fails inside the alert's transaction never costs the alert: the batch runs
+// again without it (logged intake.fusion_failed), the 201 comes all the same, and the incident
+// is fused later (here by the sweep, once the cause is gone).
+TEST_F(Fusion, AFailingFusionNeverCostsTheAlert) {
+  build_county();
+  ServerOptions o;
+  o.env = {{"XIAONAO_FUSION_AFTER_COMMIT", "true"}, {"XIAONAO_FUSION_SWEEP_INTERVAL_S", "1"}};
+  Server& server = start_server(o);
+  json warm = make_alert("noise");
+  warm["location"] = located_at(0, 0);
+  fused_view(server.port(), post(server.port(), warm)["incident_id"]);
+  sql().exec("ALTER TABLE cameras RENAME TO cameras_away");  // every fusion statement now fails
+  json a = make_alert("theft");
+  a["location"] = located_at(0, 0);
+  const auto answer = post(server.port(), a);
+  const std::string id = answer.value("incident_id", "");
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM incidents WHERE id = $1::uuid AND fused_at IS NULL", id), 1);
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM events WHERE incident_id = $1::uuid AND type = 'incident.opened'", id),
+            1);
+  std::ifstream log(server.log_path());
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("intake.fusion_failed"), std::string::npos);
+  sql().exec("ALTER TABLE cameras_away RENAME TO cameras");
+  sql().exec("UPDATE incidents SET created_at = now() - interval '1 minute' WHERE id = $1::uuid", id);
+  const auto v = fused_view(server.port(), id);
+  EXPECT_EQ(ids_of(v["units"]), (std::vector<std::string>{"U1", "U4"}));
 }
 
 }  // namespace
