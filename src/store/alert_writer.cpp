@@ -381,7 +381,6 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
       f.station = located[i].station_id;
       f.at = located[i].point;
       f.address_id = located[i].address_id;
-      f.received = received[i];
       f.received_at = alert(i).received_at;
       opened.push_back(std::move(f));
     }

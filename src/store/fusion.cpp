@@ -503,7 +503,7 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
       pw.key("id").string(inc.id);
       lon_lat(pw, inc.at);
       optional_text(pw, "address_id", inc.address_id);
-      pw.key("received").string(inc.received);
+      pw.key("received").string(domain::format_rfc3339(inc.received_at));
       pw.key("markers").raw(string_array(inc.markers));
       pw.key("caller_phones").raw(string_array(inc.caller_phones));
       pw.key("subject_phones").raw(string_array(subject_phones));
@@ -665,8 +665,7 @@ std::vector<NewEvent> fuse_in(pqxx::transaction_base& w, const std::vector<std::
     inc.station = r[2].as<std::string>();
     inc.at = point_of(r[3], r[4]);
     inc.address_id = str(r[5]);
-    inc.received = r[6].as<std::string>();
-    inc.received_at = domain::parse_rfc3339(inc.received).value_or(domain::TimePoint{});
+    inc.received_at = domain::parse_rfc3339(r[6].as<std::string>()).value_or(domain::TimePoint{});
     inc.markers = strings_of(r[7]);
     inc.caller_phones = strings_of(r[8]);
     inc.subject_phones = strings_of(r[9]);

@@ -79,9 +79,11 @@ class Fusion : public IntegrationTest {
   /// domain::normalize_address's form for these texts (ASCII-free, no punctuation): the same.
   static std::string normalize(const std::string& text) { return text; }
 
-  Server& start_fusing() {
+  /// A server that fuses, with `extra` settings on top (a later entry wins).
+  Server& start_fusing(const Env& extra = {}) {
     ServerOptions o;
     o.env = {{"XIAONAO_FUSION_MERGE_RADIUS_M", "200"}, {"XIAONAO_FUSION_AFTER_COMMIT", "true"}};
+    o.env.insert(o.env.end(), extra.begin(), extra.end());
     return start_server(o);
   }
 
@@ -477,9 +479,7 @@ TEST_F(FusionAsUser, StationRoleSeesItsFusedIncidentFeedAndUnmasksWithAudit) {
 // crash right after the commit would leave it) is found by the sweep and fused again.
 TEST_F(Fusion, SweepFusesAnIncidentWhoseFusionWasLost) {
   build_county();
-  ServerOptions o;
-  o.env = {{"XIAONAO_FUSION_AFTER_COMMIT", "true"}, {"XIAONAO_FUSION_SWEEP_INTERVAL_S", "1"}};
-  Server& server = start_server(o);
+  Server& server = start_fusing({{"XIAONAO_FUSION_SWEEP_INTERVAL_S", "1"}});
   json a = make_alert("theft");
   a["location"] = located_at(0, 0);
   const std::string id = post(server.port(), a)["incident_id"];
@@ -601,9 +601,7 @@ TEST_F(Fusion, AnIncidentIsFusedInTheCommitThatOpensIt) {
 
 TEST_F(Fusion, AfterTheCommitWhenInTransactionIsOff) {
   build_county();
-  ServerOptions o;
-  o.env = {{"XIAONAO_FUSION_AFTER_COMMIT", "true"}, {"XIAONAO_FUSION_IN_TRANSACTION", "false"}};
-  Server& server = start_server(o);
+  Server& server = start_fusing({{"XIAONAO_FUSION_IN_TRANSACTION", "false"}});
   json a = make_alert("fire");
   a["location"] = located_at(0, 0);
   const std::string id = post(server.port(), a)["incident_id"];
@@ -617,12 +615,8 @@ TEST_F(Fusion, AfterTheCommitWhenInTransactionIsOff) {
 // listing the earlier, as if they had come in separate transactions.
 TEST_F(Fusion, IncidentsOfOneBatchAreEachOthersHistory) {
   build_county();
-  ServerOptions o;
-  o.env = {{"XIAONAO_FUSION_AFTER_COMMIT", "true"},
-           {"XIAONAO_DB_WRITER_THREADS", "1"},
-           {"XIAONAO_DB_BATCH_MAX", "2"},
-           {"XIAONAO_DB_BATCH_GATHER_MS", "1000"}};
-  Server& server = start_server(o);
+  Server& server = start_fusing(
+      {{"XIAONAO_DB_WRITER_THREADS", "1"}, {"XIAONAO_DB_BATCH_MAX", "2"}, {"XIAONAO_DB_BATCH_GATHER_MS", "1000"}});
   // A fire and a fraud (unrelated: no merge) 10 m apart, from the same caller, the fraud later.
   json fire = make_alert("fire");
   fire["location"] = located_at(0, 0);
@@ -658,11 +652,7 @@ TEST_F(Fusion, IncidentsOfOneBatchAreEachOthersHistory) {
 // incidents, newest first, however many there are (each branch reads a bounded number of rows).
 TEST_F(Fusion, HistoryOfAFrequentCallerIsTheNewestFew) {
   build_county();
-  ServerOptions o;
-  o.env = {{"XIAONAO_FUSION_AFTER_COMMIT", "true"},
-           {"XIAONAO_FUSION_MERGE_RADIUS_M", "0"},
-           {"XIAONAO_FUSION_HISTORY_MAX", "5"}};
-  Server& server = start_server(o);
+  Server& server = start_fusing({{"XIAONAO_FUSION_MERGE_RADIUS_M", "0"}, {"XIAONAO_FUSION_HISTORY_MAX", "5"}});
   std::vector<std::string> ids;
   for (int k = 0; k < 14; ++k) {
     json a = make_alert("noise");
@@ -682,9 +672,7 @@ TEST_F(Fusion, HistoryOfAFrequentCallerIsTheNewestFew) {
 // is fused later (here by the sweep, once the cause is gone).
 TEST_F(Fusion, AFailingFusionNeverCostsTheAlert) {
   build_county();
-  ServerOptions o;
-  o.env = {{"XIAONAO_FUSION_AFTER_COMMIT", "true"}, {"XIAONAO_FUSION_SWEEP_INTERVAL_S", "1"}};
-  Server& server = start_server(o);
+  Server& server = start_fusing({{"XIAONAO_FUSION_SWEEP_INTERVAL_S", "1"}});
   json warm = make_alert("noise");
   warm["location"] = located_at(0, 0);
   fused_view(server.port(), post(server.port(), warm)["incident_id"]);

@@ -83,7 +83,6 @@ struct FuseInput {
   std::string id, category, station;
   std::optional<domain::GeoPoint> at;
   std::string address_id;                  ///< empty: none
-  std::string received;                    ///< RFC 3339, as format_rfc3339 writes it
   domain::TimePoint received_at;
   std::vector<std::string> markers;        ///< marker codes its alerts named
   std::vector<std::string> caller_phones;  ///< as its alerts stored them
