@@ -14,6 +14,7 @@
 #include "xiaonao/store/db_pool.hpp"
 #include "xiaonao/store/event_log.hpp"
 #include "batch_retry.hpp"
+#include "deferred.hpp"
 #include "json_params.hpp"
 #include "xiaonao/store/fusion.hpp"
 #include "xiaonao/store/readers.hpp"
@@ -251,6 +252,7 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
   std::size_t inserted_count = 0;
 
   pqxx::work w(conn);
+  detail::Deferred deferred;  // writes whose result is not needed wait for the next read
   for (const auto& row : w.exec_prepared("xn_insert_alerts", input, now_text)) {
     inserted[row[0].as<std::size_t>()] = true;
     ++inserted_count;
@@ -308,14 +310,16 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
     for (const auto& m : merge_input) {
       if (m) points.push_back(m->at);
     }
+    // The locks and the look-up go in one round trip: the look-up's snapshot is taken when it
+    // starts, after the locks are held (detail::Deferred).
     const auto locks = domain::fusion::merge_locks(points, options.merge_radius_m);
     if (locks.global) {
-      w.exec_prepared("xn_merge_lock");
+      deferred.add(w, "xn_merge_lock");
     } else {
       std::string cells = "{";
       for (const auto k : locks.cells) cells += (cells.size() > 1 ? "," : "") + std::to_string(k);
       cells += "}";
-      w.exec_prepared("xn_merge_cells", cells);
+      deferred.add(w, "xn_merge_cells", cells);
     }
     std::string near;
     JsonWriter nw(near);
@@ -328,8 +332,7 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
       nw.end_object();
     }
     nw.end_array();
-    for (const auto& r :
-         w.exec_prepared("xn_open_near", near, options.merge_radius_m, options.merge_window_s)) {
+    for (const auto& r : deferred.exec(w, "xn_open_near", near, options.merge_radius_m, options.merge_window_s)) {
       if (r[3].is_null()) continue;
       open.push_back({r[0].as<std::string>(), r[2].as<std::string>(), {r[3].as<double>(), r[4].as<double>()},
                       domain::TimePoint(std::chrono::microseconds(r[5].as<std::int64_t>()))});
@@ -365,6 +368,8 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
   // row is inserted once, already fused: their inputs are the alerts that open or join them in
   // this batch, and they are each other's history peers (not in the table yet).
   const auto parts_started = std::chrono::steady_clock::now();
+  if (options.observe_fusion && inserted_count > 0)
+    options.observe_fusion("intake", std::chrono::duration<double>(parts_started - fusion_started).count());
   std::vector<std::string> fusion_of(count);  // by the index of the alert that opens the incident
   std::vector<NewEvent> fused_events;
   if (fuse) {
@@ -524,14 +529,13 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
   const auto seconds_since = [](std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
   };
-  if (options.observe_fusion && inserted_count > 0) options.observe_fusion("intake", seconds_since(fusion_started));
 
   std::int64_t last = 0;
   if (!events.empty()) {
-    if (incidents.size() > 2) w.exec_prepared0("xn_insert_incidents", incidents, now_text);
+    if (incidents.size() > 2) deferred.add(w, "xn_insert_incidents", incidents, now_text);
     if (!bump.empty()) {
-      w.exec_prepared0("xn_merge_alerts", moves);
-      w.exec_prepared0("xn_bump_incidents", bumps, now_text);
+      deferred.add(w, "xn_merge_alerts", moves);
+      deferred.add(w, "xn_bump_incidents", bumps, now_text);
     }
     // Incidents already stored that alerts joined are fused again on what this transaction
     // has written. The `incident.fused` events follow the batch's other events, in its commit.
@@ -543,7 +547,7 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
           joined.push_back(plan.targets[static_cast<std::size_t>(t)].id);
       }
       if (!joined.empty())
-        for (auto& e : fuse_in(w, joined, *options.fuse, now_text)) fused_events.push_back(std::move(e));
+        for (auto& e : fuse_in(w, joined, *options.fuse, now_text, deferred)) fused_events.push_back(std::move(e));
       for (auto& e : fused_events) events.push_back(std::move(e));
       if (options.observe_fusion && inserted_count > 0) {
         options.observe_fusion("parts", seconds_since(parts_started));
@@ -551,9 +555,11 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
         for (std::size_t i = 0; i < inserted_count; ++i) options.observe_fusion("full", full);
       }
     }
-    last = w.exec_prepared1("xn_append", events_param(events), static_cast<std::int64_t>(events.size()), now_text)[0]
+    last = deferred.exec(w, "xn_append", events_param(events), static_cast<std::int64_t>(events.size()), now_text)
+               .at(0)[0]
                .as<std::int64_t>();
   }
+  deferred.flush(w);
   w.commit();
   for (auto& f : event_frames(events, last, now_text)) frames.push_back(std::move(f));
 

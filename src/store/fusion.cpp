@@ -20,6 +20,7 @@
 #include "xiaonao/log/log.hpp"
 #include "xiaonao/store/db_pool.hpp"
 #include "xiaonao/store/event_log.hpp"
+#include "deferred.hpp"
 #include "json_params.hpp"
 
 namespace xiaonao::store {
@@ -40,7 +41,7 @@ using nlohmann::json;
 // C++ side picks the first that applies (docs/architecture.md, "Fusion"). The conditions sit
 // inside each lateral subquery so that PostgreSQL skips the ones not needed (one-time filters on
 // the outer row's values).
-constexpr const char* locate_sql = R"sql(
+constexpr const char* locate_head_sql = R"sql(
 WITH input AS (
   SELECT * FROM json_to_recordset($1::json) AS x(
     idx int, lon float8, lat float8, marker text, addr text, subject_phone text, subject_id text,
@@ -51,7 +52,8 @@ SELECT i.idx,
        ax.id, ST_X(ax.geog::geometry), ST_Y(ax.geog::geometry), ax.how,
        coalesce(fs.cands, ff.cands)::text,
        sp.address_id, ST_X(sp.geog::geometry), ST_Y(sp.geog::geometry),
-       cp.address_id, ST_X(cp.geog::geometry), ST_Y(cp.geog::geometry)
+       cp.address_id, ST_X(cp.geog::geometry), ST_Y(cp.geog::geometry),
+       z.id, z.station_id, z.flag, g.id
 FROM input i
 LEFT JOIN LATERAL (
   SELECT id, geog, camera_id FROM markers WHERE i.lon IS NULL AND i.marker IS NOT NULL AND id = i.marker
@@ -137,28 +139,51 @@ LEFT JOIN LATERAL (
   JOIN addresses a ON a.id = p.address_id
   ORDER BY p.id LIMIT 1
 ) cp ON true
+-- The owner of the point that needs no decision on the C++ side (as given, the marker's, the
+-- exact or alias address's), so that most alerts need no owner statement of their own.
+CROSS JOIN LATERAL (
+  SELECT coalesce(CASE WHEN i.lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326) END,
+                  m.geog::geometry, ax.geog::geometry) AS pt
+) p
 )sql";
 
 
-// Owner: the zone whose polygon covers the point (several on a shared edge: the smallest id),
-// else the nearest zone within $2 metres (flagged); the grid that covers it (smallest id). The
-// nearest-zone search takes the few nearest by the planar index (KNN `<->` on geometry) and
-// measures them in metres on the sphere.
-constexpr const char* owner_sql = R"sql(
-SELECT i.idx, z.id, z.station_id, z.flag, g.id
-FROM json_to_recordset($1::json) AS i(idx int, lon float8, lat float8)
-CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326) AS pt) p
+// Owner: the zone whose polygon covers the point p.pt (several on a shared edge: the smallest
+// id), else the nearest zone within `nz` metres (the parameter's name; flagged); the grid that
+// covers it (smallest id); all null when p.pt is. The nearest-zone search takes the few nearest
+// by the planar index (KNN `<->` on geometry) and measures them in metres on the sphere.
+std::string owner_joins(const char* nz) {
+  return std::string(R"sql(
 LEFT JOIN LATERAL (
-  (SELECT id, station_id, NULL::text AS flag FROM zones WHERE ST_Covers(geom, p.pt) ORDER BY id LIMIT 1)
+  (SELECT id, station_id, NULL::text AS flag FROM zones
+   WHERE p.pt IS NOT NULL AND ST_Covers(geom, p.pt) ORDER BY id LIMIT 1)
   UNION ALL
   (SELECT c.id, c.station_id, 'nearest_zone'
-   FROM (SELECT id, station_id, geom FROM zones ORDER BY geom <-> p.pt LIMIT 8) c
-   WHERE ST_DWithin(c.geom::geography, p.pt::geography, $2)
+   FROM (SELECT id, station_id, geom FROM zones WHERE p.pt IS NOT NULL ORDER BY geom <-> p.pt LIMIT 8) c
+   WHERE ST_DWithin(c.geom::geography, p.pt::geography, )sql") +
+         nz + R"sql()
    ORDER BY ST_Distance(c.geom::geography, p.pt::geography), c.id LIMIT 1)
   LIMIT 1
 ) z ON true
-LEFT JOIN LATERAL (SELECT id FROM grids WHERE ST_Covers(geom, p.pt) ORDER BY id LIMIT 1) g ON true
+LEFT JOIN LATERAL (SELECT id FROM grids WHERE p.pt IS NOT NULL AND ST_Covers(geom, p.pt) ORDER BY id LIMIT 1) g ON true
 )sql";
+}
+
+// Locate (above) with the owner of the point it can decide alone (columns 16 to 19).
+const std::string& locate_sql() {
+  static const std::string sql = locate_head_sql + owner_joins("$3");
+  return sql;
+}
+
+// The owner of points that the C++ side located (fuzzy, subject, caller) and of relocations.
+const std::string& owner_sql() {
+  static const std::string sql = R"sql(
+SELECT i.idx, z.id, z.station_id, z.flag, g.id
+FROM json_to_recordset($1::json) AS i(idx int, lon float8, lat float8)
+CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326) AS pt) p)sql" +
+                                 owner_joins("$2");
+  return sql;
+}
 
 // The after-commit stage works on a batch of incidents with four statements, whatever the
 // batch's size (it was six round trips per incident): what the incidents are, their
@@ -304,12 +329,12 @@ std::optional<domain::GeoPoint> point_of(const pqxx::field& lon, const pqxx::fie
 
 std::string str(const pqxx::field& f) { return f.is_null() ? std::string() : f.as<std::string>(); }
 
-// Row of owner_sql (idx, zone, station, flag, grid) onto `l`.
-void apply_owner(Located& l, const pqxx::row& r) {
-  l.zone_id = str(r[1]);
-  l.station_id = str(r[2]);
-  l.owner_flag = r[1].is_null() ? "no_zone" : str(r[3]);
-  l.grid_id = str(r[4]);
+// The owner columns (zone, station, flag, grid) from column `at` of a row onto `l`.
+void apply_owner(Located& l, const pqxx::row& r, int at = 1) {
+  l.zone_id = str(r[at]);
+  l.station_id = str(r[at + 1]);
+  l.owner_flag = r[at].is_null() ? "no_zone" : str(r[at + 2]);
+  l.grid_id = str(r[at + 3]);
 }
 
 double round1(double v) { return std::round(v * 10.0) / 10.0; }
@@ -360,7 +385,8 @@ std::vector<Located> locate_alerts(pqxx::work& w, const std::vector<const domain
     jw.end_array();
   }
   const domain::fusion::AddressRule rule{options.address_min_score, options.address_sure_score, 0.1};
-  for (const auto& r : w.exec_prepared("xn_locate", input, options.address_min_score)) {
+  std::vector<bool> owned(count, false);
+  for (const auto& r : w.exec_prepared("xn_locate", input, options.address_min_score, options.nearest_zone_m)) {
     const auto i = r[0].as<std::size_t>();
     auto& l = out[i];
     const auto& a = *batch[i];
@@ -377,6 +403,10 @@ std::vector<Located> locate_alerts(pqxx::work& w, const std::vector<const domain
       l.point = point_of(r[6], r[7]);
       l.located_by = r[8].as<std::string>();
       l.confidence = l.located_by == "alias" ? 0.9 : 1.0;
+    }
+    if (l.point) {
+      apply_owner(l, r, 16);
+      owned[i] = true;
     }
     if (!l.point && !r[9].is_null()) {
       const auto cands = nlohmann::json::parse(r[9].as<std::string>());
@@ -410,7 +440,7 @@ std::vector<Located> locate_alerts(pqxx::work& w, const std::vector<const domain
   };
   std::vector<OwnerQuery> owners;
   for (std::size_t i = 0; i < count; ++i) {
-    if (out[i].point) owners.push_back({i, *out[i].point});
+    if (out[i].point && !owned[i]) owners.push_back({i, *out[i].point});
   }
   if (!owners.empty()) {
     std::string in;
@@ -461,8 +491,8 @@ SELECT count(pg_advisory_xact_lock(7384003, u.k)) FROM g, unnest($1::int4[]) WIT
 )sql";
 
 void prepare_fusion(pqxx::connection& c) {
-  c.prepare("xn_locate", locate_sql);
-  c.prepare("xn_owner", owner_sql);
+  c.prepare("xn_locate", locate_sql());
+  c.prepare("xn_owner", owner_sql());
   c.prepare("xn_merge_lock", merge_lock_sql);
   c.prepare("xn_merge_cells", merge_cells_sql);
   c.prepare("xn_fuse_incidents", fuse_incidents_sql);
@@ -651,14 +681,14 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
 }
 
 std::vector<NewEvent> fuse_in(pqxx::transaction_base& w, const std::vector<std::string>& requested_ids,
-                              const FusionOptions& o, const std::string& now_text) {
+                              const FusionOptions& o, const std::string& now_text, detail::Deferred& deferred) {
   // Each incident once, in the order asked (unknown ids are simply not returned).
   std::vector<std::string> ids;
   for (const auto& id : requested_ids) {
     if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
   }
   std::vector<FuseInput> incidents;
-  for (const auto& r : w.exec_prepared("xn_fuse_incidents", string_array(ids))) {
+  for (const auto& r : deferred.exec(w, "xn_fuse_incidents", string_array(ids))) {
     FuseInput inc;
     inc.id = r[0].as<std::string>();
     inc.category = r[1].as<std::string>();
@@ -688,7 +718,7 @@ std::vector<NewEvent> fuse_in(pqxx::transaction_base& w, const std::vector<std::
     events.push_back(std::move(f.event));
   }
   stw.end_array();
-  w.exec_prepared0("xn_fuse_store", stored, now_text);
+  deferred.add(w, "xn_fuse_store", stored, now_text);
   return events;
 }
 
@@ -697,11 +727,14 @@ std::vector<domain::Frame> fuse_incidents(pqxx::connection& c, const std::vector
   prepare_fusion(c);
   const auto now_text = domain::format_rfc3339(domain::now_utc());
   pqxx::work w(c);
-  const auto events = fuse_in(w, incident_ids, o, now_text);
+  detail::Deferred deferred;
+  const auto events = fuse_in(w, incident_ids, o, now_text, deferred);
   std::int64_t last = 0;
   if (!events.empty())
-    last = w.exec_prepared1("xn_append", events_param(events), static_cast<std::int64_t>(events.size()), now_text)[0]
+    last = deferred.exec(w, "xn_append", events_param(events), static_cast<std::int64_t>(events.size()), now_text)
+               .at(0)[0]
                .as<std::int64_t>();
+  deferred.flush(w);
   w.commit();
   return event_frames(events, last, now_text);
 }

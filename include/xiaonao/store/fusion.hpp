@@ -25,6 +25,10 @@
 
 namespace xiaonao::store {
 
+namespace detail {
+class Deferred;
+}
+
 /// Prepares fusion's statements on `c` (xn_locate, xn_owner, xn_merge_lock, xn_merge_cells, the after-commit ones); idempotent.
 void prepare_fusion(pqxx::connection& c);
 
@@ -113,9 +117,10 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
 /// uncommitted incidents and alerts), stored into incidents.fusion + fused_at; returns one
 /// `incident.fused` event each (no personal data), not yet appended. Unknown ids are skipped.
 /// Needs prepare_fusion on the connection. The intake writer runs it inside the alert's
-/// transaction; fuse_incidents in a transaction of its own.
+/// transaction; fuse_incidents in a transaction of its own. The writes queued in `deferred` go
+/// with its first statement; the store of the results is queued there in turn.
 std::vector<NewEvent> fuse_in(pqxx::transaction_base& w, const std::vector<std::string>& incident_ids,
-                              const FusionOptions& options, const std::string& now_text);
+                              const FusionOptions& options, const std::string& now_text, detail::Deferred& deferred);
 
 /// fuse_in for `incident_ids` in one transaction of its own, with the events appended; returns
 /// the feed frames to publish (relocation, split, the sweep, and intake when
