@@ -21,6 +21,8 @@
 #   4. the one-screen GET: wrk, 8 connections, GET /api/v1/incidents/{id} over 2,000 incidents;
 #      next to it wrk GET /healthz (the HTTP ceiling) and pgbench -S (the database's own
 #      single-row read) on the same machine, as ratios;
+#      after each "alone" phase, the round-trip floor: pgbench SELECT 1, one client at 20/s,
+#      the latency of a statement that does nothing, at the same pace (the machine's limit);
 #   5. the plans: auto_explain (log_analyze) on for a few alerts and views; the plans of the
 #      fusion statements are kept in the results dir (plans.txt) and summarised.
 # Everything is cleaned up on exit.
@@ -130,10 +132,21 @@ phase() {
   say "  $name: n/p50/p99 intake $(cat "$results/$name.intake"); parts $(cat "$results/$name.parts"); full $(cat "$results/$name.full"); after_commit $(cat "$results/$name.after_commit")"
 }
 
+# The machine's own floor for "alone": one client's round trip to this PostgreSQL at the same
+# pace (pgbench, SELECT 1, 20 a second), a statement's cost before it does anything. Each
+# statement in the path of one alert's fusion pays it once.
+echo "SELECT 1;" >"$work/select1.sql"
+floor() {
+  "$pgbench_bin" -n -M prepared -f "$work/select1.sql" -c 1 -R 20 -T 5 -h "$pg_dir/sock" -U xiaonao pgbench 2>&1 |
+    sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' >"$results/$1.floor"
+  say "  $1: round-trip floor (pgbench SELECT 1 at 20/s) $(cat "$results/$1.floor") ms"
+}
+
 load_start=$(cut -d' ' -f1 /proc/loadavg)
 for r in $(seq 1 "$repeat"); do
   say "run $r/$repeat: alone (20 alerts/s), then 500 alerts/s (8 senders), ${duration} s each"
   phase "alone-r$r" 1 20
+  floor "alone-r$r"
   phase "load-r$r" 8 62.5
 done
 
@@ -220,6 +233,9 @@ pass() { if [[ -n "$1" ]] && awk -v a="$1" -v b="$3" "BEGIN{exit !(a $2 b)}"; th
   echo "| GET /api/v1/incidents/{id}, wrk 8 connections (saturated) | $view_rps | $view_p50 | $view_p99 | $(ratio "$view_rps" "$healthz_rps") × /healthz, $(ratio "$view_rps" "$pg_tps") × pgbench -S |"
   echo "| GET /healthz, wrk 8 connections (HTTP ceiling) | $healthz_rps | | | |"
   echo "| pgbench -S, 8 clients (database ceiling) | $pg_tps | | | |"
+  echo
+  floor_ms=$(col "alone-r*.floor" 1)
+  echo "round-trip floor alone (pgbench SELECT 1, 1 client at 20/s): ${floor_ms:--} ms; full fusion alone = $(ratio "${full[alone_p50]}" "$floor_ms") × that"
   echo
   echo "targets (issue 4):"
   echo "  $(pass "${full[alone_p50]}" '<=' 2) full fusion median <= 2 ms alone (${full[alone_p50]} ms)"

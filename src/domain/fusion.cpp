@@ -163,19 +163,6 @@ void rank_cameras(std::vector<CameraHit>& cams, std::size_t max) {
   if (cams.size() > max) cams.resize(max);
 }
 
-UnitPick pick_units(const std::vector<UnitHit>& nearest_first, std::size_t max, double max_age_s) {
-  UnitPick out;
-  for (const auto& u : nearest_first) {
-    if (out.units.size() >= max) break;
-    if (u.age_s > max_age_s) {
-      ++out.stale_skipped;
-      continue;
-    }
-    out.units.push_back(u);
-  }
-  return out;
-}
-
 int vulnerability_rank(const std::vector<std::string>& flags) {
   int rank = 3;
   for (const auto& f : flags) {

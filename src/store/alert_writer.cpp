@@ -75,7 +75,7 @@ SELECT DISTINCT inc.id::text, inc.number, inc.category, ST_X(inc.location), ST_Y
 FROM json_to_recordset($1::json) AS i(lon float8, lat float8, t timestamptz)
 CROSS JOIN LATERAL (
   SELECT * FROM incidents
-  WHERE ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326)::geography, $2)
+  WHERE ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326)::geography, $2, false)
   OFFSET 0
 ) inc
 WHERE inc.received_at BETWEEN i.t - make_interval(secs => $3) AND i.t + make_interval(secs => $3)

@@ -211,8 +211,10 @@ FROM incidents i WHERE i.id IN (SELECT value::uuid FROM json_array_elements_text
 //             them (a few more than offered so that ranking in-view ones first has a choice),
 //             plus the markers' own cameras; distances on the sphere (as the index orders
 //             them; the spheroid costs ~10 µs a row and differs by < 0.5%);
-//   units     $4 available ones with a position, nearest first (KNN on geography), with the
-//             age of the position;
+//   units     the $4 nearest available ones whose position is at most $10 s old (KNN on
+//             geography), with its age, and how many available ones with an older position (or
+//             none) are nearer than the last of them (all of them while the list is short):
+//             the stale units passed over, which the view counts;
 //   household residents at the located address and at the subjects' home addresses ($5 at most);
 //   history   earlier incidents near the point ($6 m), at the same address or from the same
 //             caller phone within $7 days before it, each with why it matched ($8 at most).
@@ -235,7 +237,7 @@ WITH x AS (
     idx int, id uuid, lon float8, lat float8, address_id text, received timestamptz, markers json,
     caller_phones json, subject_phones json, subject_ids json)
 )
-SELECT x.idx, cam.j::text, un.j::text, hh.j::text, hi.j::text
+SELECT x.idx, cam.j::text, un.j::text, hh.j::text, hi.j::text, st.n
 FROM x
 CROSS JOIN LATERAL (
   SELECT CASE WHEN x.lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(x.lon, x.lat), 4326)::geography END AS g
@@ -245,7 +247,7 @@ LEFT JOIN LATERAL (
                                    c.bearing_deg, c.fov_deg, c.range_m, ST_Distance(c.geog, p.g, false), c.marker)
                   ORDER BY c.marker, c.k, c.id) AS j
   FROM ((SELECT id, name, stream_url, geog, bearing_deg, fov_deg, range_m, false AS marker, geog <-> p.g AS k
-         FROM cameras WHERE p.g IS NOT NULL AND online AND ST_DWithin(geog, p.g, $2) ORDER BY geog <-> p.g LIMIT $3)
+         FROM cameras WHERE p.g IS NOT NULL AND online AND ST_DWithin(geog, p.g, $2, false) ORDER BY geog <-> p.g LIMIT $3)
         UNION ALL
         (SELECT id, name, stream_url, geog, bearing_deg, fov_deg, range_m, true, 0 FROM cameras
          WHERE p.g IS NOT NULL AND online
@@ -254,12 +256,20 @@ LEFT JOIN LATERAL (
 ) cam ON true
 LEFT JOIN LATERAL (
   SELECT json_agg(json_build_array(u.id, u.call_sign, u.kind, coalesce(u.station_id, ''), ST_Distance(u.geog, p.g, false),
-                                   coalesce(extract(epoch FROM (now() - u.position_at)), 1e9))
-                  ORDER BY u.k, u.id) AS j
+                                   extract(epoch FROM (now() - u.position_at)))
+                  ORDER BY u.k, u.id) AS j,
+         count(*) AS n, max(u.k) AS kth
   FROM (SELECT id, call_sign, kind, station_id, geog, position_at, geog <-> p.g AS k FROM units
         WHERE p.g IS NOT NULL AND status = 'available' AND geog IS NOT NULL
+          AND position_at >= now() - make_interval(secs => $10)
         ORDER BY geog <-> p.g LIMIT $4) u
 ) un ON true
+LEFT JOIN LATERAL (
+  SELECT count(*) AS n FROM units
+  WHERE p.g IS NOT NULL AND status = 'available' AND geog IS NOT NULL
+    AND (position_at IS NULL OR position_at < now() - make_interval(secs => $10))
+    AND (un.n < $4 OR ST_DWithin(geog, p.g, un.kth, false))
+) st ON true
 LEFT JOIN LATERAL (
   SELECT json_agg(json_build_array(h.id, h.flags, h.via) ORDER BY h.via, h.id) AS j
   FROM (SELECT r.id, r.flags, src.via
@@ -286,12 +296,12 @@ LEFT JOIN LATERAL (
                  CASE WHEN EXISTS (SELECT 1 FROM alerts a WHERE a.incident_id = i.id
                                      AND a.caller_phone = ANY (ARRAY(SELECT json_array_elements_text(x.caller_phones))))
                       THEN 'caller' END,
-                 CASE WHEN ST_DWithin(i.location::geography, p.g, $6) THEN 'place' END], NULL) AS reasons
+                 CASE WHEN ST_DWithin(i.location::geography, p.g, $6, false) THEN 'place' END], NULL) AS reasons
         FROM incidents i
         WHERE i.id <> x.id
           AND i.id = ANY (ARRAY(
             (SELECT id FROM incidents
-             WHERE p.g IS NOT NULL AND ST_DWithin(location::geography, p.g, $6)
+             WHERE p.g IS NOT NULL AND ST_DWithin(location::geography, p.g, $6, false)
                AND coalesce(received_at, x.received) BETWEEN x.received - make_interval(days => $7) AND x.received
              ORDER BY location::geography <-> p.g LIMIT $9)
             UNION ALL
@@ -545,11 +555,14 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
 
   // Cameras, units, household and history of every incident in one statement.
   std::map<std::size_t, std::array<json, 4>> parts;
+  std::map<std::size_t, int> stale_units;
   for (const auto& r : w.exec_prepared("xn_fuse_parts", parts_param, o.camera_radius_m, o.cameras_max * 3,
-                                       o.units_max * 4 + 20, o.household_max * 2, o.history_radius_m,
-                                       o.history_days, o.history_max, o.history_max * 2)) {
-    auto& p = parts[r[0].as<std::size_t>()];
+                                       o.units_max, o.household_max * 2, o.history_radius_m, o.history_days,
+                                       o.history_max, o.history_max * 2, o.unit_max_age_s)) {
+    const auto n = r[0].as<std::size_t>();
+    auto& p = parts[n];
     for (int k = 0; k < 4; ++k) p[k] = r[k + 1].is_null() ? json::array() : json::parse(r[k + 1].as<std::string>());
+    stale_units[n] = r[5].is_null() ? 0 : r[5].as<int>();
   }
 
   for (std::size_t n = 0; n < incidents.size(); ++n) {
@@ -614,23 +627,19 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
       camera_ids.push_back(h.id);
     }
 
-    // Units: [id, call_sign, kind, station, distance, position age], nearest first.
-    std::vector<domain::fusion::UnitHit> nearest;
-    std::map<std::string, json> unit_info;
-    for (const auto& ur : part[1]) {
-      nearest.push_back({ur[0].get<std::string>(), ur[4].get<double>(), ur[5].get<double>()});
-      unit_info[nearest.back().id] = {{"call_sign", ur[1]}, {"kind", ur[2]}, {"station_id", ur[3]}};
-    }
-    const auto pick = domain::fusion::pick_units(nearest, static_cast<std::size_t>(o.units_max), o.unit_max_age_s);
+    // Units: [id, call_sign, kind, station, distance, position age], nearest first, fresh.
     json units = json::array(), unit_brief = json::array();
-    for (const auto& u : pick.units) {
-      json uj = unit_info[u.id];
-      uj["id"] = u.id;
-      uj["distance_m"] = round1(u.distance_m);
-      uj["position_age_s"] = std::round(u.age_s);
-      units.push_back(std::move(uj));
-      unit_brief.push_back({{"id", u.id}, {"distance_m", round1(u.distance_m)}});
+    for (const auto& ur : part[1]) {
+      const auto distance = round1(ur[4].get<double>());
+      units.push_back({{"id", ur[0]},
+                       {"call_sign", ur[1]},
+                       {"kind", ur[2]},
+                       {"station_id", ur[3]},
+                       {"distance_m", distance},
+                       {"position_age_s", std::round(ur[5].get<double>())}});
+      unit_brief.push_back({{"id", ur[0]}, {"distance_m", distance}});
     }
+    const int stale_skipped = stale_units[n];
 
     // Household: [person id, flags, via]; person ids and flags only (names and phones are
     // joined, masked, at read time).
@@ -664,13 +673,13 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
 
     const json fusion = {{"cameras", std::move(cameras)},
                          {"units", std::move(units)},
-                         {"units_stale_skipped", pick.stale_skipped},
+                         {"units_stale_skipped", stale_skipped},
                          {"household", std::move(household)},
                          {"history", std::move(history)}};
     const json data = {{"incident_id", id},
                        {"cameras", std::move(camera_ids)},
                        {"units", std::move(unit_brief)},
-                       {"units_stale_skipped", pick.stale_skipped},
+                       {"units_stale_skipped", stale_skipped},
                        {"household_count", residents.size()},
                        {"vulnerable_count", vulnerable},
                        {"history", std::move(history_ids)},

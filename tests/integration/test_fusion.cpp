@@ -253,6 +253,32 @@ TEST_F(Fusion, LocatesOwnsAndFusesOnAHandBuiltCounty) {
   EXPECT_EQ(bad.status, 403) << "a key has no incidents:write: " << bad.body;
 }
 
+// Stale units are the older positions passed over on the way to the list: nearer than its last
+// unit, or all of them while the list is short. (U2, two hours old, is 100 m from P; U1 200 m.)
+TEST_F(Fusion, StaleUnitsAreCountedOnlyBeforeTheListFills) {
+  build_county();
+  sql().exec("INSERT INTO units (id, call_sign, kind, station_id, status, geog, position_at) VALUES"
+             " ('U5', '城东巡5', 'patrol_car', 'S01', 'available', $1, now() - interval '3 hours'),"
+             " ('U6', '城东巡6', 'patrol_car', 'S01', 'available', $2, NULL)",
+             near_p(0, 300), near_p(0, 350));
+  Server& one = start_fusing({{"XIAONAO_FUSION_UNITS_MAX", "1"}});
+  json a = make_alert("fire");
+  a["location"] = located_at(0, 0);
+  auto v = fused_view(one.port(), post(one.port(), a)["incident_id"]);
+  EXPECT_EQ(ids_of(v["units"]), (std::vector<std::string>{"U1"}));
+  EXPECT_EQ(v["units_stale_skipped"], 1) << "U5 and U6 lie beyond U1";
+  EXPECT_NEAR(v["units"][0]["position_age_s"].get<double>(), 60.0, 30.0);
+
+  // Five wanted, two fresh (U1, U4 at 500 m): every stale one was passed over, the one without
+  // a position time too.
+  Server& five = start_fusing();
+  json b = make_alert("noise");  // not related to the fire: opens its own incident
+  b["location"] = located_at(0, 0);
+  v = fused_view(five.port(), post(five.port(), b)["incident_id"]);
+  EXPECT_EQ(ids_of(v["units"]), (std::vector<std::string>{"U1", "U4"}));
+  EXPECT_EQ(v["units_stale_skipped"], 3);
+}
+
 // The same county, with officers who log in.
 class FusionAsUser : public Fusion {};
 

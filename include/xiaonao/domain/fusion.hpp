@@ -116,23 +116,6 @@ struct CameraHit {
 /// cameras that see the point, then the rest; nearest first within each group, then id.
 void rank_cameras(std::vector<CameraHit>& cams, std::size_t max);
 
-/// An available unit near an incident, with the age of its last position.
-struct UnitHit {
-  std::string id;
-  double distance_m{0};
-  double age_s{0};
-};
-
-/// The units fusion offers and how many nearer ones it left out as stale.
-struct UnitPick {
-  std::vector<UnitHit> units;
-  int stale_skipped{0};
-};
-
-/// From available units sorted nearest first: the first `max` whose position is at most
-/// `max_age_s` old; `stale_skipped` counts the older ones passed over before the list filled.
-UnitPick pick_units(const std::vector<UnitHit>& nearest_first, std::size_t max, double max_age_s);
-
 /// How vulnerable a resident's flags make them: 0 most (elderly_alone, mental_illness,
 /// disabled, minor), 1 person_of_interest, 2 floating, 3 none of these.
 int vulnerability_rank(const std::vector<std::string>& flags);

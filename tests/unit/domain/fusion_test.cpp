@@ -129,16 +129,6 @@ TEST(FusionRank, MarkerCameraThenInViewThenNearest) {
   EXPECT_EQ(cams[2].id, "far_view");
 }
 
-TEST(FusionRank, UnitsSkipStaleAndCountThem) {
-  const std::vector<UnitHit> units{{"u1", 10, 900}, {"u2", 20, 5}, {"u3", 30, 50}, {"u4", 40, 1000}, {"u5", 50, 0}};
-  const auto p = pick_units(units, 2, 600);
-  ASSERT_EQ(p.units.size(), 2u);
-  EXPECT_EQ(p.units[0].id, "u2");
-  EXPECT_EQ(p.units[1].id, "u3");
-  EXPECT_EQ(p.stale_skipped, 1) << "u4 lies beyond the filled list";
-  EXPECT_EQ(pick_units(units, 5, 600).stale_skipped, 2);
-}
-
 TEST(FusionRank, VulnerableResidentsFirst) {
   std::vector<Resident> r{{"p1", {}}, {"p2", {"floating"}}, {"p3", {"person_of_interest"}}, {"p4", {"minor"}},
                           {"p0", {"floating", "elderly_alone"}}};
