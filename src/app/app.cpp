@@ -236,8 +236,11 @@ int serve(const config::Config& cfg, const std::string& port_file) {
                       [&] { return static_cast<double>(hub.last_released()); });
 
   // 5. The network edge.
+  // Argon2id of logins runs here, never on a database connection (two at once: each takes
+  // security.argon2_memory_kib).
+  net::thread_pool hashing(2);
   http::Server server(ioc, http::Context{cfg, pool, writer, hub, metrics, categories, credentials, guard, &positions,
-                                          cfg.loop.order_writer_threads > 0 ? &order_writer : nullptr},
+                                          cfg.loop.order_writer_threads > 0 ? &order_writer : nullptr, &hashing},
                       tls);
   edge = &server;
   unsigned short port = 0;
@@ -284,6 +287,7 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   ioc.run();
   for (auto& t : threads) t.join();
 
+  hashing.join();  // logins in flight finish their check (their answers go nowhere now)
   escalation.stop();
   listener.stop();
   positions.stop();

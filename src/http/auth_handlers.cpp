@@ -1,5 +1,6 @@
 // Login and sessions, users, integrator keys and the audit log. Every write is audited in the
 // transaction that makes it.
+#include <boost/asio/post.hpp>
 #include <pqxx/pqxx>
 
 #include "auth.hpp"
@@ -85,34 +86,61 @@ void login(Context& ctx, Call& call, Reply reply) {
   const auto now = std::chrono::steady_clock::now();
   if (const double wait = ctx.guard.login_blocked_for(*number, call.address, now); wait > 0)
     return reply(too_many_requests(wait, "too many failed logins; try again later"));
-  on_db(ctx, std::move(reply), call.request_id,
-        [&ctx, number = *number, password = *password, address = call.address](pqxx::connection& c) {
-          pqxx::work w(c);
-          const auto user = store::find_user(w, number);
-          const bool ok = user ? security::verify_password(password, user->password_hash)
-                               : (security::verify_password(password, dummy_hash()), false);
-          domain::AuditEntry e;
-          e.actor = user ? "user:" + user->id : "anonymous";
-          e.actor_name = user ? user->name + " (" + user->police_number + ")" : number;
-          e.station_id = user ? user->station_id : "";
-          e.detail = json{{"address", address}}.dump();
-          if (!ok || !user->enabled) {
-            ctx.guard.login_failed(number, address, std::chrono::steady_clock::now());
-            e.action = "auth.login_failed";
-            e.reason = !ok ? "wrong police number or password" : "user disabled";
-            store::append_audit(w, e);
-            w.commit();
-            return unauthorized("wrong police number or password, or the account is disabled");
+  // Three steps, so that Argon2id (tens of milliseconds of CPU and security.argon2_memory_kib
+  // of memory) holds no database connection: on a pool thread, the logins of a shift change
+  // would hold every reader connection and stall every view behind them. 1. the account, read
+  // on the pool; 2. the password, checked on the hashing pool; 3. the session (or the failure)
+  // and its audit entry, in one transaction on the pool, where the account is read again: one
+  // disabled or given a new password in between does not log in.
+  auto shared_reply = std::make_shared<Reply>(std::move(reply));
+  const Reply answer = [shared_reply](Response r) { (*shared_reply)(std::move(r)); };
+  on_db(ctx, answer, call.request_id,
+        [&ctx, answer, rid = call.request_id, number = *number, password = *password,
+         address = call.address](pqxx::connection& c) -> std::optional<Response> {
+          std::optional<store::UserRow> user;
+          {
+            pqxx::read_transaction r(c);
+            user = store::find_user(r, number);
+            r.commit();
           }
-          ctx.guard.login_succeeded(number);
-          const auto access = security::new_access_token();
-          const auto refresh = security::new_refresh_token();
-          store::insert_session(w, user->id, security::sha256_hex(access), ctx.cfg.security.access_ttl_s,
-                                security::sha256_hex(refresh), ctx.cfg.security.refresh_ttl_s, address);
-          e.action = "auth.login";
-          store::append_audit(w, e);
-          w.commit();
-          return json_response(200, session_json(access, refresh, ctx.cfg.security, *user).dump());
+          auto check = [&ctx, answer, rid, number, password, address, user = std::move(user)]() {
+            const bool ok = user ? security::verify_password(password, user->password_hash)
+                                 : (security::verify_password(password, dummy_hash()), false);
+            on_db(ctx, answer, rid, [&ctx, ok, user, number, address](pqxx::connection& c) {
+              pqxx::work w(c);
+              const auto now = user ? store::find_user(w, number) : std::nullopt;
+              const bool same = now && now->password_hash == user->password_hash;
+              domain::AuditEntry e;
+              e.actor = user ? "user:" + user->id : "anonymous";
+              e.actor_name = user ? user->name + " (" + user->police_number + ")" : number;
+              e.station_id = user ? user->station_id : "";
+              e.detail = json{{"address", address}}.dump();
+              if (!ok || !same || !now->enabled) {
+                ctx.guard.login_failed(number, address, std::chrono::steady_clock::now());
+                e.action = "auth.login_failed";
+                e.reason = !ok ? "wrong police number or password"
+                               : !same ? "password changed during the login" : "user disabled";
+                store::append_audit(w, e);
+                w.commit();
+                return unauthorized("wrong police number or password, or the account is disabled");
+              }
+              ctx.guard.login_succeeded(number);
+              const auto access = security::new_access_token();
+              const auto refresh = security::new_refresh_token();
+              store::insert_session(w, now->id, security::sha256_hex(access), ctx.cfg.security.access_ttl_s,
+                                    security::sha256_hex(refresh), ctx.cfg.security.refresh_ttl_s, address);
+              e.action = "auth.login";
+              store::append_audit(w, e);
+              w.commit();
+              return json_response(200, session_json(access, refresh, ctx.cfg.security, *now).dump());
+            });
+          };
+          if (ctx.hashing) {
+            boost::asio::post(*ctx.hashing, std::move(check));
+          } else {
+            check();
+          }
+          return std::nullopt;
         });
 }
 

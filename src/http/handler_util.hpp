@@ -3,6 +3,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -15,7 +16,9 @@
 namespace xiaonao::http {
 
 /// Runs `query` on a pool connection and replies with its result; 503 when the queue is full
-/// or the database is down. pqxx exceptions stop here.
+/// or the database is down. pqxx exceptions stop here. A `query` that returns
+/// std::optional<Response> may return nullopt: then it has handed the reply on (to a
+/// continuation that replies later) and nothing is sent here.
 template <class F>
 void on_db(Context& ctx, Reply reply, const std::string& rid, F query) {
   using domain::Error;
@@ -24,7 +27,12 @@ void on_db(Context& ctx, Reply reply, const std::string& rid, F query) {
   const bool queued = ctx.pool.submit([shared_reply, rid, query = std::move(query)](pqxx::connection* c) mutable {
     if (!c) return (*shared_reply)(error_response({ErrorKind::unavailable, "database unavailable", ""}));
     try {
-      (*shared_reply)(query(*c));
+      auto r = query(*c);
+      if constexpr (std::is_same_v<decltype(r), std::optional<Response>>) {
+        if (r) (*shared_reply)(std::move(*r));
+      } else {
+        (*shared_reply)(std::move(r));
+      }
     } catch (const std::exception& e) {
       const bool down = store::is_connection_error(e);
       log::error("db.query_failed", {{"rid", rid}, {"error", e.what()}});

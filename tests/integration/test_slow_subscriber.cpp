@@ -16,7 +16,11 @@ class SlowSubscriber : public IntegrationTest {};
 TEST_F(SlowSubscriber, IsCutOffWith4001AndResumesWithoutAGap) {
   ServerOptions options;
   options.env = {
-      {"XIAONAO_FEED_SEND_QUEUE_MAX", "64"},
+      // Small next to the slow one's backlog (thousands of frames), large enough that the
+      // reader that keeps up survives being descheduled for a few hundred milliseconds while
+      // eight posting threads, the server and PostgreSQL (and, under ctest -j2, another test)
+      // share two cores: at 64 it was once cut off there.
+      {"XIAONAO_FEED_SEND_QUEUE_MAX", "256"},
       // Small commits, so that one commit never publishes more frames at once than a reader
       // that keeps up may have queued.
       {"XIAONAO_DB_BATCH_MAX", "4"},

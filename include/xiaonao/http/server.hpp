@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "xiaonao/config/config.hpp"
 #include "xiaonao/http/router.hpp"
@@ -37,6 +38,8 @@ struct Context {
   store::PositionWriter* positions = nullptr;
   /// The batching order writer; null: order steps run one transaction each on the pool.
   store::OrderWriter* orders = nullptr;
+  /// Where a login's Argon2id runs, holding no database connection; null: on the pool thread.
+  boost::asio::thread_pool* hashing = nullptr;
 };
 
 /// Something the server can ask to wind down on shutdown.
