@@ -76,6 +76,22 @@ const std::string& dummy_hash() {
   return h;
 }
 
+// Runs `job` where Argon2id belongs: on the hashing pool (inline without one), never on a
+// thread that holds a database connection.
+template <class F>
+void on_hashing(Context& ctx, F job) {
+  if (ctx.hashing) {
+    boost::asio::post(*ctx.hashing, std::move(job));
+  } else {
+    job();
+  }
+}
+
+std::string new_password_hash(const Context& ctx, const std::string& password) {
+  return security::hash_password(password, static_cast<unsigned long long>(ctx.cfg.security.argon2_ops),
+                                 static_cast<std::size_t>(ctx.cfg.security.argon2_memory_kib));
+}
+
 void login(Context& ctx, Call& call, Reply reply) {
   auto body = json_object_body(ctx, call);
   if (!body) return reply(error_response(body.error()));
@@ -135,11 +151,7 @@ void login(Context& ctx, Call& call, Reply reply) {
               return json_response(200, session_json(access, refresh, ctx.cfg.security, *now).dump());
             });
           };
-          if (ctx.hashing) {
-            boost::asio::post(*ctx.hashing, std::move(check));
-          } else {
-            check();
-          }
+          on_hashing(ctx, std::move(check));
           return std::nullopt;
         });
 }
@@ -227,24 +239,24 @@ void create_user(Context& ctx, Call& call, Reply reply) {
   if (auto e = domain::check_new_user(u.police_number, u.name, u.station_id, u.roles, *password,
                                       ctx.cfg.security.password_min_length))
     return reply(error_response(*e));
-  on_db(ctx, std::move(reply), call.request_id,
-        [&ctx, u, password = *password, who = call.principal](pqxx::connection& c) mutable {
-          u.password_hash =
-              security::hash_password(password, static_cast<unsigned long long>(ctx.cfg.security.argon2_ops),
-                                      static_cast<std::size_t>(ctx.cfg.security.argon2_memory_kib));
-          pqxx::work w(c);
-          const auto id = store::insert_user(w, u);
-          if (!id) return error_response({ErrorKind::conflict, "a user with this police number exists", "police_number"});
-          u.id = *id;
-          auto e = domain::audit_entry(*who, "user.create");
-          e.target = "user:" + *id;
-          if (!u.station_id.empty()) e.station_id = u.station_id;  // the station chief sees it
-          e.detail = json{{"police_number", u.police_number}, {"roles", roles_json(u.roles)}, {"station_id", u.station_id}}.dump();
-          store::append_audit(w, e);
-          w.commit();
-          const auto row = store::find_user(w, u.police_number);
-          return json_response(201, user_json(*row).dump());
-        });
+  on_hashing(ctx, [&ctx, u, password = *password, who = call.principal, rid = call.request_id,
+                   reply = std::make_shared<Reply>(std::move(reply))]() mutable {
+    u.password_hash = new_password_hash(ctx, password);
+    on_db(ctx, std::move(*reply), rid, [&ctx, u, who](pqxx::connection& c) mutable {
+      pqxx::work w(c);
+      const auto id = store::insert_user(w, u);
+      if (!id) return error_response({ErrorKind::conflict, "a user with this police number exists", "police_number"});
+      u.id = *id;
+      auto e = domain::audit_entry(*who, "user.create");
+      e.target = "user:" + *id;
+      if (!u.station_id.empty()) e.station_id = u.station_id;  // the station chief sees it
+      e.detail = json{{"police_number", u.police_number}, {"roles", roles_json(u.roles)}, {"station_id", u.station_id}}.dump();
+      store::append_audit(w, e);
+      w.commit();
+      const auto row = store::find_user(w, u.police_number);
+      return json_response(201, user_json(*row).dump());
+    });
+  });
 }
 
 // POST /api/v1/users/{police_number}/password and /disable and /enable.
@@ -259,21 +271,24 @@ void change_user(Context& ctx, Call& call, Reply reply, const std::string& what)
     if (auto e = domain::check_password(*p, ctx.cfg.security.password_min_length)) return reply(error_response(*e));
     password = *p;
   }
-  on_db(ctx, std::move(reply), call.request_id, [&ctx, number, what, password, who = call.principal](pqxx::connection& c) {
-    const auto hash = what == "password" ? security::hash_password(password,
-                                                                   static_cast<unsigned long long>(ctx.cfg.security.argon2_ops),
-                                                                   static_cast<std::size_t>(ctx.cfg.security.argon2_memory_kib))
-                                         : std::string();
-    pqxx::work w(c);
-    const bool found = what == "password" ? store::set_password(w, number, hash)
-                                          : store::set_enabled(w, number, what == "enable");
-    if (!found) return error_response({ErrorKind::not_found, "no user with this police number", "police_number"});
-    auto e = domain::audit_entry(*who, "user." + what);
-    e.target = "user:" + store::find_user(w, number)->id;
-    store::append_audit(w, e);
-    w.commit();
-    ctx.credentials.clear();
-    return json_response(200, user_json(*store::find_user(w, number)).dump());
+  // The change, once the new password (if any) is hashed.
+  auto apply = [&ctx, number, what, who = call.principal, rid = call.request_id](Reply reply, std::string hash) {
+    on_db(ctx, std::move(reply), rid, [&ctx, number, what, hash = std::move(hash), who](pqxx::connection& c) {
+      pqxx::work w(c);
+      const bool found = what == "password" ? store::set_password(w, number, hash)
+                                            : store::set_enabled(w, number, what == "enable");
+      if (!found) return error_response({ErrorKind::not_found, "no user with this police number", "police_number"});
+      auto e = domain::audit_entry(*who, "user." + what);
+      e.target = "user:" + store::find_user(w, number)->id;
+      store::append_audit(w, e);
+      w.commit();
+      ctx.credentials.clear();
+      return json_response(200, user_json(*store::find_user(w, number)).dump());
+    });
+  };
+  if (what != "password") return apply(std::move(reply), {});
+  on_hashing(ctx, [&ctx, apply, password, reply = std::make_shared<Reply>(std::move(reply))] {
+    apply(std::move(*reply), new_password_hash(ctx, password));
   });
 }
 

@@ -313,6 +313,14 @@ TEST_F(Security, AuditChainDetectsAnEditedRowAndTheAppRoleCannotEdit) {
   auto audit = as(server.port(), admin, "GET", "/api/v1/audit?action=user.create");
   ASSERT_EQ(audit.status, 200) << audit.body;
   EXPECT_EQ(audit.json()["items"].size(), 3u) << audit.body;  // two by the CLI, one by the API
+  // The new user logs in; a new password set through the API replaces the old one.
+  login(server.port(), "400003", "another-Passw0rd");
+  ASSERT_EQ(as(server.port(), admin, "POST", "/api/v1/users/400003/password", R"({"password":"third-Passw0rd-x"})").status,
+            200);
+  EXPECT_EQ(as(server.port(), "", "POST", "/api/v1/auth/login", R"({"police_number":"400003","password":"another-Passw0rd"})")
+                .status,
+            401);
+  login(server.port(), "400003", "third-Passw0rd-x");
   const std::string chief = login(server.port(), "400002")["access_token"];
   auto own = as(server.port(), chief, "GET", "/api/v1/audit");
   ASSERT_EQ(own.status, 200);
