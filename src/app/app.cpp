@@ -182,6 +182,18 @@ int serve(const config::Config& cfg, const std::string& port_file) {
     credentials.clear();
     if (auto* s = edge.load()) s->recheck_credentials();
   });
+  // The categories, reloaded on a pool connection whenever any session changes the table.
+  listener.on_categories_change([&pool, &categories] {
+    pool.submit([&categories](pqxx::connection* c) {
+      if (!c) return;
+      try {
+        categories.replace(store::load_categories(*c));
+        log::info("categories.reloaded", {{"count", categories.all()->size()}});
+      } catch (const std::exception& e) {
+        log::warn("categories.reload_failed", {{"error", e.what()}});
+      }
+    });
+  });
   listener.start();
 
   // 4b. Escalation: announces each missed deadline once across all instances (rows and their

@@ -28,11 +28,12 @@ class Receiver final : public pqxx::notification_receiver {
   std::int64_t& announced_;
 };
 
-// Calls back on every change of credentials anywhere (logout, revocation, password change).
-class AuthReceiver final : public pqxx::notification_receiver {
+// Calls back on every notification of its channel: credentials changed anywhere (logout,
+// revocation, password change), the categories changed.
+class ChangeReceiver final : public pqxx::notification_receiver {
  public:
-  AuthReceiver(pqxx::connection_base& c, const std::function<void()>& changed)
-      : notification_receiver(c, kAuthChannel), changed_(changed) {}
+  ChangeReceiver(pqxx::connection_base& c, const char* channel, const std::function<void()>& changed)
+      : notification_receiver(c, channel), changed_(changed) {}
   void operator()(const std::string&, int) override {
     if (changed_) changed_();
   }
@@ -55,6 +56,8 @@ NotifyListener::NotifyListener(std::string conninfo, int poll_interval_ms,
 
 void NotifyListener::on_auth_change(std::function<void()> changed) { auth_changed_ = std::move(changed); }
 
+void NotifyListener::on_categories_change(std::function<void()> changed) { categories_changed_ = std::move(changed); }
+
 NotifyListener::~NotifyListener() { stop(); }
 
 void NotifyListener::start() { thread_ = std::thread([this] { run(); }); }
@@ -67,7 +70,7 @@ void NotifyListener::stop() {
 void NotifyListener::run() {
   std::unique_ptr<pqxx::connection> conn;
   std::unique_ptr<Receiver> receiver;
-  std::unique_ptr<AuthReceiver> auth_receiver;
+  std::unique_ptr<ChangeReceiver> auth_receiver, categories_receiver;
   std::int64_t announced = 0;
   const auto catch_up = [&] {
     for (;;) {
@@ -83,9 +86,11 @@ void NotifyListener::run() {
         conn = open_connection(conninfo_, 0);
         // LISTEN again after every reconnect, then read what we may have missed meanwhile.
         receiver = std::make_unique<Receiver>(*conn, announced);
-        auth_receiver = std::make_unique<AuthReceiver>(*conn, auth_changed_);
-        // A revocation may have been announced while we were not listening.
+        auth_receiver = std::make_unique<ChangeReceiver>(*conn, kAuthChannel, auth_changed_);
+        categories_receiver = std::make_unique<ChangeReceiver>(*conn, categories_channel, categories_changed_);
+        // A revocation or a category change may have been announced while we were not listening.
         if (auth_changed_) auth_changed_();
+        if (categories_changed_) categories_changed_();
         catch_up();
       }
       const auto wait_us = static_cast<long>(std::min(poll_interval_ms_, 250)) * 1000;
@@ -106,12 +111,14 @@ void NotifyListener::run() {
       log::warn("feed.listener_error", {{"error", e.what()}});
       receiver.reset();
       auth_receiver.reset();
+      categories_receiver.reset();
       conn.reset();
       for (int i = 0; i < 10 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
   receiver.reset();
   auth_receiver.reset();
+  categories_receiver.reset();
 }
 
 }  // namespace xiaonao::store

@@ -170,6 +170,46 @@ TEST_F(Intake, CategoriesListsTheSixteenCodes) {
   }
 }
 
+// A category added or changed in the database is known to every running instance at once
+// (trigger of 016 → NOTIFY → each reloads), without a restart.
+TEST_F(Intake, CategoriesChangedInTheDatabaseAreKnownWithoutARestart) {
+  Server& a = start_server();
+  Server& b = start_server();
+  json alert = make_alert("drone_sighting");
+  {
+    ApiClient http(a.port());
+    auto r = post_alert(http, alert);
+    ASSERT_EQ(r.status, 422) << r.body;
+    EXPECT_EQ(r.json()["error"]["code"], "unknown_category") << r.body;
+  }
+  sql().exec("INSERT INTO categories (code, name_zh, name_en, default_priority, non_police)"
+             " VALUES ('drone_sighting', '无人机目击', 'Drone sighting', 2, false)");
+  for (Server* s : {&a, &b}) {
+    ApiClient http(s->port());
+    EXPECT_TRUE(wait_until(
+        [&] {
+          alert["source_ref"] = unique_ref("cat");
+          return post_alert(http, alert).status == 201;
+        },
+        5s))
+        << "port " << s->port();
+  }
+  // A changed default priority reaches the incidents of alerts that name none.
+  sql().exec("UPDATE categories SET default_priority = 1 WHERE code = 'drone_sighting'");
+  ApiClient http(b.port());
+  json no_priority = make_alert("drone_sighting");
+  no_priority.erase("priority");
+  EXPECT_TRUE(wait_until(
+      [&] {
+        no_priority["source_ref"] = unique_ref("cat");
+        auto r = post_alert(http, no_priority);
+        if (r.status != 201) return false;
+        const std::string id = r.json()["incident_id"];
+        return sql().scalar("SELECT priority FROM incidents WHERE id = $1::uuid", id) == 1;
+      },
+      5s));
+}
+
 TEST_F(Intake, ListFiltersByStatusCategoryAndTimeRange) {
   Server& server = start_server();
   ApiClient http(server.port());

@@ -15,6 +15,8 @@ namespace xiaonao::store {
 
 /// The channel every intake transaction notifies with its last seq.
 inline constexpr const char* feed_channel = "xiaonao_feed";
+/// The channel a change to the categories table notifies (trigger of 016).
+inline constexpr const char* categories_channel = "xiaonao_categories";
 
 /// Catches the in-memory feed up with the events table.
 class NotifyListener {
@@ -27,6 +29,9 @@ class NotifyListener {
   /// Also LISTENs for credential changes (store::kAuthChannel); `changed` runs on the
   /// listener's thread for each, and after every reconnect. Call before start().
   void on_auth_change(std::function<void()> changed);
+  /// Also LISTENs for changes to the categories (categories_channel); `changed` runs on the
+  /// listener's thread for each, and after every reconnect. Call before start().
+  void on_categories_change(std::function<void()> changed);
   void start();
   void stop();
 
@@ -38,6 +43,7 @@ class NotifyListener {
   std::function<std::int64_t()> last_published_;
   std::function<void(std::vector<domain::Frame>)> publish_;
   std::function<void()> auth_changed_;
+  std::function<void()> categories_changed_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
