@@ -297,26 +297,30 @@ LEFT JOIN LATERAL (
                                      AND a.caller_phone = ANY (ARRAY(SELECT json_array_elements_text(x.caller_phones))))
                       THEN 'caller' END,
                  CASE WHEN ST_DWithin(i.location::geography, p.g, $6, false) THEN 'place' END], NULL) AS reasons
-        FROM incidents i
-        WHERE i.id <> x.id
-          AND i.id = ANY (ARRAY(
-            (SELECT id FROM incidents
-             WHERE p.g IS NOT NULL AND ST_DWithin(location::geography, p.g, $6, false)
-               AND coalesce(received_at, x.received) BETWEEN x.received - make_interval(days => $7) AND x.received
-             ORDER BY location::geography <-> p.g LIMIT $9)
-            UNION ALL
-            (SELECT id FROM incidents
-             WHERE x.address_id IS NOT NULL AND address_id = x.address_id
-               AND received_at >= x.received - make_interval(days => $7) AND received_at <= x.received
-             ORDER BY received_at DESC LIMIT $8 + 1)
-            UNION ALL
-            SELECT a.incident_id
-            FROM json_array_elements_text(x.caller_phones) ph
-            CROSS JOIN LATERAL (
-              SELECT incident_id FROM alerts
-              WHERE caller_phone = ph.value
-                AND received_at >= x.received - make_interval(days => $7) AND received_at <= x.received
-              ORDER BY received_at DESC LIMIT $9) a))
+        -- The candidates by primary key behind an OFFSET 0 fence, then sorted: without it a
+        -- generic plan made on a young table walks incidents_received_idx newest first and
+        -- filters every row by id (thousands of rows a call once the table has grown).
+        FROM (SELECT id, number, category, status, received_at, address_id, location FROM incidents
+              WHERE id <> x.id
+                AND id = ANY (ARRAY(
+                  (SELECT id FROM incidents
+                   WHERE p.g IS NOT NULL AND ST_DWithin(location::geography, p.g, $6, false)
+                     AND coalesce(received_at, x.received) BETWEEN x.received - make_interval(days => $7) AND x.received
+                   ORDER BY location::geography <-> p.g LIMIT $9)
+                  UNION ALL
+                  (SELECT id FROM incidents
+                   WHERE x.address_id IS NOT NULL AND address_id = x.address_id
+                     AND received_at >= x.received - make_interval(days => $7) AND received_at <= x.received
+                   ORDER BY received_at DESC LIMIT $8 + 1)
+                  UNION ALL
+                  SELECT a.incident_id
+                  FROM json_array_elements_text(x.caller_phones) ph
+                  CROSS JOIN LATERAL (
+                    SELECT incident_id FROM alerts
+                    WHERE caller_phone = ph.value
+                      AND received_at >= x.received - make_interval(days => $7) AND received_at <= x.received
+                    ORDER BY received_at DESC LIMIT $9) a))
+              OFFSET 0) i
         ORDER BY i.received_at DESC, i.id DESC
         LIMIT $8) t
 ) hi ON true
