@@ -77,13 +77,22 @@ const std::string& dummy_hash() {
 }
 
 // Runs `job` where Argon2id belongs: on the hashing pool (inline without one), never on a
-// thread that holds a database connection.
+// thread that holds a database connection. Should it throw (libsodium out of memory), the
+// request is answered 500 through `failed` and the pool goes on.
 template <class F>
-void on_hashing(Context& ctx, F job) {
+void on_hashing(Context& ctx, Reply failed, F job) {
+  auto run = [failed = std::move(failed), job = std::move(job)]() mutable {
+    try {
+      job();
+    } catch (const std::exception& e) {
+      log::error("auth.hash_failed", {{"error", e.what()}});
+      failed(error_response({ErrorKind::internal, "internal error", ""}));
+    }
+  };
   if (ctx.hashing) {
-    boost::asio::post(*ctx.hashing, std::move(job));
+    boost::asio::post(*ctx.hashing, std::move(run));
   } else {
-    job();
+    run();
   }
 }
 
@@ -151,7 +160,7 @@ void login(Context& ctx, Call& call, Reply reply) {
               return json_response(200, session_json(access, refresh, ctx.cfg.security, *now).dump());
             });
           };
-          on_hashing(ctx, std::move(check));
+          on_hashing(ctx, answer, std::move(check));
           return std::nullopt;
         });
 }
@@ -239,8 +248,10 @@ void create_user(Context& ctx, Call& call, Reply reply) {
   if (auto e = domain::check_new_user(u.police_number, u.name, u.station_id, u.roles, *password,
                                       ctx.cfg.security.password_min_length))
     return reply(error_response(*e));
-  on_hashing(ctx, [&ctx, u, password = *password, who = call.principal, rid = call.request_id,
-                   reply = std::make_shared<Reply>(std::move(reply))]() mutable {
+  auto shared = std::make_shared<Reply>(std::move(reply));
+  const Reply failed = [shared](Response r) { (*shared)(std::move(r)); };
+  on_hashing(ctx, failed, [&ctx, u, password = *password, who = call.principal, rid = call.request_id,
+                           reply = shared]() mutable {
     u.password_hash = new_password_hash(ctx, password);
     on_db(ctx, std::move(*reply), rid, [&ctx, u, who](pqxx::connection& c) mutable {
       pqxx::work w(c);
@@ -287,7 +298,9 @@ void change_user(Context& ctx, Call& call, Reply reply, const std::string& what)
     });
   };
   if (what != "password") return apply(std::move(reply), {});
-  on_hashing(ctx, [&ctx, apply, password, reply = std::make_shared<Reply>(std::move(reply))] {
+  auto shared = std::make_shared<Reply>(std::move(reply));
+  const Reply failed = [shared](Response r) { (*shared)(std::move(r)); };
+  on_hashing(ctx, failed, [&ctx, apply, password, reply = shared] {
     apply(std::move(*reply), new_password_hash(ctx, password));
   });
 }
