@@ -449,16 +449,18 @@ async function onViewSubmit(e) {
   }
   const req = actionRequest(action, selectedId, data);
   if (!req) return;
-  await runAction(req);
+  await runAction(req, form);
 }
 
-async function runAction(req) {
+// `form`: the form that asked for it, closed once the answer comes. Any other form the officer
+// opened while waiting stays open with what was typed in it.
+async function runAction(req, form = null) {
   try {
     const r = await api.call(req.method, req.path, req.body);
     message(t('act.ok'));
     const slot = document.querySelector('#view .form-slot');
-    if (slot) slot.innerHTML = '';
-    if (r && r.incident && r.incident.id === selectedId) showView(r);
+    if (slot && form && slot.contains(form)) slot.innerHTML = '';
+    if (r && r.incident && r.incident.id === selectedId) showView(r, true);
     else scheduleViewReload();
   } catch (err) {
     // Until the server has the closed loop, its routes answer 404 "no such route".
