@@ -358,10 +358,10 @@ async function pollUnits() {
 
 function scheduleViewReload() {
   clearTimeout(viewTimer);
-  viewTimer = setTimeout(() => { if (selectedId) selectIncident(selectedId, true); }, 250);
+  viewTimer = setTimeout(() => { if (selectedId) selectIncident(selectedId); }, 250);
 }
 
-async function selectIncident(id, refresh = false) {
+async function selectIncident(id) {
   const changed = selectedId !== id;
   selectedId = id;
   if (changed) scheduleRender();
@@ -369,18 +369,20 @@ async function selectIncident(id, refresh = false) {
   try {
     const v = await api.get(`/api/v1/incidents/${encodeURIComponent(id)}`);
     if (selectedId !== id) return;
-    showView(v, refresh);
+    showView(v);
   } catch (e) {
     if (el && selectedId === id) el.innerHTML = `<div class="empty error">${esc(e.message)}</div>`;
   }
 }
 
-function showView(v, keepForm = false) {
+function showView(v) {
   const el = document.getElementById('view');
   if (!el) return;
-  // A refresh keeps an open form and its typed values.
+  // A form belongs to its incident: a newer picture of the same incident (a feed event, an
+  // action's answer, a re-selection) keeps an open form and what was typed in it.
   const slot = el.querySelector('.form-slot');
-  const openForm = keepForm && slot && slot.firstElementChild ? slot.firstElementChild : null;
+  const same = el.dataset.incident === (v.incident?.id || '');
+  const openForm = same && slot && slot.firstElementChild ? slot.firstElementChild : null;
   selectedView = v;
   el.innerHTML = renderView(v, { may: (p) => api.may(p) });
   el.dataset.incident = v.incident?.id || '';
@@ -441,6 +443,8 @@ async function onViewSubmit(e) {
     try {
       const id = selectedId;
       const v = await api.get(`/api/v1/incidents/${encodeURIComponent(id)}?unmask=true&reason=${encodeURIComponent(data.reason || '')}`);
+      const slot = document.querySelector('#view .form-slot');
+      if (slot && slot.contains(form)) slot.innerHTML = '';
       if (selectedId === id) showView(v);
     } catch (err) {
       message(`${t('error.generic')}: ${err.message}`, true);
@@ -460,7 +464,7 @@ async function runAction(req, form = null) {
     message(t('act.ok'));
     const slot = document.querySelector('#view .form-slot');
     if (slot && form && slot.contains(form)) slot.innerHTML = '';
-    if (r && r.incident && r.incident.id === selectedId) showView(r, true);
+    if (r && r.incident && r.incident.id === selectedId) showView(r);
     else scheduleViewReload();
   } catch (err) {
     // Until the server has the closed loop, its routes answer 404 "no such route".
