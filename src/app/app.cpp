@@ -248,8 +248,8 @@ int serve(const config::Config& cfg, const std::string& port_file) {
                       [&] { return static_cast<double>(hub.last_released()); });
 
   // 5. The network edge.
-  // Argon2id of logins runs here, never on a database connection (two at once: each takes
-  // security.argon2_memory_kib).
+  // Argon2id (logins, new passwords) runs here, never on a database connection (two at once:
+  // each takes security.argon2_memory_kib).
   net::thread_pool hashing(2);
   http::Server server(ioc, http::Context{cfg, pool, writer, hub, metrics, categories, credentials, guard, &positions,
                                           cfg.loop.order_writer_threads > 0 ? &order_writer : nullptr, &hashing},

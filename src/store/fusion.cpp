@@ -498,8 +498,8 @@ LocateOptions locate_options(const config::Fusion& f) {
 // The merge locks (domain::fusion::merge_locks): the global key 7384001 exclusively, or shared
 // and then the cell keys (7384003, cell) in the ascending order of the array. The cell locks are
 // taken in the aggregate, row by row after the one row of `g` (the global key) was read.
-const char* const merge_lock_sql = "SELECT pg_advisory_xact_lock(7384001)";
-const char* const merge_cells_sql = R"sql(
+constexpr const char* merge_lock_sql = "SELECT pg_advisory_xact_lock(7384001)";
+constexpr const char* merge_cells_sql = R"sql(
 WITH g AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(7384001))
 SELECT count(pg_advisory_xact_lock(7384003, u.k)) FROM g, unnest($1::int4[]) WITH ORDINALITY AS u(k, n)
 )sql";

@@ -38,7 +38,8 @@ struct Context {
   store::PositionWriter* positions = nullptr;
   /// The batching order writer; null: order steps run one transaction each on the pool.
   store::OrderWriter* orders = nullptr;
-  /// Where a login's Argon2id runs, holding no database connection; null: on the pool thread.
+  /// Where Argon2id runs (a login's check, a new password's hash), holding no database
+  /// connection; null: inline, on the thread that asks.
   boost::asio::thread_pool* hashing = nullptr;
 };
 

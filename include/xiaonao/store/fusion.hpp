@@ -32,13 +32,6 @@ class Deferred;
 /// Prepares fusion's statements on `c` (xn_locate, xn_owner, xn_merge_lock, xn_merge_cells, the after-commit ones); idempotent.
 void prepare_fusion(pqxx::connection& c);
 
-/// The statement that takes the global merge lock (one fixed advisory key, exclusive, released
-/// at commit): a batch that domain::fusion::merge_locks cannot describe by cells.
-extern const char* const merge_lock_sql;
-/// The statement that takes the merge locks of cells ($1 int4[] ascending): the global key
-/// shared, then each cell's key (released at commit).
-extern const char* const merge_cells_sql;
-
 /// Thresholds of locate and owner.
 struct LocateOptions {
   int nearest_zone_m = 500;
