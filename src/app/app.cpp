@@ -19,6 +19,7 @@
 #include "xiaonao/service/feed_hub.hpp"
 #include "xiaonao/service/metrics.hpp"
 #include "xiaonao/store/alert_writer.hpp"
+#include "xiaonao/store/auth_store.hpp"
 #include "xiaonao/store/order_writer.hpp"
 #include "xiaonao/store/fusion.hpp"
 #include "xiaonao/store/db_pool.hpp"
@@ -26,6 +27,7 @@
 #include "xiaonao/store/migrations.hpp"
 #include "xiaonao/store/notify_listener.hpp"
 #include "xiaonao/store/readers.hpp"
+#include "xiaonao/store/reference_cache.hpp"
 
 namespace xiaonao::app {
 namespace {
@@ -142,6 +144,13 @@ int serve(const config::Config& cfg, const std::string& port_file) {
     wopt.after_commit = [&fusion](std::vector<std::string> ids) { fusion.enqueue(std::move(ids)); };
   }
   wopt.observe_fusion = [&metrics](std::string_view stage, double s) { metrics.observe_fusion(stage, s); };
+  // Zones, grids, addresses, cameras and markers in memory for intake's fusion, reloaded when
+  // their version moves (a NOTIFY below, or a batch that found its copy behind the tables).
+  store::ReferenceCache reference(cfg.db.conninfo);
+  if (cfg.fusion.reference_in_memory) {
+    reference.start();
+    wopt.reference = &reference;
+  }
   store::AlertWriter writer(wopt, [&hub](std::vector<domain::Frame> frames) { hub.offer(std::move(frames)); });
 
   // Position writers: unit position reports batched into shared commits (telemetry, no feed
@@ -178,12 +187,12 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   service::AbuseGuard guard(cfg.security);
   // Set once the server exists; a notification before that has no feed to close.
   std::atomic<http::Server*> edge{nullptr};
-  listener.on_auth_change([&credentials, &edge] {
+  listener.on_change(store::kAuthChannel, [&credentials, &edge] {
     credentials.clear();
     if (auto* s = edge.load()) s->recheck_credentials();
   });
   // The categories, reloaded on a pool connection whenever any session changes the table.
-  listener.on_categories_change([&pool, &categories] {
+  listener.on_change(store::categories_channel, [&pool, &categories] {
     pool.submit([&categories](pqxx::connection* c) {
       if (!c) return;
       try {
@@ -194,6 +203,8 @@ int serve(const config::Config& cfg, const std::string& port_file) {
       }
     });
   });
+  if (cfg.fusion.reference_in_memory)
+    listener.on_change(store::reference_channel, [&reference] { reference.request_reload(); });
   listener.start();
 
   // 4b. Escalation: announces each missed deadline once across all instances (rows and their
@@ -240,6 +251,12 @@ int serve(const config::Config& cfg, const std::string& port_file) {
                       [&] { return static_cast<double>(positions.queue_depth()); });
   metrics.add_sampled("xiaonao_unit_positions_pruned_total", "counter", "Track points deleted by the retention task.",
                       [&] { return static_cast<double>(positions.stats().pruned); });
+  metrics.add_sampled("xiaonao_reference_reloads_total", "counter",
+                      "Pictures of the reference data loaded into memory (start-up and every change).",
+                      [&] { return static_cast<double>(reference.reloads()); });
+  metrics.add_sampled("xiaonao_reference_stale_batches_total", "counter",
+                      "Intake batches that found the reference data in memory behind the tables and read the tables.",
+                      [&] { return static_cast<double>(reference.stale_reads()); });
   metrics.add_sampled("xiaonao_feed_subscribers", "gauge", "Open feed WebSocket subscriptions.",
                       [&] { return static_cast<double>(hub.subscriber_count()); });
   metrics.add_sampled("xiaonao_feed_events_published_total", "counter", "Feed events released to subscribers.",

@@ -207,6 +207,7 @@ const std::vector<KeySpec>& key_specs() {
       {"units.map_layer_cap", [](Config& c) -> Ref { return &c.units.map_layer_cap; }, 1, 100000},
       {"fusion.after_commit", [](Config& c) -> Ref { return &c.fusion.after_commit; }},
       {"fusion.in_transaction", [](Config& c) -> Ref { return &c.fusion.in_transaction; }},
+      {"fusion.reference_in_memory", [](Config& c) -> Ref { return &c.fusion.reference_in_memory; }},
       {"fusion.sweep_interval_s", [](Config& c) -> Ref { return &c.fusion.sweep_interval_s; }, 0, 86400},
       {"fusion.cameras_max", [](Config& c) -> Ref { return &c.fusion.cameras_max; }, 1, 100},
       {"fusion.camera_radius_m", [](Config& c) -> Ref { return &c.fusion.camera_radius_m; }, 1, 10000},

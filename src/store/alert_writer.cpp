@@ -18,6 +18,7 @@
 #include "json_params.hpp"
 #include "xiaonao/store/fusion.hpp"
 #include "xiaonao/store/readers.hpp"
+#include "xiaonao/store/reference_cache.hpp"
 
 namespace xiaonao::store {
 namespace {
@@ -29,7 +30,9 @@ using detail::lon_lat;
 using detail::optional_text;
 using detail::text_or_null;
 
-// Step 1 of a batch: insert the alerts; a (source, source_ref) already stored is skipped.
+// Step 1 of a batch: insert the alerts; a (source, source_ref) already stored is skipped. Each
+// row also carries the reference data's version sum in this statement's snapshot: fusion uses
+// the picture in memory only when it is of that version (store/reference_cache.hpp).
 // Rows are inserted in key order so that concurrent batches take index locks in one order
 // and cannot deadlock. Serial numbers are drawn later, only for alerts that open an incident
 // (a merged alert draws none).
@@ -52,7 +55,8 @@ WITH input AS (
   ON CONFLICT (source, source_ref) DO NOTHING
   RETURNING id
 )
-SELECT i.idx FROM input i JOIN ins ON ins.id = i.alert_id
+SELECT i.idx, (SELECT coalesce(sum(version), 0)::bigint FROM reference_versions)
+FROM input i JOIN ins ON ins.id = i.alert_id
 )sql";
 
 // For keys that were already stored: the ids the first request got.
@@ -253,10 +257,16 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
 
   pqxx::work w(conn);
   detail::Deferred deferred;  // writes whose result is not needed wait for the next read
+  std::optional<std::int64_t> reference_version;
   for (const auto& row : w.exec_prepared("xn_insert_alerts", input, now_text)) {
     inserted[row[0].as<std::size_t>()] = true;
     ++inserted_count;
+    reference_version = row[1].as<std::int64_t>();
   }
+  // The reference data in memory, if it is what this transaction would read from the tables.
+  std::shared_ptr<const ReferenceIndex> reference;
+  if (options.reference && reference_version) reference = options.reference->current_for(*reference_version);
+  const ReferenceIndex* ref = reference.get();
 
   std::string lookup;
   {
@@ -286,7 +296,7 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
   std::vector<Located> located(count);
   if (inserted_count > 0)
     located = locate_alerts(w, batch, inserted,
-                            {options.nearest_zone_m, options.address_min_score, options.address_sure_score});
+                            {options.nearest_zone_m, options.address_min_score, options.address_sure_score}, ref);
 
   // The merge decision reads open incidents and then inserts new ones: two batches deciding at
   // once could each miss the other's new incident. Transaction-scoped advisory locks serialize
@@ -416,7 +426,7 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
                          auto_assessed(opener[k]) ? "assessed" : "received"});
       }
     }
-    auto fused = fuse_parts(w, opened, *options.fuse, now_text, peers);
+    auto fused = fuse_parts(w, opened, *options.fuse, now_text, peers, ref);
     for (std::size_t k = 0; k < fused.size(); ++k) {
       fusion_of[opener[k]] = std::move(fused[k].fusion);
       fused_events.push_back(std::move(fused[k].event));
@@ -547,7 +557,7 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
           joined.push_back(plan.targets[static_cast<std::size_t>(t)].id);
       }
       if (!joined.empty())
-        for (auto& e : fuse_in(w, joined, *options.fuse, now_text, deferred)) fused_events.push_back(std::move(e));
+        for (auto& e : fuse_in(w, joined, *options.fuse, now_text, deferred, ref)) fused_events.push_back(std::move(e));
       for (auto& e : fused_events) events.push_back(std::move(e));
       if (options.observe_fusion && inserted_count > 0) {
         options.observe_fusion("parts", seconds_since(parts_started));

@@ -16,6 +16,7 @@
 #include "xiaonao/domain/incident.hpp"
 #include "xiaonao/domain/json_text.hpp"
 #include "xiaonao/domain/normalize.hpp"
+#include "xiaonao/domain/reference_index.hpp"
 #include "xiaonao/domain/time.hpp"
 #include "xiaonao/log/log.hpp"
 #include "xiaonao/store/db_pool.hpp"
@@ -231,17 +232,21 @@ FROM incidents i WHERE i.id IN (SELECT value::uuid FROM json_array_elements_text
 // written on coalesce(received_at, ...) so that no plan can walk the time index for it: a
 // generic plan made while the table was small did, reading a year of incidents per call
 // (docs/architecture.md, "Plans of the hot statements").
-constexpr const char* fuse_parts_sql = R"sql(
+constexpr const char* fuse_parts_head_sql = R"sql(
 WITH x AS (
   SELECT * FROM json_to_recordset($1::json) AS x(
     idx int, id uuid, lon float8, lat float8, address_id text, received timestamptz, markers json,
     caller_phones json, subject_phones json, subject_ids json)
 )
-SELECT x.idx, cam.j::text, un.j::text, hh.j::text, hi.j::text, st.n
+SELECT x.idx, %CAMERAS%, un.j::text, hh.j::text, hi.j::text, st.n
 FROM x
 CROSS JOIN LATERAL (
   SELECT CASE WHEN x.lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(x.lon, x.lat), 4326)::geography END AS g
 ) p
+)sql";
+
+// The camera part, left out when the cameras come from memory.
+constexpr const char* fuse_cameras_sql = R"sql(
 LEFT JOIN LATERAL (
   SELECT json_agg(json_build_array(c.id, c.name, c.stream_url, ST_X(c.geog::geometry), ST_Y(c.geog::geometry),
                                    c.bearing_deg, c.fov_deg, c.range_m, ST_Distance(c.geog, p.g, false), c.marker)
@@ -254,6 +259,9 @@ LEFT JOIN LATERAL (
            AND id = ANY (ARRAY(SELECT m.camera_id FROM markers m
                                WHERE m.id = ANY (ARRAY(SELECT json_array_elements_text(x.markers))))))) c
 ) cam ON true
+)sql";
+
+constexpr const char* fuse_rest_sql = R"sql(
 LEFT JOIN LATERAL (
   SELECT json_agg(json_build_array(u.id, u.call_sign, u.kind, coalesce(u.station_id, ''), ST_Distance(u.geog, p.g, false),
                                    extract(epoch FROM (now() - u.position_at)))
@@ -326,6 +334,16 @@ LEFT JOIN LATERAL (
 ) hi ON true
 )sql";
 
+// The parts statement, with the cameras (`xn_fuse_parts`) or without (`xn_fuse_parts_nocam`,
+// whose second column is null; it names the camera parameters $2 and $3 only so that both take
+// the same parameters).
+std::string fuse_parts_sql(bool cameras) {
+  std::string head = fuse_parts_head_sql;
+  const auto at = head.find("%CAMERAS%");
+  head.replace(at, 9, cameras ? "cam.j::text" : "(SELECT NULL::text WHERE $2::float8 IS NULL AND $3::bigint IS NULL)");
+  return head + (cameras ? fuse_cameras_sql : "") + fuse_rest_sql;
+}
+
 // The results of the batch, rows locked in id order (as the intake writer's updates lock
 // them), so that the two cannot deadlock on a batch's rows.
 constexpr const char* fuse_store_sql = R"sql(
@@ -374,15 +392,67 @@ struct NumParam {
 // fuzzy, subject, caller phone) and finds the owner of each located point.
 
 std::vector<Located> locate_alerts(pqxx::work& w, const std::vector<const domain::AlertInput*>& batch,
-                                   const std::vector<bool>& inserted, const LocateOptions& options) {
+                                   const std::vector<bool>& inserted, const LocateOptions& options,
+                                   const ReferenceIndex* ref) {
   const std::size_t count = batch.size();
   std::vector<Located> out(count);
+  std::vector<bool> owned(count, false);
+  // From memory: what the locate statement's first branches and its owner joins would give.
+  // An alert that needs the fuzzy match, the subject's or the caller's home goes to the
+  // statement as a whole; a point that no zone covers, to the owner statement (nearest zone).
+  std::vector<bool> ask = inserted;
+  if (ref) {
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!inserted[i]) continue;
+      const auto& a = *batch[i];
+      auto& l = out[i];
+      const domain::reference::Address* addr = nullptr;
+      std::string how = "address";
+      if (a.address) {
+        const auto norm = domain::normalize_address(*a.address);
+        if (!norm.empty()) {
+          addr = ref->addresses->exact(norm);
+          if (!addr && (addr = ref->addresses->alias(norm))) how = "alias";
+        }
+      }
+      if (addr) l.address_id = addr->id;
+      const domain::reference::Marker* m = a.location || !a.marker ? nullptr : ref->marker(*a.marker);
+      if (a.location) {
+        l.point = a.location;
+        l.located_by = "location";
+        l.confidence = 1.0;
+      } else if (m) {
+        l.point = m->at;
+        l.located_by = "marker";
+        l.confidence = 1.0;
+      } else if (addr) {
+        l.point = addr->at;
+        l.located_by = how;
+        l.confidence = how == "alias" ? 0.9 : 1.0;
+      } else {
+        l.address_id.clear();
+        continue;  // the statement decides
+      }
+      ask[i] = false;
+      // A zone that covers the point; else, when no zone can be within the nearest-zone
+      // distance, none (the owner statement would find none either); else that statement.
+      const auto* z = ref->zones->covering(*l.point);
+      if (z || !ref->zones->maybe_within(*l.point, options.nearest_zone_m)) {
+        l.zone_id = z ? z->id : std::string();
+        l.station_id = z ? z->station_id : std::string();
+        l.owner_flag = z ? std::string() : "no_zone";
+        const auto* g = ref->grids->covering(*l.point);
+        l.grid_id = g ? g->id : std::string();
+        owned[i] = true;
+      }
+    }
+  }
   std::string input;
   {
     JsonWriter jw(input);
     jw.begin_array();
     for (std::size_t i = 0; i < count; ++i) {
-      if (!inserted[i]) continue;
+      if (!ask[i]) continue;
       const auto& a = *batch[i];
       jw.begin_object();
       jw.key("idx").integer(static_cast<std::int64_t>(i));
@@ -399,8 +469,9 @@ std::vector<Located> locate_alerts(pqxx::work& w, const std::vector<const domain
     jw.end_array();
   }
   const domain::fusion::AddressRule rule{options.address_min_score, options.address_sure_score, 0.1};
-  std::vector<bool> owned(count, false);
-  for (const auto& r : w.exec_prepared("xn_locate", input, options.address_min_score, options.nearest_zone_m)) {
+  const bool asking = std::find(ask.begin(), ask.end(), true) != ask.end();
+  for (const auto& r : asking ? w.exec_prepared("xn_locate", input, options.address_min_score, options.nearest_zone_m)
+                              : pqxx::result()) {
     const auto i = r[0].as<std::size_t>();
     auto& l = out[i];
     const auto& a = *batch[i];
@@ -510,7 +581,8 @@ void prepare_fusion(pqxx::connection& c) {
   c.prepare("xn_merge_lock", merge_lock_sql);
   c.prepare("xn_merge_cells", merge_cells_sql);
   c.prepare("xn_fuse_incidents", fuse_incidents_sql);
-  c.prepare("xn_fuse_parts", fuse_parts_sql);
+  c.prepare("xn_fuse_parts", fuse_parts_sql(true));
+  c.prepare("xn_fuse_parts_nocam", fuse_parts_sql(false));
   c.prepare("xn_fuse_store", fuse_store_sql);
   c.prepare("xn_append", append_events_sql);
 }
@@ -527,7 +599,7 @@ std::vector<std::string> strings_of(const pqxx::field& f) {
 
 std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseInput>& incidents,
                               const FusionOptions& o, const std::string& now_text,
-                              const std::vector<HistoryEntry>& peers) {
+                              const std::vector<HistoryEntry>& peers, const ReferenceIndex* ref) {
   std::vector<Fused> out;
   if (incidents.empty()) return out;
   std::string parts_param;
@@ -560,7 +632,8 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
   // Cameras, units, household and history of every incident in one statement.
   std::map<std::size_t, std::array<json, 4>> parts;
   std::map<std::size_t, int> stale_units;
-  for (const auto& r : w.exec_prepared("xn_fuse_parts", parts_param, o.camera_radius_m, o.cameras_max * 3,
+  for (const auto& r : w.exec_prepared(ref ? "xn_fuse_parts_nocam" : "xn_fuse_parts", parts_param, o.camera_radius_m,
+                                       o.cameras_max * 3,
                                        o.units_max, o.household_max * 2, o.history_radius_m, o.history_days,
                                        o.history_max, o.history_max * 2, o.unit_max_age_s)) {
     const auto n = r[0].as<std::size_t>();
@@ -598,26 +671,44 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
       }
     }
 
-    // Cameras: [id, name, stream_url, lon, lat, bearing, fov, range, distance, marker].
+    // Cameras: the nearest online ones, then the markers' own (online) cameras, each with its
+    // distance, from memory or from the statement ([id, name, stream_url, lon, lat, bearing,
+    // fov, range, distance, marker]).
     std::vector<domain::fusion::CameraHit> hits;
     std::map<std::string, json> cam_info;
-    for (const auto& cr : part[0]) {
-      const auto cid = cr[0].get<std::string>();
-      const bool marker = cr[9].get<bool>();
+    const auto add_camera = [&](const std::string& cid, const json& name, const json& stream_url,
+                                const domain::fusion::CameraGeometry& g, double distance, bool marker) {
       auto existing = std::find_if(hits.begin(), hits.end(), [&](const auto& h) { return h.id == cid; });
       if (existing != hits.end()) {
         existing->marker_camera = existing->marker_camera || marker;
-        continue;
+        return;
       }
-      domain::fusion::CameraGeometry g{{cr[3].get<double>(), cr[4].get<double>()},
-                                       cr[5].is_null() ? std::nullopt : std::optional(cr[5].get<double>()),
-                                       cr[6].get<double>(), cr[7].get<double>()};
-      hits.push_back({cid, cr[8].get<double>(), domain::fusion::in_view(g, *at), marker});
-      cam_info[cid] = {{"name", cr[1]},
-                       {"stream_url", cr[2]},
+      hits.push_back({cid, distance, domain::fusion::in_view(g, *at), marker});
+      cam_info[cid] = {{"name", name},
+                       {"stream_url", stream_url},
                        {"bearing_deg", g.bearing_deg ? json(*g.bearing_deg) : json(nullptr)},
                        {"fov_deg", g.fov_deg},
                        {"range_m", g.range_m}};
+    };
+    if (ref && at) {
+      const auto from_memory = [&](const domain::reference::Camera& c, double distance, bool marker) {
+        add_camera(c.id, c.name, c.stream_url.empty() ? json(nullptr) : json(c.stream_url),
+                   {c.at, c.bearing_deg, c.fov_deg, c.range_m}, distance, marker);
+      };
+      for (const auto& n : ref->cameras->nearest_online(*at, o.camera_radius_m, static_cast<std::size_t>(o.cameras_max) * 3))
+        from_memory(*n.camera, n.distance_m, false);
+      for (const auto& code : inc.markers) {
+        const auto* m = ref->marker(code);
+        const auto* c = m && !m->camera_id.empty() ? ref->cameras->find(m->camera_id) : nullptr;
+        if (c && c->online) from_memory(*c, domain::fusion::distance_m(*at, c->at), true);
+      }
+    }
+    for (const auto& cr : part[0]) {
+      add_camera(cr[0].get<std::string>(), cr[1], cr[2],
+                 {{cr[3].get<double>(), cr[4].get<double>()},
+                  cr[5].is_null() ? std::nullopt : std::optional(cr[5].get<double>()),
+                  cr[6].get<double>(), cr[7].get<double>()},
+                 cr[8].get<double>(), cr[9].get<bool>());
     }
     domain::fusion::rank_cameras(hits, static_cast<std::size_t>(o.cameras_max));
     json cameras = json::array(), camera_ids = json::array();
@@ -694,7 +785,8 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
 }
 
 std::vector<NewEvent> fuse_in(pqxx::transaction_base& w, const std::vector<std::string>& requested_ids,
-                              const FusionOptions& o, const std::string& now_text, detail::Deferred& deferred) {
+                              const FusionOptions& o, const std::string& now_text, detail::Deferred& deferred,
+                              const ReferenceIndex* ref) {
   // Each incident once, in the order asked (unknown ids are simply not returned).
   std::vector<std::string> ids;
   for (const auto& id : requested_ids) {
@@ -723,7 +815,7 @@ std::vector<NewEvent> fuse_in(pqxx::transaction_base& w, const std::vector<std::
   std::string stored;
   JsonWriter stw(stored);
   stw.begin_array();
-  for (auto& f : fuse_parts(w, incidents, o, now_text)) {
+  for (auto& f : fuse_parts(w, incidents, o, now_text, {}, ref)) {
     stw.begin_object();
     stw.key("id").string(f.id);
     stw.key("fusion").raw(f.fusion);

@@ -5,7 +5,6 @@
 #include <pqxx/pqxx>
 
 #include "xiaonao/log/log.hpp"
-#include "xiaonao/store/auth_store.hpp"
 #include "xiaonao/store/db_pool.hpp"
 #include "xiaonao/store/readers.hpp"
 
@@ -54,9 +53,9 @@ NotifyListener::NotifyListener(std::string conninfo, int poll_interval_ms,
       last_published_(std::move(last_published)),
       publish_(std::move(publish)) {}
 
-void NotifyListener::on_auth_change(std::function<void()> changed) { auth_changed_ = std::move(changed); }
-
-void NotifyListener::on_categories_change(std::function<void()> changed) { categories_changed_ = std::move(changed); }
+void NotifyListener::on_change(const char* channel, std::function<void()> changed) {
+  changes_.emplace_back(channel, std::move(changed));
+}
 
 NotifyListener::~NotifyListener() { stop(); }
 
@@ -70,7 +69,7 @@ void NotifyListener::stop() {
 void NotifyListener::run() {
   std::unique_ptr<pqxx::connection> conn;
   std::unique_ptr<Receiver> receiver;
-  std::unique_ptr<ChangeReceiver> auth_receiver, categories_receiver;
+  std::vector<std::unique_ptr<ChangeReceiver>> change_receivers;
   std::int64_t announced = 0;
   const auto catch_up = [&] {
     for (;;) {
@@ -86,11 +85,10 @@ void NotifyListener::run() {
         conn = open_connection(conninfo_, 0);
         // LISTEN again after every reconnect, then read what we may have missed meanwhile.
         receiver = std::make_unique<Receiver>(*conn, announced);
-        auth_receiver = std::make_unique<ChangeReceiver>(*conn, kAuthChannel, auth_changed_);
-        categories_receiver = std::make_unique<ChangeReceiver>(*conn, categories_channel, categories_changed_);
-        // A revocation or a category change may have been announced while we were not listening.
-        if (auth_changed_) auth_changed_();
-        if (categories_changed_) categories_changed_();
+        for (const auto& [channel, changed] : changes_)
+          change_receivers.push_back(std::make_unique<ChangeReceiver>(*conn, channel, changed));
+        // A revocation or another change may have been announced while we were not listening.
+        for (const auto& [channel, changed] : changes_) changed();
         catch_up();
       }
       const auto wait_us = static_cast<long>(std::min(poll_interval_ms_, 250)) * 1000;
@@ -110,15 +108,13 @@ void NotifyListener::run() {
     } catch (const std::exception& e) {
       log::warn("feed.listener_error", {{"error", e.what()}});
       receiver.reset();
-      auth_receiver.reset();
-      categories_receiver.reset();
+      change_receivers.clear();
       conn.reset();
       for (int i = 0; i < 10 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
   receiver.reset();
-  auth_receiver.reset();
-  categories_receiver.reset();
+  change_receivers.clear();
 }
 
 }  // namespace xiaonao::store

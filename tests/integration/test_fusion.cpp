@@ -750,13 +750,60 @@ TEST_F(Fusion, HistoryOfAFrequentCallerIsTheNewestFew) {
 // A fusion that fails inside the alert's transaction never costs the alert: the batch runs
 // again without it (logged intake.fusion_failed), the 201 comes all the same, and the incident
 // is fused later (here by the sweep, once the cause is gone).
+// The reference data in memory follows the tables: a camera added, or taken offline, while the
+// server runs is in the very next alert's fusion (that batch reads the tables when its copy is
+// behind), and the copy then reloads (docs/architecture.md, "Reference data in memory").
+TEST_F(Fusion, ReferenceChangesReachTheNextAlertAtOnce) {
+  build_county();
+  Server& server = start_fusing();
+  ApiClient http(server.port());
+  const auto metric = [&](const char* name) { return metric_value(http.get("/metrics").body, name).value_or(-1); };
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (metric("xiaonao_reference_reloads_total") < 1 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  ASSERT_GE(metric("xiaonao_reference_reloads_total"), 1) << "the copy never loaded";
+
+  json a = make_alert("noise");
+  a["location"] = located_at(0, 0);
+  a["address"] = "丽水市莲都区中山街12号";
+  auto v = fused_view(server.port(), post(server.port(), a)["incident_id"]);
+  EXPECT_EQ(v["location"]["address_id"], "A1");
+  EXPECT_EQ(v["zone"]["id"], "Z1");
+  EXPECT_EQ(ids_of(v["cameras"]), (std::vector<std::string>{"C1", "C4", "CM", "C2"}));
+  const double stale_before = metric("xiaonao_reference_stale_batches_total");
+
+  // Changed behind the server's back: a new camera at P, C1 offline, Z1 moved to another station.
+  sql().exec("INSERT INTO cameras (id, name, bearing_deg, fov_deg, range_m, stream_url, online, geog) VALUES"
+             " ('C9', '新装球机', NULL, 360, 100, 'rtsp://cam/c9', true, $1)", near_p(5, 0));
+  sql().exec("UPDATE cameras SET online = false WHERE id = 'C1'");
+  sql().exec("UPDATE zones SET station_id = 'S02' WHERE id = 'Z1'");
+  json b = make_alert("fraud");
+  b["location"] = located_at(1, 1);
+  v = fused_view(server.port(), post(server.port(), b)["incident_id"]);
+  EXPECT_EQ(ids_of(v["cameras"]), (std::vector<std::string>{"C9", "C4", "CM", "C2"}));
+  EXPECT_EQ(v["incident"]["station_id"], "S02");
+
+  // The copy catches up, and alerts are fused from it again with the same answers.
+  while (metric("xiaonao_reference_reloads_total") < 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_GE(metric("xiaonao_reference_reloads_total"), 2);
+  const double stale_after_reload = metric("xiaonao_reference_stale_batches_total");
+  EXPECT_LE(stale_before, stale_after_reload);
+  json c = make_alert("gambling");
+  c["location"] = located_at(-1, 1);
+  v = fused_view(server.port(), post(server.port(), c)["incident_id"]);
+  EXPECT_EQ(ids_of(v["cameras"]), (std::vector<std::string>{"C9", "C4", "CM", "C2"}));
+  EXPECT_EQ(v["incident"]["station_id"], "S02");
+  EXPECT_EQ(metric("xiaonao_reference_stale_batches_total"), stale_after_reload) << "fused from the copy";
+}
+
 TEST_F(Fusion, AFailingFusionNeverCostsTheAlert) {
   build_county();
   Server& server = start_fusing({{"XIAONAO_FUSION_SWEEP_INTERVAL_S", "1"}});
   json warm = make_alert("noise");
   warm["location"] = located_at(0, 0);
   fused_view(server.port(), post(server.port(), warm)["incident_id"]);
-  sql().exec("ALTER TABLE cameras RENAME TO cameras_away");  // every fusion statement now fails
+  sql().exec("ALTER TABLE units RENAME TO units_away");  // every parts statement now fails
   json a = make_alert("theft");
   a["location"] = located_at(0, 0);
   const auto answer = post(server.port(), a);
@@ -768,7 +815,7 @@ TEST_F(Fusion, AFailingFusionNeverCostsTheAlert) {
   std::ifstream log(server.log_path());
   const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("intake.fusion_failed"), std::string::npos);
-  sql().exec("ALTER TABLE cameras_away RENAME TO cameras");
+  sql().exec("ALTER TABLE units_away RENAME TO units");
   sql().exec("UPDATE incidents SET created_at = now() - interval '1 minute' WHERE id = $1::uuid", id);
   const auto v = fused_view(server.port(), id);
   EXPECT_EQ(ids_of(v["units"]), (std::vector<std::string>{"U1", "U4"}));

@@ -184,7 +184,9 @@ TEST_F(Security, AccessTokensExpire) {
   const auto status = as(server.port(), token, "GET", "/api/v1/auth/me").status;  // and now it is cached
   // Valid while young: checked only when the answer came well inside the lifetime (on a
   // machine slow enough to take 2 s for a login and a request, it may have expired already).
-  if (std::chrono::steady_clock::now() - issued < 2s) EXPECT_EQ(status, 200);
+  if (std::chrono::steady_clock::now() - issued < 2s) {
+    EXPECT_EQ(status, 200);
+  }
   std::this_thread::sleep_until(logged_in + 3500ms);  // past the expiry: a deadline, not a race
   EXPECT_EQ(as(server.port(), token, "GET", "/api/v1/auth/me").status, 401);
 }

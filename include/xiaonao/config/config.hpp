@@ -88,6 +88,7 @@ struct Fusion {
   bool after_commit = true;       ///< fuse cameras/units/household/history for every incident intake opens or joins
   bool in_transaction = true;     ///< ... inside the alert's transaction (false: on the worker, after the commit)
   int sweep_interval_s = 30;      ///< look for open incidents left unfused this often (0: never)
+  bool reference_in_memory = true;  ///< zones, grids, addresses, cameras, markers held in memory for intake
   int cameras_max = 8;            ///< cameras offered per incident
   int camera_radius_m = 300;      ///< cameras searched within this distance
   int units_max = 5;              ///< available units offered per incident

@@ -22,6 +22,8 @@
 
 namespace xiaonao::store {
 
+class ReferenceCache;
+
 /// What the client is told about one accepted alert.
 struct IngestResult {
   std::string alert_id;
@@ -57,6 +59,9 @@ struct AlertWriterOptions {
   /// `incident.fused` events share its commit. Should that part fail (not a transient error),
   /// the batch runs again without it and the incidents go to `after_commit`.
   std::optional<FusionOptions> fuse;
+  /// The reference data in memory; null (or stale for a batch): locate, owner and cameras read
+  /// the tables.
+  ReferenceCache* reference = nullptr;
   /// Called on the writer thread after each commit with the incidents it opened or that
   /// alerts joined and that are not fused yet (for the fusion worker). May be empty.
   std::function<void(std::vector<std::string>)> after_commit;

@@ -23,11 +23,19 @@
 #include "xiaonao/config/config.hpp"
 #include "xiaonao/store/event_log.hpp"
 
+namespace xiaonao::domain::reference {
+struct Index;
+}
+
 namespace xiaonao::store {
 
 namespace detail {
 class Deferred;
 }
+
+/// The reference data in memory (store/reference_cache.hpp), current for the transaction that
+/// is handed it; null: every part reads the tables.
+using ReferenceIndex = domain::reference::Index;
 
 /// Prepares fusion's statements on `c` (xn_locate, xn_owner, xn_merge_lock, xn_merge_cells, the after-commit ones); idempotent.
 void prepare_fusion(pqxx::connection& c);
@@ -51,9 +59,12 @@ struct Located {
 };
 
 /// Locates the alerts whose `want[i]` is set (the others get an empty Located) and finds the
-/// owner of each located point. Needs prepare_fusion on the transaction's connection.
+/// owner of each located point. Needs prepare_fusion on the transaction's connection. With
+/// `ref`, what it can answer (location, marker, exact and alias address; zone and grid when one
+/// covers the point) is answered from memory, and only the rest goes to the database.
 std::vector<Located> locate_alerts(pqxx::work& w, const std::vector<const domain::AlertInput*>& alerts,
-                                   const std::vector<bool>& want, const LocateOptions& options);
+                                   const std::vector<bool>& want, const LocateOptions& options,
+                                   const ReferenceIndex* ref = nullptr);
 
 /// The owner (station, zone, grid, flag) of one point.
 Located owner_of(pqxx::work& w, domain::GeoPoint at, int nearest_zone_m);
@@ -102,9 +113,10 @@ struct HistoryEntry {
 
 /// Cameras, units, household and history of `incidents` in one statement, ranked by the domain
 /// rules; `peers` join the history lists by domain::fusion::history_reasons. Stores nothing.
+/// With `ref` the cameras come from memory and the statement reads the rest.
 std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseInput>& incidents,
                               const FusionOptions& options, const std::string& now_text,
-                              const std::vector<HistoryEntry>& peers = {});
+                              const std::vector<HistoryEntry>& peers = {}, const ReferenceIndex* ref = nullptr);
 
 /// Cameras, units, household and history of `incident_ids` inside `w` (which sees its own
 /// uncommitted incidents and alerts), stored into incidents.fusion + fused_at; returns one
@@ -113,7 +125,8 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
 /// transaction; fuse_incidents in a transaction of its own. The writes queued in `deferred` go
 /// with its first statement; the store of the results is queued there in turn.
 std::vector<NewEvent> fuse_in(pqxx::transaction_base& w, const std::vector<std::string>& incident_ids,
-                              const FusionOptions& options, const std::string& now_text, detail::Deferred& deferred);
+                              const FusionOptions& options, const std::string& now_text, detail::Deferred& deferred,
+                              const ReferenceIndex* ref = nullptr);
 
 /// fuse_in for `incident_ids` in one transaction of its own, with the events appended; returns
 /// the feed frames to publish (relocation, split, the sweep, and intake when

@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "xiaonao/domain/feed_order.hpp"
@@ -17,6 +18,8 @@ namespace xiaonao::store {
 inline constexpr const char* feed_channel = "xiaonao_feed";
 /// The channel a change to the categories table notifies (trigger of 016).
 inline constexpr const char* categories_channel = "xiaonao_categories";
+/// The channel a change to a reference kind held in memory notifies (trigger of 017).
+inline constexpr const char* reference_channel = "xiaonao_reference";
 
 /// Catches the in-memory feed up with the events table.
 class NotifyListener {
@@ -26,12 +29,10 @@ class NotifyListener {
                  std::function<std::int64_t()> last_published,
                  std::function<void(std::vector<domain::Frame>)> publish);
   ~NotifyListener();
-  /// Also LISTENs for credential changes (store::kAuthChannel); `changed` runs on the
-  /// listener's thread for each, and after every reconnect. Call before start().
-  void on_auth_change(std::function<void()> changed);
-  /// Also LISTENs for changes to the categories (categories_channel); `changed` runs on the
-  /// listener's thread for each, and after every reconnect. Call before start().
-  void on_categories_change(std::function<void()> changed);
+  /// Also LISTENs on `channel` (credential changes on store::kAuthChannel, categories_channel,
+  /// reference_channel); `changed` runs on the listener's thread for each notification, and
+  /// after every reconnect (one may have come while nobody listened). Call before start().
+  void on_change(const char* channel, std::function<void()> changed);
   void start();
   void stop();
 
@@ -42,8 +43,7 @@ class NotifyListener {
   int poll_interval_ms_;
   std::function<std::int64_t()> last_published_;
   std::function<void(std::vector<domain::Frame>)> publish_;
-  std::function<void()> auth_changed_;
-  std::function<void()> categories_changed_;
+  std::vector<std::pair<const char*, std::function<void()>>> changes_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

@@ -1,0 +1,141 @@
+#pragma once
+/// The county's slow-changing reference data in memory, for fusion at intake
+/// (docs/architecture.md, "Reference data in memory"): zones and grids (which polygon covers a
+/// point), cameras (the nearest online ones within a radius), alarm-pillar markers and the
+/// standard addresses by normalised text and alias. Each answers exactly what the SQL it stands
+/// in for answers (store/fusion.cpp); the store loads it, checks that it is current and falls
+/// back to SQL when it is not. Pure: no I/O. Built once, then read-only, so any number of
+/// threads may read one instance.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "xiaonao/domain/alert.hpp"
+
+namespace xiaonao::domain::reference {
+
+/// Polygons (zones or grids) and which of them covers a point.
+class Areas {
+ public:
+  struct Area {
+    std::string id;
+    std::string station_id;  ///< zones: the owning station; grids: empty
+  };
+  Areas();
+  ~Areas();
+  Areas(Areas&&) noexcept;
+  Areas& operator=(Areas&&) noexcept;
+
+  /// Adds a polygon or multipolygon given as WKT (lon lat, as PostGIS's ST_AsText writes it).
+  /// Returns false (and adds nothing) when the text is not a (multi)polygon.
+  bool add(std::string id, std::string station_id, const std::string& wkt);
+  /// Indexes what was added; call once, before the first `covering`.
+  void build();
+  /// The area whose polygon covers `p` (its boundary included, like ST_Covers on geometry:
+  /// planar in lon/lat); among several (a shared edge) the smallest id; null when none.
+  const Area* covering(GeoPoint p) const;
+  /// False only when no polygon can come within `metres` of `p` on the sphere (no box of one
+  /// meets the box that holds that circle); true says "maybe", for the exact search in SQL.
+  bool maybe_within(GeoPoint p, double metres) const;
+  std::size_t size() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// A camera as the fusion's camera part needs it.
+struct Camera {
+  std::string id, name, stream_url;  ///< stream_url empty: none
+  GeoPoint at;
+  std::optional<double> bearing_deg;
+  double fov_deg{360};
+  double range_m{0};
+  bool online{true};
+};
+
+/// A camera found near a point, with its distance in metres on the sphere.
+struct CameraNear {
+  const Camera* camera;
+  double distance_m;
+};
+
+/// The county's cameras, indexed by position and by id.
+class Cameras {
+ public:
+  Cameras();
+  ~Cameras();
+  Cameras(Cameras&&) noexcept;
+  Cameras& operator=(Cameras&&) noexcept;
+
+  void add(Camera c);
+  /// Indexes what was added; call once, before the first query.
+  void build();
+  /// The `limit` nearest online cameras within `radius_m` of `p` (on the sphere), nearest
+  /// first, ties by id.
+  std::vector<CameraNear> nearest_online(GeoPoint p, double radius_m, std::size_t limit) const;
+  /// The camera with this id, online or not; null when unknown.
+  const Camera* find(const std::string& id) const;
+  std::size_t size() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// An alarm-pillar or location-sign marker.
+struct Marker {
+  GeoPoint at;
+  std::string camera_id;  ///< empty: none
+};
+
+/// A standard address as the exact and alias matches return it.
+struct Address {
+  std::string id;
+  GeoPoint at;
+};
+
+/// The standard addresses by normalised text and by normalised alias.
+class Addresses {
+ public:
+  /// `norm` and `alias_norms` as the table stores them (domain::normalize_address).
+  void add(const std::string& id, const std::string& norm, const std::vector<std::string>& alias_norms, GeoPoint at);
+  /// The address whose normalised text is `norm` (several: the smallest id); null when none.
+  const Address* exact(const std::string& norm) const;
+  /// The address with `norm` among its aliases (several: the smallest id); null when none.
+  const Address* alias(const std::string& norm) const;
+  std::size_t size() const { return by_norm_.size(); }
+
+ private:
+  static void keep_smallest(std::unordered_map<std::string, Address>& m, const std::string& key, const Address& a);
+  std::unordered_map<std::string, Address> by_norm_, by_alias_;
+};
+
+/// The kinds held in memory, as named in the reference_versions table (sql/017).
+inline constexpr const char* kKinds[] = {"addresses", "cameras", "grids", "markers", "zones"};
+
+/// One consistent picture of the cached kinds: each kind as of its version (reference_versions,
+/// bumped by a trigger in the transaction that changes the kind). Kinds are shared between
+/// pictures, so a reload copies only the kinds that changed.
+struct Index {
+  std::map<std::string, std::int64_t> versions;  ///< kind → version it was loaded at
+  std::shared_ptr<const Areas> zones, grids;
+  std::shared_ptr<const Cameras> cameras;
+  std::shared_ptr<const std::unordered_map<std::string, Marker>> markers;
+  std::shared_ptr<const Addresses> addresses;
+
+  /// The sum of the versions: every change raises one version, so a picture is current exactly
+  /// when this equals the database's sum (the versions of a picture and of any snapshot are
+  /// each all ≤ or all ≥ one another).
+  std::int64_t version_sum() const;
+  /// The marker with this code, or null.
+  const Marker* marker(const std::string& id) const;
+};
+
+}  // namespace xiaonao::domain::reference

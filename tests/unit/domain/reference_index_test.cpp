@@ -1,0 +1,168 @@
+// The reference data in memory (domain::reference): covering polygons with PostGIS's rules
+// (boundary included, smallest id on a shared edge, holes, either ring orientation), the
+// nearest online cameras against a brute-force scan, addresses by text and alias.
+#include <algorithm>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "xiaonao/domain/fusion.hpp"
+#include "xiaonao/domain/reference_index.hpp"
+
+namespace xiaonao::domain::reference {
+namespace {
+
+std::string square(double x0, double y0, double x1, double y1) {
+  return "POLYGON((" + std::to_string(x0) + " " + std::to_string(y0) + "," + std::to_string(x1) + " " +
+         std::to_string(y0) + "," + std::to_string(x1) + " " + std::to_string(y1) + "," + std::to_string(x0) + " " +
+         std::to_string(y1) + "," + std::to_string(x0) + " " + std::to_string(y0) + "))";
+}
+
+TEST(ReferenceAreas, BoundaryCountsAndTheSmallestIdWinsOnASharedEdge) {
+  Areas zones;
+  // Added out of order: the answer must not depend on it.
+  ASSERT_TRUE(zones.add("Z2", "S02", square(119.91, 28.45, 119.92, 28.46)));
+  ASSERT_TRUE(zones.add("Z1", "S01", square(119.90, 28.45, 119.91, 28.46)));
+  zones.build();
+  EXPECT_EQ(zones.size(), 2u);
+  const auto* edge = zones.covering({119.91, 28.4555});
+  ASSERT_NE(edge, nullptr);
+  EXPECT_EQ(edge->id, "Z1");
+  EXPECT_EQ(edge->station_id, "S01");
+  EXPECT_EQ(zones.covering({119.915, 28.455})->id, "Z2");
+  EXPECT_EQ(zones.covering({119.92, 28.46})->id, "Z2");  // a corner
+  EXPECT_EQ(zones.covering({119.9201, 28.455}), nullptr);
+  EXPECT_EQ(zones.covering({0, 0}), nullptr);
+}
+
+TEST(ReferenceAreas, HolesMultiPolygonsAndEitherOrientation) {
+  Areas a;
+  // Clockwise outer ring (GeoJSON wants counter-clockwise; PostGIS takes both), with a hole.
+  ASSERT_TRUE(a.add("H", "", "POLYGON((0 0,0 10,10 10,10 0,0 0),(4 4,6 4,6 6,4 6,4 4))"));
+  ASSERT_TRUE(a.add("M", "", "MULTIPOLYGON(((20 0,22 0,22 2,20 2,20 0)),((30 0,32 0,32 2,30 2,30 0)))"));
+  EXPECT_FALSE(a.add("P", "", "POINT(1 1)"));
+  EXPECT_FALSE(a.add("X", "", "POLYGON((0 0,1"));
+  a.build();
+  EXPECT_EQ(a.size(), 2u);
+  EXPECT_EQ(a.covering({1, 1})->id, "H");
+  EXPECT_EQ(a.covering({5, 5}), nullptr);     // in the hole
+  EXPECT_EQ(a.covering({4, 5})->id, "H");     // on the hole's edge: still covered
+  EXPECT_EQ(a.covering({31, 1})->id, "M");    // the second part
+  EXPECT_EQ(a.covering({25, 1}), nullptr);    // between the parts
+}
+
+TEST(ReferenceAreas, EmptyHasNoAnswer) {
+  Areas a;
+  a.build();
+  EXPECT_EQ(a.covering({1, 1}), nullptr);
+  EXPECT_FALSE(a.maybe_within({1, 1}, 1e6));
+}
+
+TEST(ReferenceAreas, MaybeWithinNeverMissesAZoneInReach) {
+  Areas a;
+  ASSERT_TRUE(a.add("Z", "", square(119.90, 28.45, 119.91, 28.46)));
+  a.build();
+  // 0.004° east of the edge is about 390 m at this latitude; 0.02° about 1,950 m.
+  EXPECT_TRUE(a.maybe_within({119.914, 28.455}, 500));
+  EXPECT_FALSE(a.maybe_within({119.93, 28.455}, 500));
+  EXPECT_TRUE(a.maybe_within({119.93, 28.455}, 2500));
+  EXPECT_TRUE(a.maybe_within({119.905, 28.455}, 0));  // inside
+  // Property: whenever a polygon vertex is within the distance, the answer is yes.
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> lon(119.85, 119.96), lat(28.40, 28.51), metres(0, 3000);
+  for (int k = 0; k < 2000; ++k) {
+    const GeoPoint p{lon(rng), lat(rng)};
+    const double m = metres(rng);
+    bool near = false;
+    for (const GeoPoint corner : {GeoPoint{119.90, 28.45}, GeoPoint{119.91, 28.45}, GeoPoint{119.91, 28.46}, GeoPoint{119.90, 28.46}})
+      near = near || fusion::distance_m(p, corner) <= m;
+    if (near) {
+      EXPECT_TRUE(a.maybe_within(p, m)) << p.lon << " " << p.lat << " " << m;
+    }
+  }
+}
+
+TEST(ReferenceCameras, NearestOnlineMatchBruteForce) {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> lon(119.80, 120.00), lat(28.40, 28.50), unit(0, 1);
+  Cameras cams;
+  std::vector<Camera> all;
+  for (int i = 0; i < 3000; ++i) {
+    Camera c;
+    c.id = "C" + std::to_string(i);
+    c.name = "camera " + std::to_string(i);
+    c.at = {lon(rng), lat(rng)};
+    c.range_m = 100;
+    c.online = unit(rng) < 0.8;
+    all.push_back(c);
+    cams.add(c);
+  }
+  cams.build();
+  EXPECT_EQ(cams.size(), 3000u);
+  for (int q = 0; q < 300; ++q) {
+    const GeoPoint p{lon(rng), lat(rng)};
+    const double radius = q % 3 == 0 ? 50 : q % 3 == 1 ? 300 : 1500;
+    const std::size_t limit = q % 2 ? 5 : 24;
+    std::vector<std::pair<double, std::string>> expect;
+    for (const auto& c : all) {
+      const double d = fusion::distance_m(p, c.at);
+      if (c.online && d <= radius) expect.emplace_back(d, c.id);
+    }
+    std::sort(expect.begin(), expect.end());
+    if (expect.size() > limit) expect.resize(limit);
+    const auto got = cams.nearest_online(p, radius, limit);
+    ASSERT_EQ(got.size(), expect.size()) << "query " << q;
+    for (std::size_t k = 0; k < got.size(); ++k) {
+      EXPECT_EQ(got[k].camera->id, expect[k].second);
+      EXPECT_DOUBLE_EQ(got[k].distance_m, expect[k].first);
+    }
+  }
+  ASSERT_NE(cams.find("C1"), nullptr);
+  EXPECT_EQ(cams.find("C1")->name, "camera 1");
+  EXPECT_EQ(cams.find("nope"), nullptr);
+  EXPECT_TRUE(cams.nearest_online({119.9, 28.45}, 300, 0).empty());
+}
+
+TEST(ReferenceCameras, FarNorthTheBoxStillHoldsTheCircle) {
+  // At 80° north a degree of longitude is 19 km: the search box must widen with latitude.
+  Cameras cams;
+  Camera c;
+  c.id = "N";
+  c.at = {10.05, 80.0};  // about 970 m east of the query point
+  c.range_m = 1;
+  cams.add(c);
+  cams.build();
+  ASSERT_EQ(cams.nearest_online({10.0, 80.0}, 1000, 8).size(), 1u);
+  EXPECT_TRUE(cams.nearest_online({10.0, 80.0}, 900, 8).empty());
+}
+
+TEST(ReferenceAddresses, ExactThenAliasTheSmallestIdOfEach) {
+  Addresses a;
+  a.add("A2", "中山街12号", {"中山街十二号"}, {1, 1});
+  a.add("A1", "中山街12号", {}, {2, 2});
+  a.add("A3", "解放街8号", {"中山街十二号", "解放八号"}, {3, 3});
+  EXPECT_EQ(a.size(), 2u);  // two distinct texts
+  ASSERT_NE(a.exact("中山街12号"), nullptr);
+  EXPECT_EQ(a.exact("中山街12号")->id, "A1");
+  EXPECT_EQ(a.exact("中山街12号")->at.lon, 2);
+  EXPECT_EQ(a.alias("中山街十二号")->id, "A2");
+  EXPECT_EQ(a.alias("解放八号")->id, "A3");
+  EXPECT_EQ(a.exact("解放八号"), nullptr);
+  EXPECT_EQ(a.alias("中山街12号"), nullptr);
+}
+
+TEST(ReferenceIndex, VersionSumAndMarkers) {
+  Index i;
+  i.versions = {{"zones", 3}, {"cameras", 4}};
+  EXPECT_EQ(i.version_sum(), 7);
+  EXPECT_EQ(i.marker("M1"), nullptr);
+  auto markers = std::make_shared<std::unordered_map<std::string, Marker>>();
+  (*markers)["M1"] = Marker{{119.9, 28.4}, "CM"};
+  i.markers = markers;
+  ASSERT_NE(i.marker("M1"), nullptr);
+  EXPECT_EQ(i.marker("M1")->camera_id, "CM");
+  EXPECT_EQ(i.marker("M2"), nullptr);
+}
+
+}  // namespace
+}  // namespace xiaonao::domain::reference
