@@ -354,13 +354,14 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
                             {static_cast<double>(options.merge_radius_m), options.merge_window_s})
                       : domain::fusion::MergePlan{std::vector<int>(count, -1), {}, {}};
 
-  // Serial numbers only for the alerts that open an incident.
+  // Serial numbers only for the alerts that open an incident: drawn by the parts statement
+  // below when the parts run in this transaction, else here.
   std::size_t opening = 0;
   for (std::size_t i = 0; i < count; ++i) {
     if (inserted[i] && plan.target[i] < 0) ++opening;
   }
   std::vector<std::int64_t> serial(count, 0);
-  if (opening > 0) {
+  if (opening > 0 && !fuse) {
     const auto rows = w.exec_prepared("xn_serials", static_cast<std::int64_t>(opening));
     std::size_t k = 0;
     for (std::size_t i = 0; i < count; ++i) {
@@ -369,9 +370,13 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
   }
 
   std::vector<std::string> numbers(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    if (inserted[i] && plan.target[i] < 0)
-      numbers[i] = domain::format_incident_number(alert(i).received_at, serial[i], options.utc_offset_minutes);
+  const auto number_of = [&](std::size_t i) {
+    numbers[i] = domain::format_incident_number(alert(i).received_at, serial[i], options.utc_offset_minutes);
+    return numbers[i];
+  };
+  if (!fuse) {
+    for (std::size_t i = 0; i < count; ++i)
+      if (inserted[i] && plan.target[i] < 0) number_of(i);
   }
 
   // The rest of fusion for the incidents the batch opens, before they are written, so that each
@@ -416,17 +421,21 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
         add(f.subject_ids, a.subject->id_number);
       }
     }
-    std::vector<HistoryEntry> peers;
+    std::vector<HistoryEntry> peers;  // numbered by fuse_parts, which draws the serials
     if (opened.size() > 1) {
       for (std::size_t k = 0; k < opened.size(); ++k) {
         const auto& f = opened[k];
         peers.push_back({{f.id, f.received_at, f.at, f.address_id, f.caller_phones},
-                         numbers[opener[k]],
+                         "",
                          f.category,
                          auto_assessed(opener[k]) ? "assessed" : "received"});
       }
     }
-    auto fused = fuse_parts(w, opened, *options.fuse, now_text, peers, ref);
+    auto fused = fuse_parts(w, opened, *options.fuse, now_text, std::move(peers), ref,
+                            [&](std::size_t k, std::int64_t s) {
+                              serial[opener[k]] = s;
+                              return number_of(opener[k]);
+                            });
     for (std::size_t k = 0; k < fused.size(); ++k) {
       fusion_of[opener[k]] = std::move(fused[k].fusion);
       fused_events.push_back(std::move(fused[k].event));

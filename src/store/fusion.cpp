@@ -238,7 +238,8 @@ WITH x AS (
     idx int, id uuid, lon float8, lat float8, address_id text, received timestamptz, markers json,
     caller_phones json, subject_phones json, subject_ids json)
 )
-SELECT x.idx, %CAMERAS%, un.j::text, hh.j::text, hi.j::text, st.n
+SELECT x.idx, %CAMERAS%, un.j::text, hh.j::text, hi.j::text, st.n,
+       CASE WHEN $11::boolean THEN nextval('incident_serial') END
 FROM x
 CROSS JOIN LATERAL (
   SELECT CASE WHEN x.lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(x.lon, x.lat), 4326)::geography END AS g
@@ -599,7 +600,7 @@ std::vector<std::string> strings_of(const pqxx::field& f) {
 
 std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseInput>& incidents,
                               const FusionOptions& o, const std::string& now_text,
-                              const std::vector<HistoryEntry>& peers, const ReferenceIndex* ref) {
+                              std::vector<HistoryEntry> peers, const ReferenceIndex* ref, const NumberOf& number_of) {
   std::vector<Fused> out;
   if (incidents.empty()) return out;
   std::string parts_param;
@@ -632,14 +633,23 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
   // Cameras, units, household and history of every incident in one statement.
   std::map<std::size_t, std::array<json, 4>> parts;
   std::map<std::size_t, int> stale_units;
+  std::vector<std::int64_t> serials(incidents.size(), 0);
   for (const auto& r : w.exec_prepared(ref ? "xn_fuse_parts_nocam" : "xn_fuse_parts", parts_param, o.camera_radius_m,
                                        o.cameras_max * 3,
                                        o.units_max, o.household_max * 2, o.history_radius_m, o.history_days,
-                                       o.history_max, o.history_max * 2, o.unit_max_age_s)) {
+                                       o.history_max, o.history_max * 2, o.unit_max_age_s, bool(number_of))) {
     const auto n = r[0].as<std::size_t>();
     auto& p = parts[n];
     for (int k = 0; k < 4; ++k) p[k] = r[k + 1].is_null() ? json::array() : json::parse(r[k + 1].as<std::string>());
     stale_units[n] = r[5].is_null() ? 0 : r[5].as<int>();
+    if (number_of) serials.at(n) = r[6].as<std::int64_t>();
+  }
+  // Every incident is numbered now; the peers are the incidents themselves, in the same order.
+  if (number_of) {
+    for (std::size_t n = 0; n < incidents.size(); ++n) {
+      auto number = number_of(n, serials[n]);
+      if (n < peers.size()) peers[n].number = std::move(number);
+    }
   }
 
   for (std::size_t n = 0; n < incidents.size(); ++n) {
@@ -779,7 +789,7 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
                        {"vulnerable_count", vulnerable},
                        {"history", std::move(history_ids)},
                        {"fused_at", now_text}};
-    out.push_back({id, fusion.dump(), {"incident.fused", id, inc.category, inc.station, data.dump()}});
+    out.push_back({id, fusion.dump(), {"incident.fused", id, inc.category, inc.station, data.dump()}, serials[n]});
   }
   return out;
 }

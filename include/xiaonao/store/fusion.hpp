@@ -103,6 +103,7 @@ struct Fused {
   std::string id;
   std::string fusion;
   NewEvent event;
+  std::int64_t serial{0};  ///< the incident's serial when fuse_parts drew it, else 0
 };
 
 /// An incident of the same intake batch, for the history of the others (not yet in the table).
@@ -111,12 +112,19 @@ struct HistoryEntry {
   std::string number, category, status;
 };
 
+/// The number of incident `k` of a batch given its serial (the intake writer's format).
+using NumberOf = std::function<std::string(std::size_t k, std::int64_t serial)>;
+
 /// Cameras, units, household and history of `incidents` in one statement, ranked by the domain
 /// rules; `peers` join the history lists by domain::fusion::history_reasons. Stores nothing.
-/// With `ref` the cameras come from memory and the statement reads the rest.
+/// With `ref` the cameras come from memory and the statement reads the rest. With `number_of`
+/// the same statement also draws each incident's serial (Fused::serial; intake's new incidents,
+/// which saves the serials their own round trip), and the peers, which are then the incidents
+/// themselves in the same order, are numbered with it.
 std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseInput>& incidents,
                               const FusionOptions& options, const std::string& now_text,
-                              const std::vector<HistoryEntry>& peers = {}, const ReferenceIndex* ref = nullptr);
+                              std::vector<HistoryEntry> peers = {}, const ReferenceIndex* ref = nullptr,
+                              const NumberOf& number_of = {});
 
 /// Cameras, units, household and history of `incident_ids` inside `w` (which sees its own
 /// uncommitted incidents and alerts), stored into incidents.fusion + fused_at; returns one
