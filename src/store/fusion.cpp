@@ -684,9 +684,14 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
     // Cameras: the nearest online ones, then the markers' own (online) cameras, each with its
     // distance, from memory or from the statement ([id, name, stream_url, lon, lat, bearing,
     // fov, range, distance, marker]).
+    struct CameraInfo {
+      std::string name;
+      std::optional<std::string> stream_url;
+      domain::fusion::CameraGeometry geometry;
+    };
     std::vector<domain::fusion::CameraHit> hits;
-    std::map<std::string, json> cam_info;
-    const auto add_camera = [&](const std::string& cid, const json& name, const json& stream_url,
+    std::map<std::string, CameraInfo> cam_info;
+    const auto add_camera = [&](const std::string& cid, std::string_view name, std::optional<std::string> stream_url,
                                 const domain::fusion::CameraGeometry& g, double distance, bool marker) {
       auto existing = std::find_if(hits.begin(), hits.end(), [&](const auto& h) { return h.id == cid; });
       if (existing != hits.end()) {
@@ -694,19 +699,15 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
         return;
       }
       hits.push_back({cid, distance, domain::fusion::in_view(g, *at), marker});
-      cam_info[cid] = {{"name", name},
-                       {"stream_url", stream_url},
-                       {"bearing_deg", g.bearing_deg ? json(*g.bearing_deg) : json(nullptr)},
-                       {"fov_deg", g.fov_deg},
-                       {"range_m", g.range_m}};
+      cam_info[cid] = {std::string(name), std::move(stream_url), g};
     };
     if (ref && at) {
       const auto from_memory = [&](const domain::reference::Camera& c, double distance, bool marker) {
-        add_camera(c.id, c.name, c.stream_url.empty() ? json(nullptr) : json(c.stream_url),
+        add_camera(c.id, c.name, c.stream_url.empty() ? std::nullopt : std::optional(c.stream_url),
                    {c.at, c.bearing_deg, c.fov_deg, c.range_m}, distance, marker);
       };
-      for (const auto& n : ref->cameras->nearest_online(*at, o.camera_radius_m, static_cast<std::size_t>(o.cameras_max) * 3))
-        from_memory(*n.camera, n.distance_m, false);
+      for (const auto& near : ref->cameras->nearest_online(*at, o.camera_radius_m, static_cast<std::size_t>(o.cameras_max) * 3))
+        from_memory(*near.camera, near.distance_m, false);
       for (const auto& code : inc.markers) {
         const auto* m = ref->marker(code);
         const auto* c = m && !m->camera_id.empty() ? ref->cameras->find(m->camera_id) : nullptr;
@@ -714,37 +715,14 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
       }
     }
     for (const auto& cr : part[0]) {
-      add_camera(cr[0].get<std::string>(), cr[1], cr[2],
+      add_camera(cr[0].get<std::string>(), cr[1].get_ref<const std::string&>(),
+                 cr[2].is_null() ? std::nullopt : std::optional(cr[2].get<std::string>()),
                  {{cr[3].get<double>(), cr[4].get<double>()},
                   cr[5].is_null() ? std::nullopt : std::optional(cr[5].get<double>()),
                   cr[6].get<double>(), cr[7].get<double>()},
                  cr[8].get<double>(), cr[9].get<bool>());
     }
     domain::fusion::rank_cameras(hits, static_cast<std::size_t>(o.cameras_max));
-    json cameras = json::array(), camera_ids = json::array();
-    for (const auto& h : hits) {
-      json cj = cam_info[h.id];
-      cj["id"] = h.id;
-      cj["distance_m"] = round1(h.distance_m);
-      cj["in_view"] = h.in_view;
-      cj["marker_camera"] = h.marker_camera;
-      cameras.push_back(std::move(cj));
-      camera_ids.push_back(h.id);
-    }
-
-    // Units: [id, call_sign, kind, station, distance, position age], nearest first, fresh.
-    json units = json::array(), unit_brief = json::array();
-    for (const auto& ur : part[1]) {
-      const auto distance = round1(ur[4].get<double>());
-      units.push_back({{"id", ur[0]},
-                       {"call_sign", ur[1]},
-                       {"kind", ur[2]},
-                       {"station_id", ur[3]},
-                       {"distance_m", distance},
-                       {"position_age_s", std::round(ur[5].get<double>())}});
-      unit_brief.push_back({{"id", ur[0]}, {"distance_m", distance}});
-    }
-    const int stale_skipped = stale_units[n];
 
     // Household: [person id, flags, via]; person ids and flags only (names and phones are
     // joined, masked, at read time).
@@ -757,39 +735,81 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
     }
     domain::fusion::order_residents(residents);
     if (residents.size() > static_cast<std::size_t>(o.household_max)) residents.resize(o.household_max);
-    json household = json::array();
     int vulnerable = 0;
-    for (const auto& p : residents) {
+    for (const auto& p : residents)
       if (domain::fusion::vulnerability_rank(p.flags) == 0) ++vulnerable;
-      household.push_back({{"person_id", p.id}, {"flags", p.flags}, {"via", via[p.id]}});
-    }
+    const int stale_skipped = stale_units[n];
 
+    // The stored fusion and the event's data, written as text with the keys in sorted order
+    // (the same text a nlohmann::json object would dump, without building one).
+    std::string fusion, data;
+    fusion.reserve(2048);
+    data.reserve(512);
+    JsonWriter f(fusion), d(data);
+    const auto strings = [](JsonWriter& w, const json& list) {
+      w.begin_array();
+      if (list.is_array())
+        for (const auto& v : list) w.string(v.get_ref<const std::string&>());
+      w.end_array();
+    };
+    f.begin_object().key("cameras").begin_array();
+    d.begin_object().key("cameras").begin_array();
+    for (const auto& h : hits) {
+      const auto& c = cam_info[h.id];
+      f.begin_object();
+      f.key("bearing_deg");
+      c.geometry.bearing_deg ? f.number(*c.geometry.bearing_deg) : f.null();
+      f.key("distance_m").number(round1(h.distance_m));
+      f.key("fov_deg").number(c.geometry.fov_deg);
+      f.key("id").string(h.id);
+      f.key("in_view").boolean(h.in_view);
+      f.key("marker_camera").boolean(h.marker_camera);
+      f.key("name").string(c.name);
+      f.key("range_m").number(c.geometry.range_m);
+      f.optional_string("stream_url", c.stream_url);
+      f.end_object();
+      d.string(h.id);
+    }
+    d.end_array().key("fused_at").string(now_text).key("history").begin_array();
     // History: [id, number, category, status, received_at, reasons], most recent first.
-    json history = json::array(), history_ids = json::array();
+    f.end_array().key("history").begin_array();
     for (const auto& hr : part[3]) {
-      history.push_back({{"id", hr[0]},
-                         {"number", hr[1]},
-                         {"category", hr[2]},
-                         {"status", hr[3]},
-                         {"received_at", hr[4]},
-                         {"reasons", hr[5]}});
-      history_ids.push_back(hr[0]);
+      f.begin_object();
+      f.key("category").string(hr[2].get_ref<const std::string&>());
+      f.key("id").string(hr[0].get_ref<const std::string&>());
+      f.key("number").string(hr[1].get_ref<const std::string&>());
+      f.key("reasons");
+      strings(f, hr[5]);
+      f.key("received_at").string(hr[4].get_ref<const std::string&>());
+      f.key("status").string(hr[3].get_ref<const std::string&>());
+      f.end_object();
+      d.string(hr[0].get_ref<const std::string&>());
     }
-
-    const json fusion = {{"cameras", std::move(cameras)},
-                         {"units", std::move(units)},
-                         {"units_stale_skipped", stale_skipped},
-                         {"household", std::move(household)},
-                         {"history", std::move(history)}};
-    const json data = {{"incident_id", id},
-                       {"cameras", std::move(camera_ids)},
-                       {"units", std::move(unit_brief)},
-                       {"units_stale_skipped", stale_skipped},
-                       {"household_count", residents.size()},
-                       {"vulnerable_count", vulnerable},
-                       {"history", std::move(history_ids)},
-                       {"fused_at", now_text}};
-    out.push_back({id, fusion.dump(), {"incident.fused", id, inc.category, inc.station, data.dump()}, serials[n]});
+    f.end_array().key("household").begin_array();
+    for (const auto& p : residents) {
+      f.begin_object().key("flags").begin_array();
+      for (const auto& flag : p.flags) f.string(flag);
+      f.end_array().key("person_id").string(p.id).key("via").string(via[p.id]).end_object();
+    }
+    d.end_array().key("household_count").integer(static_cast<std::int64_t>(residents.size()));
+    d.key("incident_id").string(id).key("units").begin_array();
+    // Units: [id, call_sign, kind, station, distance, position age], nearest first, fresh.
+    f.end_array().key("units").begin_array();
+    for (const auto& ur : part[1]) {
+      const auto distance = round1(ur[4].get<double>());
+      f.begin_object();
+      f.key("call_sign").string(ur[1].get_ref<const std::string&>());
+      f.key("distance_m").number(distance);
+      f.key("id").string(ur[0].get_ref<const std::string&>());
+      f.key("kind").string(ur[2].get_ref<const std::string&>());
+      f.key("position_age_s").number(std::round(ur[5].get<double>()));
+      f.key("station_id").string(ur[3].get_ref<const std::string&>());
+      f.end_object();
+      d.begin_object().key("distance_m").number(distance).key("id").string(ur[0].get_ref<const std::string&>()).end_object();
+    }
+    f.end_array().key("units_stale_skipped").integer(stale_skipped).end_object();
+    d.end_array().key("units_stale_skipped").integer(stale_skipped).key("vulnerable_count").integer(vulnerable).end_object();
+    out.push_back({id, std::move(fusion), {"incident.fused", id, inc.category, inc.station, std::move(data)}, serials[n]});
   }
   return out;
 }
