@@ -29,6 +29,7 @@ using domain::JsonWriter;
 using detail::lon_lat;
 using detail::optional_text;
 using detail::text_or_null;
+using detail::strings_of;
 
 // Step 1 of a batch: insert the alerts; a (source, source_ref) already stored is skipped. Each
 // row also carries the reference data's version sum in this statement's snapshot: fusion uses
@@ -73,17 +74,32 @@ JOIN incidents i ON i.id = a.incident_id
 // checked here, the category and the choice in domain::fusion::plan_merges. The `OFFSET 0`
 // fence keeps the time window out of the scan: its generic plan must walk the spatial index,
 // never the recent incidents by time (at 500 alerts/s, 300,000 rows in ten minutes).
+// Each candidate also comes with what fusion needs to fuse it again should an alert join it
+// (its address and the markers, callers and subjects of its alerts), so that the parts of the
+// incidents a batch joins run in the same statement as those it opens.
 constexpr const char* open_near_sql = R"sql(
-SELECT DISTINCT inc.id::text, inc.number, inc.category, ST_X(inc.location), ST_Y(inc.location),
-       (extract(epoch FROM inc.received_at) * 1000000)::bigint, coalesce(inc.station_id, '')
-FROM json_to_recordset($1::json) AS i(lon float8, lat float8, t timestamptz)
+SELECT c.id::text, c.number, c.category, ST_X(c.location), ST_Y(c.location),
+       (extract(epoch FROM c.received_at) * 1000000)::bigint, coalesce(c.station_id, ''), c.address_id,
+       ag.markers::text, ag.callers::text, ag.subject_phones::text, ag.subject_ids::text
+FROM (
+  SELECT DISTINCT ON (inc.id) inc.id, inc.number, inc.category, inc.location, inc.received_at, inc.station_id, inc.address_id
+  FROM json_to_recordset($1::json) AS i(lon float8, lat float8, t timestamptz)
+  CROSS JOIN LATERAL (
+    SELECT * FROM incidents
+    WHERE ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326)::geography, $2, false)
+    OFFSET 0
+  ) inc
+  WHERE inc.received_at BETWEEN i.t - make_interval(secs => $3) AND i.t + make_interval(secs => $3)
+    AND inc.status NOT IN ('closed', 'cancelled', 'resolved', 'diverted')
+) c
 CROSS JOIN LATERAL (
-  SELECT * FROM incidents
-  WHERE ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326)::geography, $2, false)
-  OFFSET 0
-) inc
-WHERE inc.received_at BETWEEN i.t - make_interval(secs => $3) AND i.t + make_interval(secs => $3)
-  AND inc.status NOT IN ('closed', 'cancelled', 'resolved', 'diverted')
+  SELECT coalesce(json_agg(DISTINCT a.marker) FILTER (WHERE a.marker IS NOT NULL), '[]') AS markers,
+         coalesce(json_agg(DISTINCT a.caller_phone) FILTER (WHERE a.caller_phone IS NOT NULL), '[]') AS callers,
+         coalesce(json_agg(DISTINCT a.subject_phone) FILTER (WHERE a.subject_phone IS NOT NULL), '[]') AS subject_phones,
+         coalesce(json_agg(DISTINCT a.subject_id_number) FILTER (WHERE a.subject_id_number IS NOT NULL), '[]')
+           AS subject_ids
+  FROM alerts a WHERE a.incident_id = c.id
+) ag
 )sql";
 
 // Serial numbers for the incidents a batch opens.
@@ -307,6 +323,7 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
   std::vector<std::optional<domain::fusion::MergeAlert>> merge_input(count);
   std::vector<domain::fusion::MergeCandidate> open;
   std::map<std::string, std::pair<std::string, std::string>> open_info;  // id → (number, station)
+  std::map<std::string, FuseInput> open_fuse;  // id → what fusing it again needs
   bool any_located = false;
   for (std::size_t i = 0; i < count; ++i) {
     if (inserted[i] && located[i].point) {
@@ -347,6 +364,17 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
       open.push_back({r[0].as<std::string>(), r[2].as<std::string>(), {r[3].as<double>(), r[4].as<double>()},
                       domain::TimePoint(std::chrono::microseconds(r[5].as<std::int64_t>()))});
       open_info[open.back().id] = {r[1].as<std::string>(), r[6].as<std::string>()};
+      auto& f = open_fuse[open.back().id];
+      f.id = open.back().id;
+      f.category = open.back().category;
+      f.station = r[6].as<std::string>();
+      f.at = open.back().at;
+      f.address_id = r[7].is_null() ? std::string() : r[7].as<std::string>();
+      f.received_at = open.back().received_at;
+      f.markers = strings_of(r[8]);
+      f.caller_phones = strings_of(r[9]);
+      f.subject_phones = strings_of(r[10]);
+      f.subject_ids = strings_of(r[11]);
     }
   }
   auto plan = merging ? domain::fusion::plan_merges(
@@ -386,6 +414,7 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
   if (options.observe_fusion && inserted_count > 0)
     options.observe_fusion("intake", std::chrono::duration<double>(parts_started - fusion_started).count());
   std::vector<std::string> fusion_of(count);  // by the index of the alert that opens the incident
+  std::string joined_store;                   // the new fusion of the stored incidents joined
   std::vector<NewEvent> fused_events;
   if (fuse) {
     std::vector<FuseInput> opened;
@@ -402,17 +431,30 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
       f.at = located[i].point;
       f.address_id = located[i].address_id;
       f.received_at = alert(i).received_at;
+      f.draw_serial = true;
       opened.push_back(std::move(f));
     }
     const auto add = [](std::vector<std::string>& v, const std::optional<std::string>& s) {
       if (s && !s->empty() && std::find(v.begin(), v.end(), *s) == v.end()) v.push_back(*s);
     };
+    // The stored incidents that alerts of the batch join are fused again in the same statement,
+    // after the new ones: what they are came with the merge look-up, and this batch's alerts
+    // join their inputs here (they are moved into them by the deferred writes).
+    const std::size_t new_count = opened.size();
+    std::map<std::string, std::size_t> joined_slot;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!inserted[i]) continue;
+      const auto t = plan.target[i];
+      if (t < 0 || plan.opened_by[static_cast<std::size_t>(t)] >= 0) continue;
+      const auto& id = plan.targets[static_cast<std::size_t>(t)].id;
+      if (joined_slot.emplace(id, opened.size()).second) opened.push_back(open_fuse.at(id));
+    }
     for (std::size_t i = 0; i < count; ++i) {
       if (!inserted[i]) continue;
       const auto t = plan.target[i];
       const int o = t < 0 ? static_cast<int>(i) : plan.opened_by[static_cast<std::size_t>(t)];
-      if (o < 0) continue;  // joins an incident already stored: fuse_in below
-      auto& f = opened[slot[static_cast<std::size_t>(o)]];
+      auto& f = o >= 0 ? opened[slot[static_cast<std::size_t>(o)]]
+                       : opened[joined_slot.at(plan.targets[static_cast<std::size_t>(t)].id)];
       const auto& a = alert(i);
       add(f.markers, a.marker);
       if (a.caller) add(f.caller_phones, a.caller->phone);
@@ -421,9 +463,10 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
         add(f.subject_ids, a.subject->id_number);
       }
     }
+    // The new incidents are not in the table the history reads: they are everyone's peers.
     std::vector<HistoryEntry> peers;  // numbered by fuse_parts, which draws the serials
     if (opened.size() > 1) {
-      for (std::size_t k = 0; k < opened.size(); ++k) {
+      for (std::size_t k = 0; k < new_count; ++k) {
         const auto& f = opened[k];
         peers.push_back({{f.id, f.received_at, f.at, f.address_id, f.caller_phones},
                          "",
@@ -436,10 +479,17 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
                               serial[opener[k]] = s;
                               return number_of(opener[k]);
                             });
+    JsonWriter sw(joined_store);
+    sw.begin_array();
     for (std::size_t k = 0; k < fused.size(); ++k) {
-      fusion_of[opener[k]] = std::move(fused[k].fusion);
+      if (k < new_count) {
+        fusion_of[opener[k]] = std::move(fused[k].fusion);
+      } else {
+        sw.begin_object().key("id").string(fused[k].id).key("fusion").raw(fused[k].fusion).end_object();
+      }
       fused_events.push_back(std::move(fused[k].event));
     }
+    sw.end_array();
   }
 
   // Each event's data is serialized once: the same text goes to the table and to the feed.
@@ -556,17 +606,10 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
       deferred.add(w, "xn_merge_alerts", moves);
       deferred.add(w, "xn_bump_incidents", bumps, now_text);
     }
-    // Incidents already stored that alerts joined are fused again on what this transaction
-    // has written. The `incident.fused` events follow the batch's other events, in its commit.
+    // The stored incidents that alerts joined get their new fusion (found with the new ones'
+    // above). The `incident.fused` events follow the batch's other events, in its commit.
     if (fuse) {
-      std::vector<std::string> joined;
-      for (std::size_t i = 0; i < count; ++i) {
-        const auto t = plan.target[i];
-        if (inserted[i] && t >= 0 && plan.opened_by[static_cast<std::size_t>(t)] < 0)
-          joined.push_back(plan.targets[static_cast<std::size_t>(t)].id);
-      }
-      if (!joined.empty())
-        for (auto& e : fuse_in(w, joined, *options.fuse, now_text, deferred, ref)) fused_events.push_back(std::move(e));
+      if (joined_store.size() > 2) deferred.add(w, "xn_fuse_store", joined_store, now_text);
       for (auto& e : fused_events) events.push_back(std::move(e));
       if (options.observe_fusion && inserted_count > 0) {
         options.observe_fusion("parts", seconds_since(parts_started));

@@ -236,10 +236,10 @@ constexpr const char* fuse_parts_head_sql = R"sql(
 WITH x AS (
   SELECT * FROM json_to_recordset($1::json) AS x(
     idx int, id uuid, lon float8, lat float8, address_id text, received timestamptz, markers json,
-    caller_phones json, subject_phones json, subject_ids json)
+    caller_phones json, subject_phones json, subject_ids json, draw boolean)
 )
 SELECT x.idx, %CAMERAS%, un.j::text, hh.j::text, hi.j::text, st.n,
-       CASE WHEN $11::boolean THEN nextval('incident_serial') END
+       CASE WHEN x.draw THEN nextval('incident_serial') END
 FROM x
 CROSS JOIN LATERAL (
   SELECT CASE WHEN x.lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(x.lon, x.lat), 4326)::geography END AS g
@@ -591,10 +591,7 @@ void prepare_fusion(pqxx::connection& c) {
 namespace {
 
 using detail::string_array;
-
-std::vector<std::string> strings_of(const pqxx::field& f) {
-  return json::parse(f.as<std::string>()).get<std::vector<std::string>>();
-}
+using detail::strings_of;
 
 }  // namespace
 
@@ -625,6 +622,7 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
       pw.key("caller_phones").raw(string_array(inc.caller_phones));
       pw.key("subject_phones").raw(string_array(subject_phones));
       pw.key("subject_ids").raw(string_array(inc.subject_ids));
+      pw.key("draw").boolean(inc.draw_serial && number_of);
       pw.end_object();
     }
     pw.end_array();
@@ -637,16 +635,17 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
   for (const auto& r : w.exec_prepared(ref ? "xn_fuse_parts_nocam" : "xn_fuse_parts", parts_param, o.camera_radius_m,
                                        o.cameras_max * 3,
                                        o.units_max, o.household_max * 2, o.history_radius_m, o.history_days,
-                                       o.history_max, o.history_max * 2, o.unit_max_age_s, bool(number_of))) {
+                                       o.history_max, o.history_max * 2, o.unit_max_age_s)) {
     const auto n = r[0].as<std::size_t>();
     auto& p = parts[n];
     for (int k = 0; k < 4; ++k) p[k] = r[k + 1].is_null() ? json::array() : json::parse(r[k + 1].as<std::string>());
     stale_units[n] = r[5].is_null() ? 0 : r[5].as<int>();
-    if (number_of) serials.at(n) = r[6].as<std::int64_t>();
+    if (!r[6].is_null()) serials.at(n) = r[6].as<std::int64_t>();
   }
-  // Every incident is numbered now; the peers are the incidents themselves, in the same order.
+  // The new incidents are numbered now; the peers are they, first and in the same order.
   if (number_of) {
     for (std::size_t n = 0; n < incidents.size(); ++n) {
+      if (!incidents[n].draw_serial) continue;
       auto number = number_of(n, serials[n]);
       if (n < peers.size()) peers[n].number = std::move(number);
     }

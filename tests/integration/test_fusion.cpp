@@ -690,6 +690,60 @@ TEST_F(Fusion, AfterTheCommitWhenInTransactionIsOff) {
   EXPECT_EQ(sql().scalar("SELECT count(*) FROM events WHERE incident_id = $1::uuid AND type = 'incident.fused'", id), 1);
 }
 
+// An alert that joins a stored incident and one that opens a new incident, in one batch: both
+// are fused by the batch's one parts statement. The stored incident is fused again on all its
+// alerts (the marker of its first alert keeps its camera first; the joining alert's subject
+// brings that person's household), the new one is numbered and fused as usual.
+TEST_F(Fusion, AJoinedAndANewIncidentAreFusedByTheSameBatch) {
+  build_county();
+  Server& server = start_fusing(
+      {{"XIAONAO_DB_WRITER_THREADS", "1"}, {"XIAONAO_DB_BATCH_MAX", "2"}, {"XIAONAO_DB_BATCH_GATHER_MS", "1000"}});
+  json pillar = make_alert("fire");
+  pillar.erase("location");
+  pillar.erase("address");
+  pillar["marker"] = "M1";
+  const std::string stored = post(server.port(), pillar)["incident_id"];
+  ASSERT_FALSE(stored.empty());
+
+  json joins = make_alert("medical");  // related to fire, 20 m away: joins the stored incident
+  joins["location"] = located_at(20, 0);
+  joins["subject"] = {{"phone", "13933334444"}};
+  json opens = make_alert("gambling");  // in Z2, unrelated: a new incident
+  opens["location"] = {{"lon", 119.915}, {"lat", 28.455}};
+  json joins_answer, opens_answer;
+  std::thread first([&] { joins_answer = post(server.port(), joins); });
+  std::thread second([&] { opens_answer = post(server.port(), opens); });
+  first.join();
+  second.join();
+  ASSERT_EQ(joins_answer.value("incident_id", ""), stored);
+  EXPECT_TRUE(joins_answer["merged"].get<bool>());
+  const std::string fresh = opens_answer.value("incident_id", "");
+  ASSERT_FALSE(fresh.empty());
+  ASSERT_NE(fresh, stored);
+  ASSERT_EQ(sql().scalar("SELECT count(DISTINCT at) FROM events WHERE type IN ('alert.merged', 'incident.opened')"
+                         " AND incident_id IN ($1::uuid, $2::uuid) AND at > (SELECT min(at) FROM events"
+                         " WHERE incident_id = $1::uuid)", stored, fresh),
+            1)
+      << "one batch";
+
+  ApiClient http(server.port());
+  const auto v = http.get("/api/v1/incidents/" + stored).json();
+  ASSERT_FALSE(v["cameras"].empty());
+  EXPECT_EQ(v["cameras"][0]["id"], "CM");
+  EXPECT_TRUE(v["cameras"][0]["marker_camera"].get<bool>());
+  bool subject_home = false;
+  for (const auto& h : v["household"]) subject_home = subject_home || (h["person_id"] == "F1" && h["via"] == "subject");
+  EXPECT_TRUE(subject_home) << v["household"].dump();
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM events WHERE incident_id = $1::uuid AND type = 'incident.fused'", stored),
+            2);
+  const auto w = http.get("/api/v1/incidents/" + fresh).json();
+  EXPECT_EQ(w["incident"]["number"], opens_answer["incident_number"]);
+  EXPECT_EQ(w["zone"]["id"], "Z2");
+  EXPECT_TRUE(w["fused_at"].is_string());
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM events WHERE incident_id = $1::uuid AND type = 'incident.fused'", fresh),
+            1);
+}
+
 // Incidents that one intake batch opens are not in the table when the batch fuses them: they
 // are each other's history all the same (domain::fusion::history_reasons), the later one
 // listing the earlier, as if they had come in separate transactions.

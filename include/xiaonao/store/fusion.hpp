@@ -96,6 +96,7 @@ struct FuseInput {
   std::vector<std::string> caller_phones;  ///< as its alerts stored them
   std::vector<std::string> subject_phones;  ///< as given (normalised here)
   std::vector<std::string> subject_ids;
+  bool draw_serial = false;  ///< a new incident: fuse_parts draws its serial (with `number_of`)
 };
 
 /// What the parts found for one incident: the JSON for incidents.fusion and the event.
@@ -118,9 +119,9 @@ using NumberOf = std::function<std::string(std::size_t k, std::int64_t serial)>;
 /// Cameras, units, household and history of `incidents` in one statement, ranked by the domain
 /// rules; `peers` join the history lists by domain::fusion::history_reasons. Stores nothing.
 /// With `ref` the cameras come from memory and the statement reads the rest. With `number_of`
-/// the same statement also draws each incident's serial (Fused::serial; intake's new incidents,
-/// which saves the serials their own round trip), and the peers, which are then the incidents
-/// themselves in the same order, are numbered with it.
+/// the same statement also draws the serial of each incident marked `draw_serial`
+/// (Fused::serial; intake's new incidents, which saves the serials their own round trip), and
+/// the peers, which are then those incidents, first and in the same order, are numbered with it.
 std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseInput>& incidents,
                               const FusionOptions& options, const std::string& now_text,
                               std::vector<HistoryEntry> peers = {}, const ReferenceIndex* ref = nullptr,
