@@ -69,6 +69,16 @@ bool related_categories(std::string_view a, std::string_view b) {
   return false;
 }
 
+std::vector<std::string> related_to(std::string_view c) {
+  std::vector<std::string> out{std::string(c)};
+  for (const auto& g : kRelated) {
+    if (!in_group(g, c)) continue;
+    for (const auto& other : g)
+      if (std::find(out.begin(), out.end(), other) == out.end()) out.emplace_back(other);
+  }
+  return out;
+}
+
 std::optional<std::size_t> merge_target(const MergeAlert& alert, const std::vector<MergeCandidate>& open,
                                         const MergeRule& rule) {
   std::optional<std::size_t> best;

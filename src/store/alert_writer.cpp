@@ -74,7 +74,8 @@ JOIN incidents i ON i.id = a.incident_id
 // checked here, the category and the choice in domain::fusion::plan_merges. The `OFFSET 0`
 // fence keeps the time window out of the scan: its generic plan must walk the spatial index,
 // never the recent incidents by time (at 500 alerts/s, 300,000 rows in ten minutes).
-// Each candidate also comes with what fusion needs to fuse it again should an alert join it
+// Only candidates of the alert's category or a related one (domain::fusion::related_to): no
+// other can be joined. Each candidate also comes with what fusion needs to fuse it again should an alert join it
 // (its address and the markers, callers and subjects of its alerts), so that the parts of the
 // incidents a batch joins run in the same statement as those it opens.
 constexpr const char* open_near_sql = R"sql(
@@ -83,7 +84,7 @@ SELECT c.id::text, c.number, c.category, ST_X(c.location), ST_Y(c.location),
        ag.markers::text, ag.callers::text, ag.subject_phones::text, ag.subject_ids::text
 FROM (
   SELECT DISTINCT ON (inc.id) inc.id, inc.number, inc.category, inc.location, inc.received_at, inc.station_id, inc.address_id
-  FROM json_to_recordset($1::json) AS i(lon float8, lat float8, t timestamptz)
+  FROM json_to_recordset($1::json) AS i(lon float8, lat float8, t timestamptz, cats text[])
   CROSS JOIN LATERAL (
     SELECT * FROM incidents
     WHERE ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326)::geography, $2, false)
@@ -91,6 +92,7 @@ FROM (
   ) inc
   WHERE inc.received_at BETWEEN i.t - make_interval(secs => $3) AND i.t + make_interval(secs => $3)
     AND inc.status NOT IN ('closed', 'cancelled', 'resolved', 'diverted')
+    AND inc.category = ANY (i.cats)
 ) c
 CROSS JOIN LATERAL (
   SELECT coalesce(json_agg(DISTINCT a.marker) FILTER (WHERE a.marker IS NOT NULL), '[]') AS markers,
@@ -356,6 +358,9 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
       nw.begin_object();
       lon_lat(nw, located[i].point);
       nw.key("t").string(received[i]);
+      nw.key("cats").begin_array();
+      for (const auto& c : domain::fusion::related_to(alert(i).category)) nw.string(c);
+      nw.end_array();
       nw.end_object();
     }
     nw.end_array();

@@ -41,6 +41,9 @@ bool in_view(const CameraGeometry& cam, GeoPoint p);
 /// missing_person/suicide_risk/help).
 bool related_categories(std::string_view a, std::string_view b);
 
+/// `c` and every category related to it: exactly the b with related_categories(c, b).
+std::vector<std::string> related_to(std::string_view c);
+
 /// The merge thresholds (config fusion.merge_radius_m, fusion.merge_window_s).
 struct MergeRule {
   double radius_m{200};

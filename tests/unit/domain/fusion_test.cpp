@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include <set>
+
 #include <gtest/gtest.h>
 
 namespace xiaonao::domain::fusion {
@@ -198,6 +200,29 @@ TEST(FusionHistoryPeers, NeverSelfNeverLaterNeverBeyondTheLookBack) {
   // Unlocated incidents never match by place, and an empty address matches nothing.
   EXPECT_TRUE(history_reasons(peer("b", t0, std::nullopt, "", {}), peer("a", t0, std::nullopt, "", {}), 100, 365)
                   .empty());
+}
+
+}  // namespace
+}  // namespace xiaonao::domain::fusion
+
+namespace xiaonao::domain::fusion {
+namespace {
+
+TEST(FusionRelatedTo, ListsExactlyTheRelatedCategories) {
+  const std::vector<std::string> all{"fraud", "theft", "burglary", "robbery", "assault", "gambling", "dispute",
+                                     "noise", "traffic_accident", "fire", "medical", "missing_person",
+                                     "lost_property", "suicide_risk", "help", "other", "unknown_code"};
+  for (const auto& a : all) {
+    const auto list = related_to(a);
+    EXPECT_EQ(list.front(), a);
+    for (const auto& b : all) {
+      const bool listed = std::find(list.begin(), list.end(), b) != list.end();
+      EXPECT_EQ(listed, related_categories(a, b)) << a << " / " << b;
+    }
+    std::set<std::string> unique(list.begin(), list.end());
+    EXPECT_EQ(unique.size(), list.size()) << a;
+  }
+  EXPECT_EQ(related_to("robbery").size(), 5u);  // in two groups
 }
 
 }  // namespace
