@@ -1,9 +1,11 @@
 #include "xiaonao/store/alert_writer.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <map>
 
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 #include "xiaonao/domain/fusion.hpp"
@@ -29,7 +31,6 @@ using domain::JsonWriter;
 using detail::lon_lat;
 using detail::optional_text;
 using detail::text_or_null;
-using detail::strings_of;
 
 // Step 1 of a batch: insert the alerts; a (source, source_ref) already stored is skipped. Each
 // row also carries the reference data's version sum in this statement's snapshot: fusion uses
@@ -75,9 +76,9 @@ JOIN incidents i ON i.id = a.incident_id
 // fence keeps the time window out of the scan: its generic plan must walk the spatial index,
 // never the recent incidents by time (at 500 alerts/s, 300,000 rows in ten minutes).
 // Only candidates of the alert's category or a related one (domain::fusion::related_to): no
-// other can be joined. Each candidate also comes with what fusion needs to fuse it again should an alert join it
-// (its address and the markers, callers and subjects of its alerts), so that the parts of the
-// incidents a batch joins run in the same statement as those it opens.
+// other can be joined. Each candidate also comes with what fusion needs to fuse it again should
+// an alert join it (its address and the markers, callers and subjects of its alerts), so that
+// the parts of the incidents a batch joins run in the same statement as those it opens.
 constexpr const char* open_near_sql = R"sql(
 SELECT c.id::text, c.number, c.category, ST_X(c.location), ST_Y(c.location),
        (extract(epoch FROM c.received_at) * 1000000)::bigint, coalesce(c.station_id, ''), c.address_id,
@@ -95,11 +96,10 @@ FROM (
     AND inc.category = ANY (i.cats)
 ) c
 CROSS JOIN LATERAL (
-  SELECT coalesce(json_agg(DISTINCT a.marker) FILTER (WHERE a.marker IS NOT NULL), '[]') AS markers,
-         coalesce(json_agg(DISTINCT a.caller_phone) FILTER (WHERE a.caller_phone IS NOT NULL), '[]') AS callers,
-         coalesce(json_agg(DISTINCT a.subject_phone) FILTER (WHERE a.subject_phone IS NOT NULL), '[]') AS subject_phones,
-         coalesce(json_agg(DISTINCT a.subject_id_number) FILTER (WHERE a.subject_id_number IS NOT NULL), '[]')
-           AS subject_ids
+  SELECT coalesce(json_agg(a.marker) FILTER (WHERE a.marker IS NOT NULL), '[]') AS markers,
+         coalesce(json_agg(a.caller_phone) FILTER (WHERE a.caller_phone IS NOT NULL), '[]') AS callers,
+         coalesce(json_agg(a.subject_phone) FILTER (WHERE a.subject_phone IS NOT NULL), '[]') AS subject_phones,
+         coalesce(json_agg(a.subject_id_number) FILTER (WHERE a.subject_id_number IS NOT NULL), '[]') AS subject_ids
   FROM alerts a WHERE a.incident_id = c.id
 ) ag
 )sql";
@@ -325,7 +325,9 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
   std::vector<std::optional<domain::fusion::MergeAlert>> merge_input(count);
   std::vector<domain::fusion::MergeCandidate> open;
   std::map<std::string, std::pair<std::string, std::string>> open_info;  // id → (number, station)
-  std::map<std::string, FuseInput> open_fuse;  // id → what fusing it again needs
+  // id → what fusing it again needs; its alerts' markers, callers and subjects as the JSON
+  // texts of the look-up (read only for the few that an alert joins)
+  std::map<std::string, std::pair<FuseInput, std::array<std::string, 4>>> open_fuse;
   bool any_located = false;
   for (std::size_t i = 0; i < count; ++i) {
     if (inserted[i] && located[i].point) {
@@ -369,17 +371,14 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
       open.push_back({r[0].as<std::string>(), r[2].as<std::string>(), {r[3].as<double>(), r[4].as<double>()},
                       domain::TimePoint(std::chrono::microseconds(r[5].as<std::int64_t>()))});
       open_info[open.back().id] = {r[1].as<std::string>(), r[6].as<std::string>()};
-      auto& f = open_fuse[open.back().id];
+      auto& [f, lists] = open_fuse[open.back().id];
       f.id = open.back().id;
       f.category = open.back().category;
       f.station = r[6].as<std::string>();
       f.at = open.back().at;
       f.address_id = r[7].is_null() ? std::string() : r[7].as<std::string>();
       f.received_at = open.back().received_at;
-      f.markers = strings_of(r[8]);
-      f.caller_phones = strings_of(r[9]);
-      f.subject_phones = strings_of(r[10]);
-      f.subject_ids = strings_of(r[11]);
+      for (int k = 0; k < 4; ++k) lists[static_cast<std::size_t>(k)] = r[8 + k].as<std::string>();
     }
   }
   auto plan = merging ? domain::fusion::plan_merges(
@@ -452,7 +451,15 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
       const auto t = plan.target[i];
       if (t < 0 || plan.opened_by[static_cast<std::size_t>(t)] >= 0) continue;
       const auto& id = plan.targets[static_cast<std::size_t>(t)].id;
-      if (joined_slot.emplace(id, opened.size()).second) opened.push_back(open_fuse.at(id));
+      if (!joined_slot.emplace(id, opened.size()).second) continue;
+      const auto& [stored, lists] = open_fuse.at(id);
+      FuseInput f = stored;
+      // Each once, as the batch's own alerts are added below.
+      for (const auto& [to, text] : {std::pair{&f.markers, &lists[0]}, std::pair{&f.caller_phones, &lists[1]},
+                                     std::pair{&f.subject_phones, &lists[2]}, std::pair{&f.subject_ids, &lists[3]}})
+        for (auto& s : nlohmann::json::parse(*text).get<std::vector<std::string>>())
+          if (std::find(to->begin(), to->end(), s) == to->end()) to->push_back(std::move(s));
+      opened.push_back(std::move(f));
     }
     for (std::size_t i = 0; i < count; ++i) {
       if (!inserted[i]) continue;

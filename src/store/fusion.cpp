@@ -591,7 +591,10 @@ void prepare_fusion(pqxx::connection& c) {
 namespace {
 
 using detail::string_array;
-using detail::strings_of;
+
+std::vector<std::string> strings_of(const pqxx::field& f) {
+  return json::parse(f.as<std::string>()).get<std::vector<std::string>>();
+}
 
 }  // namespace
 
@@ -813,9 +816,12 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
   return out;
 }
 
+namespace {
+
+// What fuse_incidents does inside its transaction: read what the incidents are, their parts,
+// the store of the results queued in `deferred`; returns the events, not yet appended.
 std::vector<NewEvent> fuse_in(pqxx::transaction_base& w, const std::vector<std::string>& requested_ids,
-                              const FusionOptions& o, const std::string& now_text, detail::Deferred& deferred,
-                              const ReferenceIndex* ref) {
+                              const FusionOptions& o, const std::string& now_text, detail::Deferred& deferred) {
   // Each incident once, in the order asked (unknown ids are simply not returned).
   std::vector<std::string> ids;
   for (const auto& id : requested_ids) {
@@ -844,7 +850,7 @@ std::vector<NewEvent> fuse_in(pqxx::transaction_base& w, const std::vector<std::
   std::string stored;
   JsonWriter stw(stored);
   stw.begin_array();
-  for (auto& f : fuse_parts(w, incidents, o, now_text, {}, ref)) {
+  for (auto& f : fuse_parts(w, incidents, o, now_text)) {
     stw.begin_object();
     stw.key("id").string(f.id);
     stw.key("fusion").raw(f.fusion);
@@ -855,6 +861,8 @@ std::vector<NewEvent> fuse_in(pqxx::transaction_base& w, const std::vector<std::
   deferred.add(w, "xn_fuse_store", stored, now_text);
   return events;
 }
+
+}  // namespace
 
 std::vector<domain::Frame> fuse_incidents(pqxx::connection& c, const std::vector<std::string>& incident_ids,
                                           const FusionOptions& o) {

@@ -6,9 +6,6 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-#include <pqxx/pqxx>
-
 #include "xiaonao/domain/alert.hpp"
 #include "xiaonao/domain/json_text.hpp"
 
@@ -51,11 +48,6 @@ inline std::string string_array(const std::vector<std::string>& v) {
   for (const auto& s : v) w.string(s);
   w.end_array();
   return out;
-}
-
-/// A JSON array of strings from a result field (array_to_json, json_agg).
-inline std::vector<std::string> strings_of(const pqxx::field& f) {
-  return nlohmann::json::parse(f.as<std::string>()).get<std::vector<std::string>>();
 }
 
 }  // namespace xiaonao::store::detail

@@ -127,17 +127,9 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
                               std::vector<HistoryEntry> peers = {}, const ReferenceIndex* ref = nullptr,
                               const NumberOf& number_of = {});
 
-/// Cameras, units, household and history of `incident_ids` inside `w` (which sees its own
-/// uncommitted incidents and alerts), stored into incidents.fusion + fused_at; returns one
-/// `incident.fused` event each (no personal data), not yet appended. Unknown ids are skipped.
-/// Needs prepare_fusion on the connection. The intake writer runs it inside the alert's
-/// transaction; fuse_incidents in a transaction of its own. The writes queued in `deferred` go
-/// with its first statement; the store of the results is queued there in turn.
-std::vector<NewEvent> fuse_in(pqxx::transaction_base& w, const std::vector<std::string>& incident_ids,
-                              const FusionOptions& options, const std::string& now_text, detail::Deferred& deferred,
-                              const ReferenceIndex* ref = nullptr);
-
-/// fuse_in for `incident_ids` in one transaction of its own, with the events appended; returns
+/// Cameras, units, household and history of `incident_ids` (read from the tables: what each
+/// incident is, then fuse_parts), stored into incidents.fusion + fused_at, with one
+/// `incident.fused` event each (no personal data), in one transaction of its own; returns
 /// the feed frames to publish (relocation, split, the sweep, and intake when
 /// fusion.in_transaction is off or the in-transaction run failed).
 std::vector<domain::Frame> fuse_incidents(pqxx::connection& c, const std::vector<std::string>& incident_ids,
