@@ -77,14 +77,17 @@ JOIN incidents i ON i.id = a.incident_id
 // never the recent incidents by time (at 500 alerts/s, 300,000 rows in ten minutes).
 // Only candidates of the alert's category or a related one (domain::fusion::related_to): no
 // other can be joined. Each candidate also comes with what fusion needs to fuse it again should
-// an alert join it (its address and the markers, callers and subjects of its alerts), so that
-// the parts of the incidents a batch joins run in the same statement as those it opens.
+// an alert join it (its address and the lists of its alerts' markers, callers and subjects,
+// 018), so that the parts of the incidents a batch joins run in the same statement as those it
+// opens.
 constexpr const char* open_near_sql = R"sql(
 SELECT c.id::text, c.number, c.category, ST_X(c.location), ST_Y(c.location),
        (extract(epoch FROM c.received_at) * 1000000)::bigint, coalesce(c.station_id, ''), c.address_id,
-       ag.markers::text, ag.callers::text, ag.subject_phones::text, ag.subject_ids::text
+       array_to_json(c.alert_markers)::text, array_to_json(c.alert_callers)::text,
+       array_to_json(c.alert_subject_phones)::text, array_to_json(c.alert_subject_ids)::text
 FROM (
-  SELECT DISTINCT ON (inc.id) inc.id, inc.number, inc.category, inc.location, inc.received_at, inc.station_id, inc.address_id
+  SELECT DISTINCT ON (inc.id) inc.id, inc.number, inc.category, inc.location, inc.received_at, inc.station_id,
+         inc.address_id, inc.alert_markers, inc.alert_callers, inc.alert_subject_phones, inc.alert_subject_ids
   FROM json_to_recordset($1::json) AS i(lon float8, lat float8, t timestamptz, cats text[])
   CROSS JOIN LATERAL (
     SELECT * FROM incidents
@@ -95,13 +98,6 @@ FROM (
     AND inc.status NOT IN ('closed', 'cancelled', 'resolved', 'diverted')
     AND inc.category = ANY (i.cats)
 ) c
-CROSS JOIN LATERAL (
-  SELECT coalesce(json_agg(a.marker) FILTER (WHERE a.marker IS NOT NULL), '[]') AS markers,
-         coalesce(json_agg(a.caller_phone) FILTER (WHERE a.caller_phone IS NOT NULL), '[]') AS callers,
-         coalesce(json_agg(a.subject_phone) FILTER (WHERE a.subject_phone IS NOT NULL), '[]') AS subject_phones,
-         coalesce(json_agg(a.subject_id_number) FILTER (WHERE a.subject_id_number IS NOT NULL), '[]') AS subject_ids
-  FROM alerts a WHERE a.incident_id = c.id
-) ag
 )sql";
 
 // Serial numbers for the incidents a batch opens.
@@ -115,21 +111,24 @@ constexpr const char* insert_incidents_sql = R"sql(
 INSERT INTO incidents (id, number, category, priority, received_at, location, address,
                        description, created_at, updated_at, station_id, zone_id, grid_id, address_id,
                        located_by, location_confidence, location_candidates, needs_location, owner_flag,
-                       status, assessed_at, fusion, fused_at)
+                       status, assessed_at, fusion, fused_at, alert_markers, alert_callers,
+                       alert_subject_phones, alert_subject_ids)
 SELECT id, number, category, priority, received_at,
        CASE WHEN lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,
        address, description, $2::timestamptz, $2::timestamptz, station_id, zone_id, grid_id, address_id,
        located_by, confidence, candidates, coalesce(needs_location, false), owner_flag,
        CASE WHEN assessed THEN 'assessed' ELSE 'received' END,
-       CASE WHEN assessed THEN $2::timestamptz END, fusion, CASE WHEN fusion IS NOT NULL THEN $2::timestamptz END
+       CASE WHEN assessed THEN $2::timestamptz END, fusion, CASE WHEN fusion IS NOT NULL THEN $2::timestamptz END,
+       markers, callers, subject_phones, subject_ids
 FROM json_to_recordset($1::json) AS x(id uuid, number text, category text, priority smallint,
      received_at timestamptz, lon float8, lat float8, address text, description text, station_id text,
      zone_id text, grid_id text, address_id text, located_by text, confidence real, candidates json,
-     needs_location boolean, owner_flag text, assessed boolean, fusion json)
+     needs_location boolean, owner_flag text, assessed boolean, fusion json, markers text[], callers text[],
+     subject_phones text[], subject_ids text[])
 )sql";
 
-// Step 5: merged alerts move to their incident; each target counts them and takes the
-// highest priority (the smallest number).
+// Step 5: merged alerts move to their incident; each target counts them, takes the highest
+// priority (the smallest number) and adds their markers, callers and subjects to its lists.
 constexpr const char* merge_alerts_sql = R"sql(
 UPDATE alerts a SET incident_id = x.incident_id, merged = true
 FROM json_to_recordset($1::json) AS x(alert_id uuid, incident_id uuid)
@@ -137,8 +136,13 @@ WHERE a.id = x.alert_id
 )sql";
 constexpr const char* bump_incidents_sql = R"sql(
 UPDATE incidents i SET alert_count = i.alert_count + x.n, priority = LEAST(i.priority, x.priority),
-       updated_at = $2::timestamptz
-FROM json_to_recordset($1::json) AS x(id uuid, n int, priority smallint)
+       updated_at = $2::timestamptz,
+       alert_markers = ARRAY(SELECT DISTINCT e FROM unnest(i.alert_markers || x.markers) e),
+       alert_callers = ARRAY(SELECT DISTINCT e FROM unnest(i.alert_callers || x.callers) e),
+       alert_subject_phones = ARRAY(SELECT DISTINCT e FROM unnest(i.alert_subject_phones || x.subject_phones) e),
+       alert_subject_ids = ARRAY(SELECT DISTINCT e FROM unnest(i.alert_subject_ids || x.subject_ids) e)
+FROM json_to_recordset($1::json) AS x(id uuid, n int, priority smallint, markers text[], callers text[],
+                                      subject_phones text[], subject_ids text[])
 WHERE i.id = x.id
 )sql";
 
@@ -417,6 +421,33 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
   const auto parts_started = std::chrono::steady_clock::now();
   if (options.observe_fusion && inserted_count > 0)
     options.observe_fusion("intake", std::chrono::duration<double>(parts_started - fusion_started).count());
+  const auto add = [](std::vector<std::string>& v, const std::optional<std::string>& s) {
+    if (s && !s->empty() && std::find(v.begin(), v.end(), *s) == v.end()) v.push_back(*s);
+  };
+  // The markers, callers and subjects that this batch's alerts bring to each incident they open
+  // or join, for its lists (018).
+  std::map<std::string, std::array<std::vector<std::string>, 4>> lists_of;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!inserted[i]) continue;
+    const auto t = plan.target[i];
+    auto& l = lists_of[t < 0 ? incident_ids[i] : plan.targets[static_cast<std::size_t>(t)].id];
+    const auto& a = alert(i);
+    add(l[0], a.marker);
+    if (a.caller) add(l[1], a.caller->phone);
+    if (a.subject) {
+      add(l[2], a.subject->phone);
+      add(l[3], a.subject->id_number);
+    }
+  }
+  const auto write_lists = [&](JsonWriter& jw, const std::string& id) {
+    static constexpr const char* names[] = {"markers", "callers", "subject_phones", "subject_ids"};
+    const auto& l = lists_of[id];
+    for (std::size_t k = 0; k < 4; ++k) {
+      jw.key(names[k]).begin_array();
+      for (const auto& s : l[k]) jw.string(s);
+      jw.end_array();
+    }
+  };
   std::vector<std::string> fusion_of(count);  // by the index of the alert that opens the incident
   std::string joined_store;                   // the new fusion of the stored incidents joined
   std::vector<NewEvent> fused_events;
@@ -438,9 +469,6 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
       f.draw_serial = true;
       opened.push_back(std::move(f));
     }
-    const auto add = [](std::vector<std::string>& v, const std::optional<std::string>& s) {
-      if (s && !s->empty() && std::find(v.begin(), v.end(), *s) == v.end()) v.push_back(*s);
-    };
     // The stored incidents that alerts of the batch join are fused again in the same statement,
     // after the new ones: what they are came with the merge look-up, and this batch's alerts
     // join their inputs here (they are moved into them by the deferred writes).
@@ -538,6 +566,7 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
     iw.key("assessed").boolean(auto_assessed(i));
     iw.key("fusion");
     fusion_of[i].empty() ? iw.null() : iw.raw(fusion_of[i]);
+    write_lists(iw, incident_ids[i]);
     iw.end_object();
   }
   iw.end_array();
@@ -567,6 +596,7 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
       bw.key("id").string(id);
       bw.key("n").integer(nb.first);
       bw.key("priority").integer(nb.second);
+      write_lists(bw, id);
       bw.end_object();
     }
     bw.end_array();

@@ -1139,19 +1139,33 @@ domain::Result<IncidentChange> split_alert(
   w.exec_params0(
       "INSERT INTO incidents (id, number, category, priority, received_at, location, address, description,"
       " created_at, updated_at, station_id, zone_id, grid_id, address_id, located_by, location_confidence,"
-      " location_candidates, needs_location, owner_flag)"
-      " VALUES ($1::uuid, $2, $3, $4, $5::timestamptz,"
+      " location_candidates, needs_location, owner_flag, alert_markers, alert_callers, alert_subject_phones,"
+      " alert_subject_ids)"
+      " SELECT $1::uuid, $2, $3, $4, $5::timestamptz,"
       " CASE WHEN $6::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint($6, $7), 4326) END, $8, $9,"
-      " $10::timestamptz, $10::timestamptz, $11, $12, $13, $14, $15, $16, $17::json, $18, $19)",
+      " $10::timestamptz, $10::timestamptz, $11, $12, $13, $14, $15, $16, $17::json, $18, $19,"
+      " array_remove(ARRAY[a.marker], NULL), array_remove(ARRAY[a.caller_phone], NULL),"
+      " array_remove(ARRAY[a.subject_phone], NULL), array_remove(ARRAY[a.subject_id_number], NULL)"
+      " FROM alerts a WHERE a.id = $20::uuid",
       new_id, number, a.category, *a.priority, received, plon.get(), plat.get(), a.address ? a.address->c_str() : nullptr,
       a.description ? a.description->c_str() : nullptr, now_text, or_null(l.station_id), or_null(l.zone_id),
       or_null(l.grid_id), or_null(l.address_id), or_null(l.located_by),
-      conf.get(), or_null(l.candidates), !l.point, or_null(l.owner_flag));
+      conf.get(), or_null(l.candidates), !l.point, or_null(l.owner_flag), alert_id);
   w.exec_params0("UPDATE alerts SET incident_id = $2::uuid, merged = false WHERE id = $1::uuid", alert_id, new_id);
   // The old incident's priority stays: it is the highest of what it received, a split does not
   // make the remaining alerts less urgent.
-  w.exec_params0("UPDATE incidents SET alert_count = alert_count - 1, updated_at = $2::timestamptz WHERE id = $1::uuid",
-                 incident_id, now_text);
+  // Its lists (018) are those of the alerts it keeps.
+  w.exec_params0(
+      "UPDATE incidents i SET alert_count = alert_count - 1, updated_at = $2::timestamptz,"
+      " alert_markers = l.markers, alert_callers = l.callers, alert_subject_phones = l.subject_phones,"
+      " alert_subject_ids = l.subject_ids"
+      " FROM (SELECT coalesce(array_agg(DISTINCT marker) FILTER (WHERE marker IS NOT NULL), '{}') AS markers,"
+      " coalesce(array_agg(DISTINCT caller_phone) FILTER (WHERE caller_phone IS NOT NULL), '{}') AS callers,"
+      " coalesce(array_agg(DISTINCT subject_phone) FILTER (WHERE subject_phone IS NOT NULL), '{}') AS subject_phones,"
+      " coalesce(array_agg(DISTINCT subject_id_number) FILTER (WHERE subject_id_number IS NOT NULL), '{}')"
+      " AS subject_ids FROM alerts WHERE incident_id = $1::uuid) l"
+      " WHERE i.id = $1::uuid",
+      incident_id, now_text);
   const domain::OpenedIncident ids{alert_id, new_id, number, received, now_text, l.station_id,
                                    l.point ? &*l.point : nullptr, false};
   const json split = {{"alert_id", alert_id},

@@ -419,10 +419,14 @@ TEST_F(FusionAsUser, DuplicateMergeSplitAndIdempotentRetry) {
   second["location"] = located_at(0, 100);
   second["received_at"] = at(60);
   second["priority"] = 1;
+  second["caller"] = {{"phone", "13700009999"}};
   const auto a2 = post(port, second);
   EXPECT_TRUE(a2["merged"].get<bool>());
   EXPECT_EQ(a2["incident_id"], a1["incident_id"]);
   EXPECT_EQ(a2["incident_number"], a1["incident_number"]);
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM incidents WHERE id = $1::uuid AND '13700009999' = ANY (alert_callers)",
+                         a1["incident_id"].get<std::string>()),
+            1);
 
   // The retry of the merged alert answers the same ids.
   ApiClient http(port);
@@ -487,6 +491,12 @@ TEST_F(FusionAsUser, DuplicateMergeSplitAndIdempotentRetry) {
   v = fused_view(port, inc1);
   EXPECT_EQ(v["incident"]["alert_count"], 1);
   EXPECT_EQ(v["alerts"].size(), 1u);
+  // The caller lists (018) follow the alerts: the split one's phone left with it.
+  const auto has_caller = [&](const std::string& id, const char* phone) {
+    return sql().scalar("SELECT count(*) FROM incidents WHERE id = $1::uuid AND $2 = ANY (alert_callers)", id, phone);
+  };
+  EXPECT_EQ(has_caller(inc1, "13700009999"), 0);
+  EXPECT_EQ(has_caller(inc_new, "13700009999"), 1);
   EXPECT_EQ(sql().scalar("SELECT count(*) FROM events WHERE type = 'alert.split' AND incident_id = $1", inc1), 1);
 
   // The feed told it all.
@@ -736,6 +746,14 @@ TEST_F(Fusion, AJoinedAndANewIncidentAreFusedByTheSameBatch) {
   EXPECT_TRUE(subject_home) << v["household"].dump();
   EXPECT_EQ(sql().scalar("SELECT count(*) FROM events WHERE incident_id = $1::uuid AND type = 'incident.fused'", stored),
             2);
+  // The incident's lists (018) hold what both alerts named, for the next alert that joins it.
+  const auto lists = sql().exec("SELECT array_to_json(alert_markers)::text, array_to_json(alert_subject_phones)::text,"
+                                " array_to_json(alert_callers)::text FROM incidents WHERE id = $1::uuid", stored);
+  ASSERT_EQ(lists.size(), 1u);
+  EXPECT_EQ(lists[0][0].as<std::string>(), R"(["M1"])");
+  EXPECT_EQ(lists[0][1].as<std::string>(), R"(["13933334444"])");
+  EXPECT_EQ(json::parse(lists[0][2].as<std::string>()).size(),
+            sql().scalar("SELECT count(DISTINCT caller_phone) FROM alerts WHERE incident_id = $1::uuid", stored));
   const auto w = http.get("/api/v1/incidents/" + fresh).json();
   EXPECT_EQ(w["incident"]["number"], opens_answer["incident_number"]);
   EXPECT_EQ(w["zone"]["id"], "Z2");
