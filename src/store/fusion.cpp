@@ -189,20 +189,14 @@ CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326) AS pt) p
 // The after-commit stage works on a batch of incidents with four statements, whatever the
 // batch's size (it was six round trips per incident): what the incidents are, their
 // cameras + units + household + history in one set-based statement, the stored results, the
-// events. First what each incident is: its point, address, the markers its alerts named, its
-// callers' phones and its subjects. (The intake writer knows all this for the incidents it opens
-// and skips this statement for them.)
+// events. First what each incident is: its point, address, and the lists of the markers, caller
+// phones and subjects its alerts named (018). (The intake writer knows all this for the
+// incidents it opens or joins and skips this statement.)
 constexpr const char* fuse_incidents_sql = R"sql(
 SELECT i.id::text, i.category, coalesce(i.station_id, ''), ST_X(i.location), ST_Y(i.location), i.address_id,
        to_char(i.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-       array_to_json(ARRAY(SELECT DISTINCT a.marker FROM alerts a
-                           WHERE a.incident_id = i.id AND a.marker IS NOT NULL))::text,
-       array_to_json(ARRAY(SELECT DISTINCT a.caller_phone FROM alerts a
-                           WHERE a.incident_id = i.id AND a.caller_phone IS NOT NULL))::text,
-       array_to_json(ARRAY(SELECT DISTINCT a.subject_phone FROM alerts a
-                           WHERE a.incident_id = i.id AND a.subject_phone IS NOT NULL))::text,
-       array_to_json(ARRAY(SELECT DISTINCT a.subject_id_number FROM alerts a
-                           WHERE a.incident_id = i.id AND a.subject_id_number IS NOT NULL))::text
+       array_to_json(i.alert_markers)::text, array_to_json(i.alert_callers)::text,
+       array_to_json(i.alert_subject_phones)::text, array_to_json(i.alert_subject_ids)::text
 FROM incidents i WHERE i.id IN (SELECT value::uuid FROM json_array_elements_text($1::json))
 )sql";
 
