@@ -54,7 +54,7 @@ struct AlertWriterOptions {
   std::vector<std::string> auto_assess_sources;
   double address_min_score = 0.3;
   double address_sure_score = 0.6;
-  /// Set: cameras, units, household and history (store::fuse_in) of the incidents a batch
+  /// Set: cameras, units, household and history (store::fuse_parts) of the incidents a batch
   /// opens or joins run inside the batch's transaction, before the event append, so their
   /// `incident.fused` events share its commit. Should that part fail (not a transient error),
   /// the batch runs again without it and the incidents go to `after_commit`.
@@ -66,7 +66,7 @@ struct AlertWriterOptions {
   /// alerts joined and that are not fused yet (for the fusion worker). May be empty.
   std::function<void(std::vector<std::string>)> after_commit;
   /// Fusion timings of a batch that located alerts: "intake" (locate + owner + merge, once),
-  /// "parts" (fuse_in, once) and "full" (from locate to the fused result, once per new alert:
+  /// "parts" (fuse_parts, once) and "full" (from locate to the fused result, once per new alert:
   /// what each alert waited for its fusion, without the commit). May be empty.
   std::function<void(std::string_view stage, double seconds)> observe_fusion;
 };
