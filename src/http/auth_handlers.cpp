@@ -248,12 +248,11 @@ void create_user(Context& ctx, Call& call, Reply reply) {
   if (auto e = domain::check_new_user(u.police_number, u.name, u.station_id, u.roles, *password,
                                       ctx.cfg.security.password_min_length))
     return reply(error_response(*e));
-  auto shared = std::make_shared<Reply>(std::move(reply));
-  const Reply failed = [shared](Response r) { (*shared)(std::move(r)); };
-  on_hashing(ctx, failed, [&ctx, u, password = *password, who = call.principal, rid = call.request_id,
-                           reply = shared]() mutable {
+  // The reply goes to the job, and a copy to on_hashing for a failed hash: only one answers.
+  on_hashing(ctx, reply, [&ctx, u, password = *password, who = call.principal, rid = call.request_id,
+                          reply]() mutable {
     u.password_hash = new_password_hash(ctx, password);
-    on_db(ctx, std::move(*reply), rid, [&ctx, u, who](pqxx::connection& c) mutable {
+    on_db(ctx, std::move(reply), rid, [&ctx, u, who](pqxx::connection& c) mutable {
       pqxx::work w(c);
       const auto id = store::insert_user(w, u);
       if (!id) return error_response({ErrorKind::conflict, "a user with this police number exists", "police_number"});
@@ -298,10 +297,8 @@ void change_user(Context& ctx, Call& call, Reply reply, const std::string& what)
     });
   };
   if (what != "password") return apply(std::move(reply), {});
-  auto shared = std::make_shared<Reply>(std::move(reply));
-  const Reply failed = [shared](Response r) { (*shared)(std::move(r)); };
-  on_hashing(ctx, failed, [&ctx, apply, password, reply = shared] {
-    apply(std::move(*reply), new_password_hash(ctx, password));
+  on_hashing(ctx, reply, [&ctx, apply, password, reply]() mutable {
+    apply(std::move(reply), new_password_hash(ctx, password));
   });
 }
 

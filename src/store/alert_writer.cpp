@@ -328,10 +328,14 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
   // located alert take them, after the (slower) locate statement; they are released at commit.
   std::vector<std::optional<domain::fusion::MergeAlert>> merge_input(count);
   std::vector<domain::fusion::MergeCandidate> open;
-  std::map<std::string, std::pair<std::string, std::string>> open_info;  // id → (number, station)
-  // id → what fusing it again needs; its alerts' markers, callers and subjects as the JSON
-  // texts of the look-up (read only for the few that an alert joins)
-  std::map<std::string, std::pair<FuseInput, std::array<std::string, 4>>> open_fuse;
+  // By id: its number, what fusing it again needs, and its alerts' markers, callers and
+  // subjects as the look-up's JSON texts (parsed only for the few that an alert joins).
+  struct Stored {
+    std::string number;
+    FuseInput fuse;
+    std::array<std::string, 4> lists;
+  };
+  std::map<std::string, Stored> stored;
   bool any_located = false;
   for (std::size_t i = 0; i < count; ++i) {
     if (inserted[i] && located[i].point) {
@@ -374,8 +378,8 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
       if (r[3].is_null()) continue;
       open.push_back({r[0].as<std::string>(), r[2].as<std::string>(), {r[3].as<double>(), r[4].as<double>()},
                       domain::TimePoint(std::chrono::microseconds(r[5].as<std::int64_t>()))});
-      open_info[open.back().id] = {r[1].as<std::string>(), r[6].as<std::string>()};
-      auto& [f, lists] = open_fuse[open.back().id];
+      auto& [number, f, lists] = stored[open.back().id];
+      number = r[1].as<std::string>();
       f.id = open.back().id;
       f.category = open.back().category;
       f.station = r[6].as<std::string>();
@@ -480,8 +484,8 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
       if (t < 0 || plan.opened_by[static_cast<std::size_t>(t)] >= 0) continue;
       const auto& id = plan.targets[static_cast<std::size_t>(t)].id;
       if (!joined_slot.emplace(id, opened.size()).second) continue;
-      const auto& [stored, lists] = open_fuse.at(id);
-      FuseInput f = stored;
+      const auto& [number, fuse, lists] = stored.at(id);
+      FuseInput f = fuse;
       // Each once, as the batch's own alerts are added below.
       for (const auto& [to, text] : {std::pair{&f.markers, &lists[0]}, std::pair{&f.caller_phones, &lists[1]},
                                      std::pair{&f.subject_phones, &lists[2]}, std::pair{&f.subject_ids, &lists[3]}})
@@ -629,8 +633,8 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
       number = numbers[o];
       station = located[o].station_id;
     } else {
-      number = open_info[target_id].first;
-      station = open_info[target_id].second;
+      number = stored.at(target_id).number;
+      station = stored.at(target_id).fuse.station;
     }
     const domain::OpenedIncident ids{alert_ids[i], target_id, number, received[i], now_text, station, nullptr, true};
     events.push_back({"alert.merged", target_id, a.category, station, domain::alert_received_data(a, ids)});

@@ -366,6 +366,14 @@ void apply_owner(Located& l, const pqxx::row& r, int at = 1) {
 
 double round1(double v) { return std::round(v * 10.0) / 10.0; }
 
+// A point the first ways of locating settle alone: as given, a marker's, an exact address
+// (sure) or an alias (0.9).
+void settle(Located& l, domain::GeoPoint at, const std::string& how) {
+  l.point = at;
+  l.located_by = how;
+  l.confidence = how == "alias" ? 0.9 : 1.0;
+}
+
 // A nullable number as a statement parameter: text with full precision, or SQL NULL.
 struct NumParam {
   std::string text;
@@ -413,19 +421,12 @@ std::vector<Located> locate_alerts(pqxx::work& w, const std::vector<const domain
       if (addr) l.address_id = addr->id;
       const domain::reference::Marker* m = a.location || !a.marker ? nullptr : ref->marker(*a.marker);
       if (a.location) {
-        l.point = a.location;
-        l.located_by = "location";
-        l.confidence = 1.0;
+        settle(l, *a.location, "location");
       } else if (m) {
-        l.point = m->at;
-        l.located_by = "marker";
-        l.confidence = 1.0;
+        settle(l, m->at, "marker");
       } else if (addr) {
-        l.point = addr->at;
-        l.located_by = how;
-        l.confidence = how == "alias" ? 0.9 : 1.0;
+        settle(l, addr->at, how);
       } else {
-        l.address_id.clear();
         continue;  // the statement decides
       }
       ask[i] = false;
@@ -472,17 +473,11 @@ std::vector<Located> locate_alerts(pqxx::work& w, const std::vector<const domain
     const auto& a = *batch[i];
     if (!r[5].is_null()) l.address_id = r[5].as<std::string>();
     if (a.location) {
-      l.point = a.location;
-      l.located_by = "location";
-      l.confidence = 1.0;
+      settle(l, *a.location, "location");
     } else if (r[1].as<bool>()) {
-      l.point = point_of(r[2], r[3]);
-      l.located_by = "marker";
-      l.confidence = 1.0;
+      settle(l, *point_of(r[2], r[3]), "marker");
     } else if (!r[5].is_null()) {
-      l.point = point_of(r[6], r[7]);
-      l.located_by = r[8].as<std::string>();
-      l.confidence = l.located_by == "alias" ? 0.9 : 1.0;
+      settle(l, *point_of(r[6], r[7]), r[8].as<std::string>());
     }
     if (l.point) {
       apply_owner(l, r, 16);
@@ -805,7 +800,7 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
     }
     f.end_array().key("units_stale_skipped").integer(stale_skipped).end_object();
     d.end_array().key("units_stale_skipped").integer(stale_skipped).key("vulnerable_count").integer(vulnerable).end_object();
-    out.push_back({id, std::move(fusion), {"incident.fused", id, inc.category, inc.station, std::move(data)}, serials[n]});
+    out.push_back({id, std::move(fusion), {"incident.fused", id, inc.category, inc.station, std::move(data)}});
   }
   return out;
 }

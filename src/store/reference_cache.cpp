@@ -2,7 +2,6 @@
 #include "xiaonao/store/reference_cache.hpp"
 
 #include <chrono>
-#include <map>
 #include <unordered_map>
 
 #include "xiaonao/log/log.hpp"
@@ -69,10 +68,6 @@ std::shared_ptr<const std::unordered_map<std::string, ref::Marker>> load_markers
 }
 
 }  // namespace
-
-std::int64_t reference_version_sum(pqxx::transaction_base& t) {
-  return t.exec("SELECT coalesce(sum(version), 0)::bigint FROM reference_versions")[0][0].as<std::int64_t>();
-}
 
 std::shared_ptr<const ref::Index> load_reference(pqxx::connection& c, const ref::Index* previous) {
   // One snapshot for the versions and every kind read: the picture is the database as of it.

@@ -117,9 +117,6 @@ class Addresses {
   std::unordered_map<std::string, Address> by_norm_, by_alias_;
 };
 
-/// The kinds held in memory, as named in the reference_versions table (sql/017).
-inline constexpr const char* kKinds[] = {"addresses", "cameras", "grids", "markers", "zones"};
-
 /// One consistent picture of the cached kinds: each kind as of its version (reference_versions,
 /// bumped by a trigger in the transaction that changes the kind). Kinds are shared between
 /// pictures, so a reload copies only the kinds that changed.

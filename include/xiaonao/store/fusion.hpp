@@ -104,7 +104,6 @@ struct Fused {
   std::string id;
   std::string fusion;
   NewEvent event;
-  std::int64_t serial{0};  ///< the incident's serial when fuse_parts drew it, else 0
 };
 
 /// An incident of the same intake batch, for the history of the others (not yet in the table).
@@ -120,8 +119,9 @@ using NumberOf = std::function<std::string(std::size_t k, std::int64_t serial)>;
 /// rules; `peers` join the history lists by domain::fusion::history_reasons. Stores nothing.
 /// With `ref` the cameras come from memory and the statement reads the rest. With `number_of`
 /// the same statement also draws the serial of each incident marked `draw_serial`
-/// (Fused::serial; intake's new incidents, which saves the serials their own round trip), and
-/// the peers, which are then those incidents, first and in the same order, are numbered with it.
+/// (handed to `number_of`; intake's new incidents, which saves the serials their own round
+/// trip), and the peers, which are then those incidents, first and in the same order, are
+/// numbered with it.
 std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseInput>& incidents,
                               const FusionOptions& options, const std::string& now_text,
                               std::vector<HistoryEntry> peers = {}, const ReferenceIndex* ref = nullptr,

@@ -23,10 +23,6 @@ namespace xiaonao::store {
 std::shared_ptr<const domain::reference::Index> load_reference(pqxx::connection& c,
                                                                const domain::reference::Index* previous);
 
-/// The sum of the versions (reference_versions) in the transaction's snapshot: a picture is
-/// current for that snapshot when its version_sum() equals it.
-std::int64_t reference_version_sum(pqxx::transaction_base& t);
-
 class ReferenceCache {
  public:
   explicit ReferenceCache(std::string conninfo);
