@@ -167,27 +167,73 @@ std::size_t Cameras::size() const { return impl_->cameras.size(); }
 
 // ---- Addresses ------------------------------------------------------------------------------
 
-void Addresses::keep_smallest(std::unordered_map<std::string, Address>& m, const std::string& key, const Address& a) {
-  auto [it, added] = m.try_emplace(key, a);
-  if (!added && a.id < it->second.id) it->second = a;
+struct Addresses::Impl {
+  struct Pending {
+    std::string norm;
+    std::vector<std::string> aliases;
+  };
+  bool fuzzy_ready;
+  std::vector<Address> all;  ///< by id after build()
+  std::vector<Pending> pending;
+  trigram::Index norms;      ///< all[i]'s normalised text is norms.text(i)
+  std::unordered_map<std::string_view, std::uint32_t> by_norm;  ///< views into `norms`
+  std::unordered_map<std::string, std::uint32_t> by_alias;
+
+  explicit Impl(std::optional<trigram::CharRules> rules)
+      : fuzzy_ready(rules.has_value()), norms(rules.value_or(trigram::CharRules::ascii())) {}
+};
+
+Addresses::Addresses(std::optional<trigram::CharRules> rules) : impl_(std::make_unique<Impl>(std::move(rules))) {}
+Addresses::~Addresses() = default;
+Addresses::Addresses(Addresses&&) noexcept = default;
+Addresses& Addresses::operator=(Addresses&&) noexcept = default;
+
+void Addresses::add(std::string id, std::string text, const std::string& norm,
+                    const std::vector<std::string>& alias_norms, GeoPoint at) {
+  impl_->all.push_back({std::move(id), std::move(text), at});
+  impl_->pending.push_back({norm, alias_norms});
 }
 
-void Addresses::add(const std::string& id, const std::string& norm, const std::vector<std::string>& alias_norms,
-                    GeoPoint at) {
-  const Address a{id, at};
-  keep_smallest(by_norm_, norm, a);
-  for (const auto& alias : alias_norms) keep_smallest(by_alias_, alias, a);
+void Addresses::build() {
+  auto& m = *impl_;
+  std::vector<std::uint32_t> order(m.all.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return m.all[a].id < m.all[b].id; });
+  std::vector<Address> sorted;
+  sorted.reserve(order.size());
+  for (const auto i : order) {
+    sorted.push_back(std::move(m.all[i]));
+    m.norms.add(m.pending[i].norm);
+  }
+  m.all = std::move(sorted);
+  m.norms.build();
+  // In id order, so the first to claim a text is the smallest id.
+  for (std::uint32_t k = 0; k < order.size(); ++k) {
+    m.by_norm.try_emplace(m.norms.text(k), k);
+    for (const auto& alias : m.pending[order[k]].aliases) m.by_alias.try_emplace(alias, k);
+  }
+  std::vector<Impl::Pending>().swap(m.pending);
 }
 
 const Address* Addresses::exact(const std::string& norm) const {
-  const auto it = by_norm_.find(norm);
-  return it == by_norm_.end() ? nullptr : &it->second;
+  const auto it = impl_->by_norm.find(norm);
+  return it == impl_->by_norm.end() ? nullptr : &impl_->all[it->second];
 }
 
 const Address* Addresses::alias(const std::string& norm) const {
-  const auto it = by_alias_.find(norm);
-  return it == by_alias_.end() ? nullptr : &it->second;
+  const auto it = impl_->by_alias.find(norm);
+  return it == impl_->by_alias.end() ? nullptr : &impl_->all[it->second];
 }
+
+bool Addresses::fuzzy_ready() const { return impl_->fuzzy_ready; }
+
+std::vector<Addresses::Scored> Addresses::fuzzy(const std::string& norm, std::size_t limit, double floor) const {
+  std::vector<Scored> out;
+  for (const auto& m : impl_->norms.best(norm, limit, floor)) out.push_back({&impl_->all[m.index], m.score});
+  return out;
+}
+
+std::size_t Addresses::size() const { return impl_->all.size(); }
 
 // ---- Index ----------------------------------------------------------------------------------
 

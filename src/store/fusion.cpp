@@ -389,6 +389,64 @@ struct NumParam {
   const char* get() const { return null ? nullptr : text.c_str(); }
 };
 
+// round(s::numeric, 3) of a float4 similarity as the locate statement writes it: the float's
+// six significant digits (float4 → numeric), then rounded half away from zero.
+double round3(float s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", static_cast<double>(s));
+  const std::string_view t(buf);
+  const auto dot = t.find('.');
+  if (t.find('e') != std::string_view::npos) return std::round(static_cast<double>(s) * 1000.0) / 1000.0;
+  long k = std::stol(std::string(t.substr(0, dot))) * 1000;
+  if (dot != std::string_view::npos) {
+    std::string frac(t.substr(dot + 1));
+    frac.resize(4, '0');
+    k += std::stol(frac.substr(0, 3)) + (frac[3] >= '5' ? 1 : 0);
+  }
+  return static_cast<double>(k) / 1000.0;
+}
+
+// A fuzzy address candidate as the decision and the kept list need it.
+struct FuzzyCandidate {
+  domain::fusion::AddressCandidate scored;
+  domain::GeoPoint at;
+};
+
+// The fuzzy decision (domain::fusion::decide_address) applied: the best candidate locates the
+// alert when it is good enough; an ambiguous list is kept (as JSON text) for the operator.
+void apply_fuzzy(Located& l, const std::vector<FuzzyCandidate>& cands, std::string candidates_json,
+                 const domain::fusion::AddressRule& rule) {
+  std::vector<domain::fusion::AddressCandidate> scored;
+  for (const auto& c : cands) scored.push_back(c.scored);
+  const auto d = domain::fusion::decide_address(scored, rule);
+  if (d.ambiguous) l.candidates = std::move(candidates_json);
+  if (d.use) {
+    l.point = cands[0].at;
+    l.located_by = "fuzzy";
+    l.confidence = d.confidence;
+    l.address_id = cands[0].scored.id;
+  }
+}
+
+// The fuzzy match from memory: the five best addresses at or above 0.2, as the statement's.
+void fuzzy_from_memory(Located& l, const domain::reference::Addresses& addresses, const std::string& norm,
+                       const domain::fusion::AddressRule& rule) {
+  std::vector<FuzzyCandidate> cands;
+  std::string json;
+  JsonWriter jw(json);
+  jw.begin_array();
+  for (const auto& m : addresses.fuzzy(norm, 5, 0.2)) {
+    cands.push_back({{m.address->id, round3(m.score)}, m.address->at});
+    jw.begin_object();
+    jw.key("address_id").string(m.address->id).key("text").string(m.address->text);
+    jw.key("score").number(cands.back().scored.score);
+    jw.key("lon").number(m.address->at.lon).key("lat").number(m.address->at.lat);
+    jw.end_object();
+  }
+  jw.end_array();
+  if (!cands.empty()) apply_fuzzy(l, cands, std::move(json), rule);
+}
+
 }  // namespace
 
 // Locates the alerts (docs/architecture.md "Fusion": location, marker, address exact, alias,
@@ -403,7 +461,11 @@ std::vector<Located> locate_alerts(pqxx::work& w, const std::vector<const domain
   // From memory: what the locate statement's first branches and its owner joins would give.
   // An alert that needs the fuzzy match, the subject's or the caller's home goes to the
   // statement as a whole; a point that no zone covers, to the owner statement (nearest zone).
+  const domain::fusion::AddressRule rule{options.address_min_score, options.address_sure_score, 0.1};
   std::vector<bool> ask = inserted;
+  // Alerts whose address text memory has matched in every way (exact, alias, fuzzy): the
+  // statement, still asked for the subject's or the caller's home, is not sent the text.
+  std::vector<bool> text_done(count, false);
   if (ref) {
     for (std::size_t i = 0; i < count; ++i) {
       if (!inserted[i]) continue;
@@ -411,12 +473,10 @@ std::vector<Located> locate_alerts(pqxx::work& w, const std::vector<const domain
       auto& l = out[i];
       const domain::reference::Address* addr = nullptr;
       std::string how = "address";
-      if (a.address) {
-        const auto norm = domain::normalize_address(*a.address);
-        if (!norm.empty()) {
-          addr = ref->addresses->exact(norm);
-          if (!addr && (addr = ref->addresses->alias(norm))) how = "alias";
-        }
+      const auto norm = a.address ? domain::normalize_address(*a.address) : std::string();
+      if (!norm.empty()) {
+        addr = ref->addresses->exact(norm);
+        if (!addr && (addr = ref->addresses->alias(norm))) how = "alias";
       }
       if (addr) l.address_id = addr->id;
       const domain::reference::Marker* m = a.location || !a.marker ? nullptr : ref->marker(*a.marker);
@@ -426,6 +486,10 @@ std::vector<Located> locate_alerts(pqxx::work& w, const std::vector<const domain
         settle(l, m->at, "marker");
       } else if (addr) {
         settle(l, addr->at, how);
+      } else if (!norm.empty() && ref->addresses->fuzzy_ready()) {
+        fuzzy_from_memory(l, *ref->addresses, norm, rule);
+        text_done[i] = true;
+        if (!l.point) continue;  // the statement looks for the subject's or the caller's home
       } else {
         continue;  // the statement decides
       }
@@ -454,7 +518,7 @@ std::vector<Located> locate_alerts(pqxx::work& w, const std::vector<const domain
       jw.key("idx").integer(static_cast<std::int64_t>(i));
       lon_lat(jw, a.location);
       text_or_null(jw, "marker", &a.marker);
-      optional_text(jw, "addr", a.address ? domain::normalize_address(*a.address) : std::string());
+      optional_text(jw, "addr", a.address && !text_done[i] ? domain::normalize_address(*a.address) : std::string());
       optional_text(jw, "subject_phone",
                     a.subject && a.subject->phone ? domain::normalize_phone(*a.subject->phone) : std::string());
       text_or_null(jw, "subject_id", a.subject ? &a.subject->id_number : nullptr);
@@ -464,7 +528,6 @@ std::vector<Located> locate_alerts(pqxx::work& w, const std::vector<const domain
     }
     jw.end_array();
   }
-  const domain::fusion::AddressRule rule{options.address_min_score, options.address_sure_score, 0.1};
   const bool asking = std::find(ask.begin(), ask.end(), true) != ask.end();
   for (const auto& r : asking ? w.exec_prepared("xn_locate", input, options.address_min_score, options.nearest_zone_m)
                               : pqxx::result()) {
@@ -484,17 +547,12 @@ std::vector<Located> locate_alerts(pqxx::work& w, const std::vector<const domain
       owned[i] = true;
     }
     if (!l.point && !r[9].is_null()) {
-      const auto cands = nlohmann::json::parse(r[9].as<std::string>());
-      std::vector<domain::fusion::AddressCandidate> scored;
-      for (const auto& c : cands) scored.push_back({c["address_id"].get<std::string>(), c["score"].get<double>()});
-      const auto d = domain::fusion::decide_address(scored, rule);
-      if (d.ambiguous) l.candidates = r[9].as<std::string>();
-      if (d.use) {
-        l.point = domain::GeoPoint{cands[0]["lon"].get<double>(), cands[0]["lat"].get<double>()};
-        l.located_by = "fuzzy";
-        l.confidence = d.confidence;
-        l.address_id = scored[0].id;
+      std::vector<FuzzyCandidate> cands;
+      for (const auto& c : nlohmann::json::parse(r[9].as<std::string>())) {
+        cands.push_back({{c["address_id"].get<std::string>(), c["score"].get<double>()},
+                         {c["lon"].get<double>(), c["lat"].get<double>()}});
       }
+      apply_fuzzy(l, cands, r[9].as<std::string>(), rule);
     }
     if (!l.point && !r[10].is_null()) {
       l.point = point_of(r[11], r[12]);

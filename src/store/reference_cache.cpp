@@ -27,17 +27,22 @@ std::shared_ptr<const ref::Areas> load_areas(pqxx::transaction_base& t, const ch
   return areas;
 }
 
+// The fuzzy match in memory reproduces pg_trgm only under the database's own LC_CTYPE; when
+// this machine lacks that locale, the match stays in SQL (Addresses::fuzzy_ready()).
 std::shared_ptr<const ref::Addresses> load_addresses(pqxx::transaction_base& t) {
-  auto out = std::make_shared<ref::Addresses>();
+  const auto ctype = t.exec("SELECT datctype FROM pg_database WHERE datname = current_database()")[0][0];
+  auto out = std::make_shared<ref::Addresses>(domain::trigram::CharRules::of_locale(ctype.as<std::string>()));
   std::unordered_map<std::string, std::vector<std::string>> aliases;
   for (const auto& r : t.exec("SELECT a.id, u.n FROM addresses a, unnest(a.alias_norms) AS u(n)"))
     aliases[r[0].as<std::string>()].push_back(r[1].as<std::string>());
   static const std::vector<std::string> none;
-  for (const auto& r : t.exec("SELECT id, norm, ST_X(geog::geometry), ST_Y(geog::geometry) FROM addresses")) {
-    const auto id = r[0].as<std::string>();
+  for (const auto& r : t.exec("SELECT id, text, norm, ST_X(geog::geometry), ST_Y(geog::geometry) FROM addresses")) {
+    auto id = r[0].as<std::string>();
     const auto it = aliases.find(id);
-    out->add(id, r[1].as<std::string>(), it == aliases.end() ? none : it->second, point(r, 2));
+    out->add(std::move(id), r[1].as<std::string>(), r[2].as<std::string>(), it == aliases.end() ? none : it->second,
+             point(r, 3));
   }
+  out->build();
   return out;
 }
 
@@ -149,6 +154,7 @@ void ReferenceCache::run() {
                  {"zones", next->zones->size()},
                  {"grids", next->grids->size()},
                  {"addresses", next->addresses->size()},
+                 {"fuzzy_in_memory", next->addresses->fuzzy_ready()},
                  {"cameras", next->cameras->size()},
                  {"markers", next->markers->size()},
                  {"ms", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count()}});

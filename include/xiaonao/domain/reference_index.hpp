@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "xiaonao/domain/alert.hpp"
+#include "xiaonao/domain/trigram.hpp"
 
 namespace xiaonao::domain::reference {
 
@@ -95,26 +96,48 @@ struct Marker {
   std::string camera_id;  ///< empty: none
 };
 
-/// A standard address as the exact and alias matches return it.
+/// A standard address as the matches return it.
 struct Address {
   std::string id;
+  std::string text;  ///< the standard address as written
   GeoPoint at;
 };
 
-/// The standard addresses by normalised text and by normalised alias.
+/// The standard addresses by normalised text, by normalised alias and by trigram similarity.
 class Addresses {
  public:
+  /// `rules`: how the database's pg_trgm reads characters (its LC_CTYPE); none when this
+  /// machine cannot reproduce them, and then `fuzzy_ready()` is false.
+  explicit Addresses(std::optional<trigram::CharRules> rules = trigram::CharRules::ascii());
+  ~Addresses();
+  Addresses(Addresses&&) noexcept;
+  Addresses& operator=(Addresses&&) noexcept;
+
   /// `norm` and `alias_norms` as the table stores them (domain::normalize_address).
-  void add(const std::string& id, const std::string& norm, const std::vector<std::string>& alias_norms, GeoPoint at);
+  void add(std::string id, std::string text, const std::string& norm, const std::vector<std::string>& alias_norms,
+           GeoPoint at);
+  /// Indexes what was added; call once, before the first query.
+  void build();
   /// The address whose normalised text is `norm` (several: the smallest id); null when none.
   const Address* exact(const std::string& norm) const;
   /// The address with `norm` among its aliases (several: the smallest id); null when none.
   const Address* alias(const std::string& norm) const;
-  std::size_t size() const { return by_norm_.size(); }
+
+  struct Scored {
+    const Address* address;
+    float score;  ///< pg_trgm similarity(norm, query)
+  };
+  /// Whether `fuzzy` answers as pg_trgm would in this database.
+  bool fuzzy_ready() const;
+  /// The at most `limit` addresses whose normalised text is most similar to `norm` with a
+  /// similarity of at least `floor`: best first, equal scores by id. Over every address (the
+  /// SQL look-up, for speed, ranks only addresses that share a first or last part).
+  std::vector<Scored> fuzzy(const std::string& norm, std::size_t limit, double floor) const;
+  std::size_t size() const;
 
  private:
-  static void keep_smallest(std::unordered_map<std::string, Address>& m, const std::string& key, const Address& a);
-  std::unordered_map<std::string, Address> by_norm_, by_alias_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 /// One consistent picture of the cached kinds: each kind as of its version (reference_versions,

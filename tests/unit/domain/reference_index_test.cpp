@@ -138,17 +138,40 @@ TEST(ReferenceCameras, FarNorthTheBoxStillHoldsTheCircle) {
 
 TEST(ReferenceAddresses, ExactThenAliasTheSmallestIdOfEach) {
   Addresses a;
-  a.add("A2", "中山街12号", {"中山街十二号"}, {1, 1});
-  a.add("A1", "中山街12号", {}, {2, 2});
-  a.add("A3", "解放街8号", {"中山街十二号", "解放八号"}, {3, 3});
-  EXPECT_EQ(a.size(), 2u);  // two distinct texts
+  a.add("A2", "中山街12号", "中山街12号", {"中山街十二号"}, {1, 1});
+  a.add("A1", "中山街 12 号", "中山街12号", {}, {2, 2});
+  a.add("A3", "解放街8号", "解放街8号", {"中山街十二号", "解放八号"}, {3, 3});
+  a.build();
+  EXPECT_EQ(a.size(), 3u);
   ASSERT_NE(a.exact("中山街12号"), nullptr);
   EXPECT_EQ(a.exact("中山街12号")->id, "A1");
+  EXPECT_EQ(a.exact("中山街12号")->text, "中山街 12 号");
   EXPECT_EQ(a.exact("中山街12号")->at.lon, 2);
   EXPECT_EQ(a.alias("中山街十二号")->id, "A2");
   EXPECT_EQ(a.alias("解放八号")->id, "A3");
   EXPECT_EQ(a.exact("解放八号"), nullptr);
   EXPECT_EQ(a.alias("中山街12号"), nullptr);
+}
+
+TEST(ReferenceAddresses, FuzzyRanksByTrigramSimilarityThenId) {
+  const auto rules = trigram::CharRules::of_locale("C.UTF-8");
+  if (!rules) GTEST_SKIP() << "no C.UTF-8 locale here";
+  Addresses a(rules);
+  a.add("A3", "解放街8号", "解放街8号", {}, {3, 3});
+  a.add("A2", "中山街12号", "中山街12号", {}, {1, 1});
+  a.add("A1", "中山街12号", "中山街12号", {}, {2, 2});
+  a.add("A4", "中山街13号", "中山街13号", {}, {4, 4});
+  a.build();
+  EXPECT_TRUE(a.fuzzy_ready());
+  const auto got = a.fuzzy("中山街12号楼", 3, 0.2);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].address->id, "A1");  // equal scores: the smaller id first
+  EXPECT_EQ(got[1].address->id, "A2");
+  EXPECT_EQ(got[0].score, got[1].score);
+  EXPECT_EQ(got[2].address->id, "A4");
+  EXPECT_LT(got[2].score, got[1].score);
+  EXPECT_TRUE(a.fuzzy("完全不同", 3, 0.2).empty());
+  EXPECT_FALSE(Addresses(std::nullopt).fuzzy_ready());
 }
 
 TEST(ReferenceIndex, VersionSumAndMarkers) {
