@@ -460,6 +460,8 @@ TEST_F(FusionAsUser, DuplicateMergeSplitAndIdempotentRetry) {
   EXPECT_EQ(v["incident"]["station_id"], "S01");
   EXPECT_EQ(sql().scalar("SELECT count(*) FROM incidents"), 4);
   EXPECT_EQ(sql().scalar("SELECT count(*) FROM events WHERE type = 'alert.merged' AND incident_id = $1", inc1), 1);
+  // The merged alert took no number: the four incidents' serials follow each other.
+  EXPECT_EQ(sql().scalar("SELECT max(right(number, 6)::int) - min(right(number, 6)::int) FROM incidents"), 3);
 
   // History of the unrelated assault at P: the theft incident, by place and by caller.
   v = fused_view(port, a5["incident_id"]);
