@@ -223,8 +223,12 @@ std::vector<Match> Index::best(std::string_view query, std::size_t limit, double
   if (nq == 0 || limit == 0 || size() == 0) return top;
 
   // The lists of the query's trigrams, longest first. A text's similarity is at most
-  // shared / |q|, so a text that shares only the `skip` longest lists' trigrams (skip < floor ·
-  // |q|, with a margin for rounding) scores below the floor: candidates come from the others.
+  // shared / |q|, so a text that shares only the `skip` longest lists' trigrams (skip <
+  // threshold · |q|, with a margin for rounding) scores below the threshold: candidates come
+  // from the others. The threshold is the floor, or better the score that a text must beat to
+  // enter the list, known early from a few texts of the rarest lists (the seeds): a slip in a
+  // long address leaves it most of its rare trigrams, and then the lists of the county's and
+  // the towns' names, which hold nearly every address, are not read at all.
   struct List {
     const std::uint32_t* begin;
     const std::uint32_t* end;
@@ -237,8 +241,28 @@ std::vector<Match> Index::best(std::string_view query, std::size_t limit, double
     lists.push_back({postings_.data() + list_starts_[k], postings_.data() + list_starts_[k + 1]});
   }
   std::sort(lists.begin(), lists.end(), [](const List& a, const List& b) { return a.end - a.begin > b.end - b.begin; });
+  const auto before = [](const Match& a, const Match& b) {
+    return a.score > b.score || (a.score == b.score && a.index < b.index);
+  };
+  const auto offer = [&](const Match& m) {
+    if (static_cast<double>(m.score) < floor) return;
+    if (top.size() == limit) {
+      if (!before(m, top.back())) return;
+      top.pop_back();
+    }
+    top.insert(std::upper_bound(top.begin(), top.end(), m, before), m);
+  };
+  std::vector<std::uint32_t> seeds;
+  constexpr std::size_t kSeeds = 48;
+  for (auto l = lists.rbegin(); l != lists.rend() && seeds.size() < kSeeds; ++l) {
+    for (auto p = l->begin; p != l->end && seeds.size() < kSeeds; ++p) seeds.push_back(*p);
+  }
+  std::sort(seeds.begin(), seeds.end());
+  seeds.erase(std::unique(seeds.begin(), seeds.end()), seeds.end());
+  for (const auto t : seeds) offer({t, similarity(q, trigrams(text(t), rules_))});
+  const double threshold = top.size() == limit ? std::max(floor, static_cast<double>(top.back().score)) : floor;
   std::size_t skip = 0;
-  while (static_cast<double>(skip + 1) < floor * static_cast<double>(nq) * (1.0 - 1e-6)) ++skip;
+  while (static_cast<double>(skip + 1) < threshold * static_cast<double>(nq) * (1.0 - 1e-6)) ++skip;
   skip = std::min(skip, lists.size());
 
   // Per thread, all zero between calls: how many of the scanned lists hold each text.
@@ -256,11 +280,8 @@ std::vector<Match> Index::best(std::string_view query, std::size_t limit, double
     counts[t] = 0;
   }
 
-  // Best first by (score desc, position asc); a text is scored exactly only when its bound
-  // (all skipped trigrams shared too) could still place it.
-  const auto before = [](const Match& a, const Match& b) {
-    return a.score > b.score || (a.score == b.score && a.index < b.index);
-  };
+  // A text is scored exactly only when its bound (all skipped trigrams shared too) could
+  // still place it; best first by (score desc, position asc).
   for (std::size_t n = nq; n >= 1; --n) {
     const std::size_t reach = std::min(n + skip, nq);
     const float bucket_bound = calcsml(reach, nq, reach);
@@ -271,13 +292,8 @@ std::vector<Match> Index::best(std::string_view query, std::size_t limit, double
       const Match bound{t, calcsml(std::min(reach, size), nq, size)};
       if (static_cast<double>(bound.score) < floor) continue;
       if (top.size() == limit && !before(bound, top.back())) continue;
-      const Match m{t, similarity(q, trigrams(text(t), rules_))};
-      if (static_cast<double>(m.score) < floor) continue;
-      if (top.size() == limit) {
-        if (!before(m, top.back())) continue;
-        top.pop_back();
-      }
-      top.insert(std::upper_bound(top.begin(), top.end(), m, before), m);
+      if (std::binary_search(seeds.begin(), seeds.end(), t)) continue;  // scored already
+      offer({t, similarity(q, trigrams(text(t), rules_))});
     }
   }
   return top;
