@@ -268,10 +268,14 @@ LEFT JOIN LATERAL (
         ORDER BY geog <-> p.g LIMIT $4) u
 ) un ON true
 LEFT JOIN LATERAL (
-  SELECT count(*) AS n FROM units
-  WHERE p.g IS NOT NULL AND status = 'available' AND geog IS NOT NULL
-    AND (position_at IS NULL OR position_at < now() - make_interval(secs => $10))
-    AND (un.n < $4 OR ST_DWithin(geog, p.g, un.kth, false))
+  -- The stale ones first (few, by units_available_position_idx, 019), behind an OFFSET 0
+  -- fence, then measured: not a walk of the position index out to the K-th unit's distance.
+  SELECT count(*) AS n
+  FROM (SELECT geog FROM units
+        WHERE p.g IS NOT NULL AND status = 'available' AND geog IS NOT NULL
+          AND (position_at IS NULL OR position_at < now() - make_interval(secs => $10))
+        OFFSET 0) s
+  WHERE un.n < $4 OR ST_DWithin(s.geog, p.g, un.kth, false)
 ) st ON true
 LEFT JOIN LATERAL (
   SELECT json_agg(json_build_array(h.id, h.flags, h.via) ORDER BY h.via, h.id) AS j
