@@ -134,15 +134,26 @@ UPDATE alerts a SET incident_id = x.incident_id, merged = true
 FROM json_to_recordset($1::json) AS x(alert_id uuid, incident_id uuid)
 WHERE a.id = x.alert_id
 )sql";
+// With fusion in the transaction each record also carries the incident's new fusion, stored by
+// this same update: one new row version (and one entry in each of the table's eight indexes,
+// since fused_at is in one's predicate) per joined incident, not two. The rows are locked in id
+// order first, as the fusion worker's store (xn_fuse_store) locks them, so the two cannot
+// deadlock.
 constexpr const char* bump_incidents_sql = R"sql(
+WITH x AS (
+  SELECT * FROM json_to_recordset($1::json) AS x(id uuid, n int, priority smallint, markers text[], callers text[],
+                                                 subject_phones text[], subject_ids text[], fusion json)
+),
+lk AS (SELECT i.id FROM incidents i WHERE i.id IN (SELECT id FROM x) ORDER BY i.id FOR NO KEY UPDATE)
 UPDATE incidents i SET alert_count = i.alert_count + x.n, priority = LEAST(i.priority, x.priority),
        updated_at = $2::timestamptz,
        alert_markers = ARRAY(SELECT DISTINCT e FROM unnest(i.alert_markers || x.markers) e),
        alert_callers = ARRAY(SELECT DISTINCT e FROM unnest(i.alert_callers || x.callers) e),
        alert_subject_phones = ARRAY(SELECT DISTINCT e FROM unnest(i.alert_subject_phones || x.subject_phones) e),
-       alert_subject_ids = ARRAY(SELECT DISTINCT e FROM unnest(i.alert_subject_ids || x.subject_ids) e)
-FROM json_to_recordset($1::json) AS x(id uuid, n int, priority smallint, markers text[], callers text[],
-                                      subject_phones text[], subject_ids text[])
+       alert_subject_ids = ARRAY(SELECT DISTINCT e FROM unnest(i.alert_subject_ids || x.subject_ids) e),
+       fusion = coalesce(x.fusion, i.fusion),
+       fused_at = CASE WHEN x.fusion IS NULL THEN i.fused_at ELSE $2::timestamptz END
+FROM x JOIN lk ON lk.id = x.id
 WHERE i.id = x.id
 )sql";
 
@@ -453,7 +464,7 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
     }
   };
   std::vector<std::string> fusion_of(count);  // by the index of the alert that opens the incident
-  std::string joined_store;                   // the new fusion of the stored incidents joined
+  std::map<std::string, std::string> joined_fusion;  // the new fusion of each stored incident joined
   std::vector<NewEvent> fused_events;
   if (fuse) {
     std::vector<FuseInput> opened;
@@ -523,17 +534,14 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
                               serial[opener[k]] = s;
                               return number_of(opener[k]);
                             });
-    JsonWriter sw(joined_store);
-    sw.begin_array();
     for (std::size_t k = 0; k < fused.size(); ++k) {
       if (k < new_count) {
         fusion_of[opener[k]] = std::move(fused[k].fusion);
       } else {
-        sw.begin_object().key("id").string(fused[k].id).key("fusion").raw(fused[k].fusion).end_object();
+        joined_fusion[fused[k].id] = std::move(fused[k].fusion);
       }
       fused_events.push_back(std::move(fused[k].event));
     }
-    sw.end_array();
   }
 
   // Each event's data is serialized once: the same text goes to the table and to the feed.
@@ -601,6 +609,8 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
       bw.key("n").integer(nb.first);
       bw.key("priority").integer(nb.second);
       write_lists(bw, id);
+      // Its new fusion, stored by the same update (one new row version per joined incident).
+      if (const auto f = joined_fusion.find(id); f != joined_fusion.end()) bw.key("fusion").raw(f->second);
       bw.end_object();
     }
     bw.end_array();
@@ -652,10 +662,9 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
       deferred.add(w, "xn_merge_alerts", moves);
       deferred.add(w, "xn_bump_incidents", bumps, now_text);
     }
-    // The stored incidents that alerts joined get their new fusion (found with the new ones'
-    // above). The `incident.fused` events follow the batch's other events, in its commit.
+    // The stored incidents that alerts joined got their new fusion with the bump above. The
+    // `incident.fused` events follow the batch's other events, in its commit.
     if (fuse) {
-      if (joined_store.size() > 2) deferred.add(w, "xn_fuse_store", joined_store, now_text);
       for (auto& e : fused_events) events.push_back(std::move(e));
       if (options.observe_fusion && inserted_count > 0) {
         options.observe_fusion("parts", seconds_since(parts_started));

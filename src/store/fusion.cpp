@@ -300,14 +300,14 @@ LEFT JOIN LATERAL (
                to_char(i.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS received_text,
                array_remove(ARRAY[
                  CASE WHEN i.address_id = x.address_id THEN 'address' END,
-                 CASE WHEN EXISTS (SELECT 1 FROM alerts a WHERE a.incident_id = i.id
-                                     AND a.caller_phone = ANY (ARRAY(SELECT json_array_elements_text(x.caller_phones))))
+                 -- The incident's own list of its alerts' callers (018), not a look-up of its alerts.
+                 CASE WHEN i.alert_callers && ARRAY(SELECT json_array_elements_text(x.caller_phones))
                       THEN 'caller' END,
                  CASE WHEN ST_DWithin(i.location::geography, p.g, $6, false) THEN 'place' END], NULL) AS reasons
         -- The candidates by primary key behind an OFFSET 0 fence, then sorted: without it a
         -- generic plan made on a young table walks incidents_received_idx newest first and
         -- filters every row by id (thousands of rows a call once the table has grown).
-        FROM (SELECT id, number, category, status, received_at, address_id, location FROM incidents
+        FROM (SELECT id, number, category, status, received_at, address_id, location, alert_callers FROM incidents
               WHERE id <> x.id
                 AND id = ANY (ARRAY(
                   (SELECT id FROM incidents
