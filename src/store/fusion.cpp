@@ -462,9 +462,10 @@ std::vector<Located> locate_alerts(pqxx::work& w, const std::vector<const domain
   const std::size_t count = batch.size();
   std::vector<Located> out(count);
   std::vector<bool> owned(count, false);
-  // From memory: what the locate statement's first branches and its owner joins would give.
-  // An alert that needs the fuzzy match, the subject's or the caller's home goes to the
-  // statement as a whole; a point that no zone covers, to the owner statement (nearest zone).
+  // From memory: what the locate statement's address, marker and fuzzy branches and its owner
+  // joins would give. An alert that needs the subject's or the caller's home goes to the
+  // statement (without its address text when memory matched it); a point that no zone covers,
+  // to the owner statement (nearest zone).
   const domain::fusion::AddressRule rule{options.address_min_score, options.address_sure_score, 0.1};
   std::vector<bool> ask = inserted;
   // Alerts whose address text memory has matched in every way (exact, alias, fuzzy): the

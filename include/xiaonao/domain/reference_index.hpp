@@ -2,8 +2,9 @@
 /// The county's slow-changing reference data in memory, for fusion at intake
 /// (docs/architecture.md, "Reference data in memory"): zones and grids (which polygon covers a
 /// point), cameras (the nearest online ones within a radius), alarm-pillar markers and the
-/// standard addresses by normalised text and alias. Each answers exactly what the SQL it stands
-/// in for answers (store/fusion.cpp); the store loads it, checks that it is current and falls
+/// standard addresses by normalised text, alias and trigram similarity. Each answers exactly
+/// what the SQL it stands in for answers (the fuzzy match: the exact best five, which the SQL
+/// approximates; store/fusion.cpp); the store loads it, checks that it is current and falls
 /// back to SQL when it is not. Pure: no I/O. Built once, then read-only, so any number of
 /// threads may read one instance.
 #include <cstddef>
