@@ -117,7 +117,7 @@ phase() {
   scrape "$results/$name.before"
   for s in $(seq 1 "$senders"); do
     seed=$((seed + 1))
-    XIAONAO_API_KEY=$api_key "$replay_bin" --url "$url" --county "$county_dir" --rate "$rate" --count "$count" \
+    XIAONAO_API_KEY=$api_key "$replay_bin" --url "$url" --county "$county_dir" --unit-reports 0 --rate "$rate" --count "$count" \
       --seed "$seed" --quiet >"$results/$name.replay$s.log" 2>&1 &
     pids+=($!)
   done
@@ -186,7 +186,7 @@ SELECT pg_reload_conf();
 SQL
 log_lines_before=$(wc -l <"$pg_dir/postgres.log" 2>/dev/null || echo 0)
 bench_start_server
-XIAONAO_API_KEY=$api_key "$replay_bin" --url "$url" --county "$county_dir" --rate 5 --count 25 --seed 999 --quiet >/dev/null 2>&1 || true
+XIAONAO_API_KEY=$api_key "$replay_bin" --url "$url" --county "$county_dir" --unit-reports 0 --rate 5 --count 25 --seed 999 --quiet >/dev/null 2>&1 || true
 sleep 1
 for id in $(head -n 3 "$work/ids.txt"); do curl -sf -H "Authorization: Bearer $api_key" "$url/api/v1/incidents/$id" >/dev/null || true; done
 bench_stop_server

@@ -11,8 +11,9 @@
 #
 # It also creates demo credentials (docs/security.md), once: a user per role (police numbers
 # 000001-000005; duty officer and station chief at station S01) and an integrator key for the
-# replay tool (alerts:write, every source), kept in .run/demo-api-key (mode 600) and reused
-# while it is live. Users that exist are left as they are. The summary at the end prints them,
+# replay tool (alerts:write and units:write, every source: the replay also plays the county's
+# units reporting their positions every 30 s), kept in .run/demo-api-key (mode 600) and reused
+# while it is live with those scopes. Users that exist are left as they are. The summary at the end prints them,
 # with how to log in: these are demo credentials, never use them on real data.
 #
 # The demo county (docs/operations.md, "The demo county"): xiaonao-county generates it once
@@ -158,7 +159,7 @@ EOF
     printf '  %-10s %-22s %-17s %-8s %s\n' "$number" "$password" "$roles" "$station" "$name"
   done
   cat <<EOF
-  integrator key (alerts:write, all sources; used by the replay): $(rel "$key_file")
+  integrator key (alerts:write and units:write, all sources; used by the replay): $(rel "$key_file")
     $(cat "$key_file" 2>/dev/null || echo '(not created yet)')
   Station roles (000001, 000002) see only S01's incidents; the county commander (000003) sees
   every station's.
@@ -229,19 +230,23 @@ ensure_demo_users() {
 }
 
 # Reuses the key saved in $key_file while the database lists its id as live (not revoked, and
-# not from a database since deleted); otherwise creates a new one and saves it (mode 600).
+# not from a database since deleted) with both scopes the replay uses (alerts, and the units'
+# position reports); otherwise revokes a live one that lacks a scope, creates a new one and saves
+# it (mode 600).
 ensure_demo_key() {
   local db=$1 key="" id
   [[ -s "$key_file" ]] && key=$(<"$key_file")
   if [[ "$key" =~ ^xnk_([0-9a-f]+)_ ]]; then
     id=${BASH_REMATCH[1]}
     if XIAONAO_DB="$db" "$server_bin" apikey list |
-      awk -v id="$id" 'NR > 1 && $1 == id && $3 == "no" {found = 1} END {exit !found}'; then
+      awk -v id="$id" 'NR > 1 && $1 == id && $3 == "no" && $4 ~ /alerts:write/ && $4 ~ /units:write/ {found = 1}
+                       END {exit !found}'; then
       return 0
     fi
+    XIAONAO_DB="$db" "$server_bin" apikey revoke "$id" >/dev/null 2>&1 || true
   fi
   key=$(XIAONAO_DB="$db" "$server_bin" apikey create --name demo-replay --sources '*' \
-    --scopes alerts:write 2>"$run_dir/apikey.err") ||
+    --scopes alerts:write,units:write 2>"$run_dir/apikey.err") ||
     { cat "$run_dir/apikey.err" >&2; die "xiaonaod apikey create failed"; }
   rm -f "$run_dir/apikey.err"
   [[ "$key" == xnk_* ]] || die "xiaonaod apikey create printed no key"

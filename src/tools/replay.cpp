@@ -77,12 +77,14 @@ struct Options {
   bool watch = false;
   long long since = -1;  // --watch: replay from this seq; -1 = live only
   std::string county;    // a directory written by xiaonao-county: alerts that fuse with it
+  double unit_reports = -1;  // seconds between a county unit's position reports; -1: 30 with --county
 };
 
 [[noreturn]] void usage(const char* msg = nullptr) {
   if (msg) std::cerr << "xiaonao-replay: " << msg << "\n\n";
   std::cerr << "usage: xiaonao-replay --url http://HOST:PORT [--rate R] [--history N] [--count N]\n"
-               "                      [--seed S] [--county DIR] [--quiet] [--dry-run] [--api-key KEY]\n"
+               "                      [--seed S] [--county DIR [--unit-reports S]] [--quiet] [--dry-run]\n"
+               "                      [--api-key KEY]\n"
                "       xiaonao-replay --url http://HOST:PORT --watch [--since N]\n"
                "  --rate R      live alerts per second (fractional allowed), default 2\n"
                "  --history N   first post N back-dated alerts over the past 30 days, default 0\n"
@@ -93,10 +95,16 @@ struct Options {
                "                fuse: exact positions, standard addresses (some by alias, some\n"
                "                misspelt), marker codes, fraud subjects and callers who live there,\n"
                "                and repeat calls about one event (duplicates to merge)\n"
+               "  --unit-reports S  with --county: every S seconds each unit of the county\n"
+               "                reports where it is (POST /api/v1/units/positions; patrol cars,\n"
+               "                officers and drones move about their start, kiosks and PTU\n"
+               "                points stay), so fusion keeps finding fresh units; default 30,\n"
+               "                0: none. Needs the scope units:write too\n"
                "  --quiet       no line per alert, only the summaries\n"
                "  --dry-run     print the alert bodies (JSON lines) instead of posting them\n"
                "  --api-key KEY the credential sent as Authorization: Bearer (an integrator key\n"
-               "                with alerts:write, or for --watch a token with feed:read);\n"
+               "                with alerts:write (and units:write for the unit reports), or for\n"
+               "                --watch a token with feed:read);\n"
                "                default: the environment variable XIAONAO_API_KEY, which is\n"
                "                better (command lines are visible to other users in ps)\n"
                "  --watch       print the live feed (/ws/feed), one JSON frame per line, until\n"
@@ -142,6 +150,9 @@ Options parse_args(int argc, char** argv) {
         o.seed_given = true;
       } else if (a == "--county") {
         o.county = value();
+      } else if (a == "--unit-reports") {
+        o.unit_reports = std::stod(value());
+        if (!(o.unit_reports >= 0) || !std::isfinite(o.unit_reports)) usage("--unit-reports must be >= 0");
       } else if (a == "--quiet") {
         o.quiet = true;
       } else if (a == "--dry-run") {
@@ -164,6 +175,8 @@ Options parse_args(int argc, char** argv) {
   }
   if (!have_url) usage("--url is required");
   if (o.since >= 0 && !o.watch) usage("--since goes with --watch");
+  if (o.unit_reports >= 0 && o.county.empty()) usage("--unit-reports goes with --county");
+  if (o.unit_reports < 0) o.unit_reports = o.county.empty() ? 0 : 30;
   if (o.api_key.empty()) {
     if (const char* env = std::getenv("XIAONAO_API_KEY")) o.api_key = env;
   }
@@ -888,6 +901,116 @@ void print_summary(const char* what, const Stats& st, double seconds) {
 }
 
 /// --watch: prints feed frames, one per line, until SIGINT/SIGTERM or the server closes the feed.
+// --- unit positions ----------------------------------------------------------------------------
+
+/// A unit of the county as its GPS would report it: patrol cars, officers on foot and drones
+/// wander about where they started (turning a little each report, turning home when more than
+/// 3 km away); kiosks and PTU staging points report where they stand.
+struct SimUnit {
+  std::string id;
+  double home_lon = 0, home_lat = 0, lon = 0, lat = 0;
+  double top_speed = 0;  // m/s
+  double heading = 0;    // degrees clockwise from north
+};
+
+/// The units in DIR/units.geojson (empty, with a note, when there is none).
+std::vector<SimUnit> load_units(const std::string& dir, std::mt19937_64& rng) {
+  std::vector<SimUnit> out;
+  std::ifstream in(dir + "/units.geojson", std::ios::binary);
+  if (!in) {
+    std::fprintf(g_log, "xiaonao-replay: no %s/units.geojson: no unit reports\n", dir.c_str());
+    return out;
+  }
+  try {
+    const json fc = json::parse(in);
+    for (const auto& f : fc.at("features")) {
+      const auto& p = f.at("properties");
+      const auto& c = f.at("geometry").at("coordinates");
+      const std::string kind = p.value("kind", "");
+      SimUnit u;
+      u.id = p.at("id").get<std::string>();
+      u.home_lon = u.lon = c.at(0).get<double>();
+      u.home_lat = u.lat = c.at(1).get<double>();
+      u.top_speed = kind == "patrol_car" ? 12.0 : kind == "drone" ? 15.0 : kind == "officer" ? 1.5 : 0.0;
+      u.heading = std::uniform_real_distribution<double>(0, 360)(rng);
+      out.push_back(std::move(u));
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(g_log, "xiaonao-replay: %s/units.geojson unreadable (%s): no unit reports\n", dir.c_str(), e.what());
+    out.clear();
+  }
+  return out;
+}
+
+/// Moves each unit by `seconds` of its wandering; metres to degrees on the local tangent plane.
+void wander(std::vector<SimUnit>& units, double seconds, std::mt19937_64& rng) {
+  constexpr double kMetresPerDegree = 111320.0;
+  constexpr double kRad = std::numbers::pi / 180.0;
+  for (auto& u : units) {
+    if (u.top_speed <= 0) continue;
+    const double coslat = std::cos(u.lat * kRad);
+    const double east = (u.lon - u.home_lon) * kMetresPerDegree * coslat;
+    const double north = (u.lat - u.home_lat) * kMetresPerDegree;
+    if (std::hypot(east, north) > 3000) {
+      u.heading = std::fmod(std::atan2(-east, -north) / kRad + 360.0, 360.0);  // back home
+    } else {
+      u.heading = std::fmod(u.heading + std::uniform_real_distribution<double>(-40, 40)(rng) + 360.0, 360.0);
+    }
+    const double d = std::uniform_real_distribution<double>(0, u.top_speed)(rng) * seconds;
+    u.lat += d * std::cos(u.heading * kRad) / kMetresPerDegree;
+    u.lon += d * std::sin(u.heading * kRad) / (kMetresPerDegree * coslat);
+  }
+}
+
+/// Every `every` seconds until stopped, all units report at once through the batch route
+/// (1,000 at most a request). A refused credential ends the reports with a message (the
+/// alerts go on); any other failure is counted and the next round tries again.
+void report_units(const Options& o, std::vector<SimUnit> units) {
+  xiaonao::client::HttpClient http(o.host, o.port, std::chrono::seconds(10));
+  if (!o.api_key.empty()) http.set_header("Authorization", "Bearer " + o.api_key);
+  std::mt19937_64 rng(o.seed ^ 0x756e697473ull);
+  long rounds = 0, moved = 0, failed = 0;
+  auto next = Clock::now();
+  while (!g_stop.load()) {
+    const auto at = rfc3339_cst(SysClock::now());
+    for (std::size_t from = 0; from < units.size() && !g_stop.load(); from += 1000) {
+      json body{{"positions", json::array()}};
+      for (std::size_t i = from; i < std::min(units.size(), from + 1000); ++i) {
+        const auto& u = units[i];
+        body["positions"].push_back({{"unit_id", u.id},
+                                     {"lon", std::round(u.lon * 1e6) / 1e6},
+                                     {"lat", std::round(u.lat * 1e6) / 1e6},
+                                     {"at", at},
+                                     {"heading", std::floor(u.heading)}});
+      }
+      try {
+        const auto res = http.post_json("/api/v1/units/positions", body);
+        if (res.status == 401 || res.status == 403) {
+          std::fprintf(g_log, "xiaonao-replay: unit reports refused (%d: %s); they need the scope units:write. "
+                              "Alerts go on.\n", res.status, error_message(res.body).c_str());
+          std::fflush(g_log);
+          return;
+        }
+        if (res.status == 200) {
+          moved += json::parse(res.body).value("moved", 0L);
+        } else {
+          ++failed;
+        }
+      } catch (const std::exception&) {
+        ++failed;
+      }
+    }
+    if (++rounds % 20 == 1 && !o.quiet) {
+      std::fprintf(g_log, "%s unit reports: %ld rounds of %zu units, %ld positions moved, %ld requests failed\n",
+                   wall_clock_now().c_str(), rounds, units.size(), moved, failed);
+      std::fflush(g_log);
+    }
+    next += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.unit_reports));
+    while (!g_stop.load() && Clock::now() < next) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    wander(units, o.unit_reports, rng);
+  }
+}
+
 int watch_feed(const Options& o) {
   std::vector<std::pair<std::string, std::string>> headers;
   if (!o.api_key.empty()) headers.emplace_back("Authorization", "Bearer " + o.api_key);
@@ -958,6 +1081,26 @@ int main(int argc, char** argv) {
                  county->residents.size());
     std::fflush(g_log);
   }
+
+  // The county's units report their positions on a thread of their own while the alerts go.
+  std::thread unit_thread;
+  if (county && opt.unit_reports > 0 && !g_dry_run) {
+    std::mt19937_64 rng(opt.seed);
+    auto units = load_units(opt.county, rng);
+    if (!units.empty()) {
+      std::fprintf(g_log, "xiaonao-replay: %zu units report their positions every %g s\n", units.size(),
+                   opt.unit_reports);
+      std::fflush(g_log);
+      unit_thread = std::thread(report_units, std::cref(opt), std::move(units));
+    }
+  }
+  struct JoinAtExit {
+    std::thread& t;
+    ~JoinAtExit() {
+      g_stop.store(true);
+      if (t.joinable()) t.join();
+    }
+  } join_at_exit{unit_thread};
 
   xiaonao::client::HttpClient http(opt.host, opt.port, std::chrono::seconds(10));
   if (!opt.api_key.empty()) http.set_header("Authorization", "Bearer " + opt.api_key);

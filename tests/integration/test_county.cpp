@@ -94,5 +94,45 @@ TEST_F(County, SmallCountyLoadsAndItsAlertsFuse) {
   EXPECT_EQ(view["location"]["located_by"], "caller_phone");
 }
 
+// The demo's replay also plays the county's units: each reports its position through the batch
+// route (patrol cars and officers wander, kiosks stay), so fusion keeps finding fresh units
+// however long the demo runs; a key without units:write ends the reports, not the alerts.
+TEST_F(County, TheReplayKeepsTheCountysUnitsReporting) {
+  load_small_county();
+  ASSERT_FALSE(HasFailure());
+  auto& server = start_server();
+  sql().exec("UPDATE units SET position_at = now() - interval '2 hours'");  // stale, as after a long demo
+  const auto county = (dir() / "county").string();
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port());
+  // test_api_key() holds every scope; two report rounds a second apart, then five alerts.
+  auto r = run_command({XIAONAO_REPLAY_PATH, "--url", url, "--county", county, "--unit-reports", "1", "--rate", "2",
+                        "--count", "5", "--seed", "3"},
+                       {{"XIAONAO_API_KEY", test_api_key()}}, dir(), 60s);
+  EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM units WHERE position_at < now() - interval '1 minute'"), 0);
+  EXPECT_GT(sql().scalar("SELECT count(DISTINCT unit_id) FROM unit_positions"), 0);
+  // Patrol cars moved between their reports; kiosks did not.
+  EXPECT_GT(sql().scalar("SELECT count(*) FROM (SELECT unit_id FROM unit_positions p JOIN units u ON u.id = p.unit_id"
+                         " WHERE u.kind = 'patrol_car' GROUP BY unit_id HAVING count(DISTINCT p.geog::text) > 1) m"),
+            0);
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM (SELECT unit_id FROM unit_positions p JOIN units u ON u.id = p.unit_id"
+                         " WHERE u.kind = 'kiosk' GROUP BY unit_id HAVING count(DISTINCT p.geog::text) > 1) m"),
+            0);
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM alerts"), 5);
+
+  // A key for alerts only: the reports stop with a message, the alerts still go.
+  r = run_command({server_path(), "apikey", "create", "--name", "alerts-only", "--sources", "*", "--scopes",
+                   "alerts:write"},
+                  {{"XIAONAO_DB", db_conninfo()}}, dir(), 30s);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string key = r.out;
+  key.erase(key.find_last_not_of(" \n") + 1);
+  r = run_command({XIAONAO_REPLAY_PATH, "--url", url, "--county", county, "--rate", "5", "--count", "3", "--seed", "4"},
+                  {{"XIAONAO_API_KEY", key}}, dir(), 60s);
+  EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_NE((r.out + r.err).find("units:write"), std::string::npos) << r.out << r.err;
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM alerts"), 8);
+}
+
 }  // namespace
 }  // namespace xiaonao::itest
