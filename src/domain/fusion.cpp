@@ -12,7 +12,6 @@
 namespace xiaonao::domain::fusion {
 namespace {
 
-constexpr double kEarthRadiusM = 6371008.8;
 constexpr double kPi = 3.14159265358979323846;
 
 double rad(double deg) { return deg * kPi / 180.0; }
@@ -36,7 +35,7 @@ double distance_m(GeoPoint a, GeoPoint b) {
   const double dlon = rad(b.lon - a.lon);
   const double h = std::sin(dlat / 2) * std::sin(dlat / 2) +
                    std::cos(rad(a.lat)) * std::cos(rad(b.lat)) * std::sin(dlon / 2) * std::sin(dlon / 2);
-  return 2 * kEarthRadiusM * std::asin(std::min(1.0, std::sqrt(h)));
+  return 2 * earth_radius_m * std::asin(std::min(1.0, std::sqrt(h)));
 }
 
 double bearing_deg(GeoPoint from, GeoPoint to) {
@@ -107,7 +106,7 @@ namespace {
 constexpr double kCellDeg = 0.01;
 constexpr long kRows = 18001;  // cells along a meridian: lat -90 .. 90
 constexpr std::size_t kMaxCells = 64;
-constexpr double kMetresPerDeg = kEarthRadiusM * kPi / 180.0;
+constexpr double kMetresPerDeg = earth_radius_m * kPi / 180.0;
 
 long cell_col(double lon) { return static_cast<long>(std::floor((lon + 180.0) / kCellDeg)); }
 long cell_row(double lat) { return static_cast<long>(std::floor((lat + 90.0) / kCellDeg)); }

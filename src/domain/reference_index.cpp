@@ -30,14 +30,12 @@ using MultiPolygon = bg::model::multi_polygon<Polygon>;
 using BoxEntry = std::pair<Box, std::size_t>;
 using PointEntry = std::pair<Pt, std::size_t>;
 
-// The sphere of fusion::distance_m (and of PostGIS's geography with use_spheroid = false).
-constexpr double kEarthRadiusM = 6371008.8;
 
 // A box in degrees that holds every point within `metres` of `p` on the sphere: latitude by the
 // arc, longitude widened by the circle's highest latitude (the whole band near a pole); a hair
 // of margin, the exact test is the caller's.
 Box search_box(GeoPoint p, double metres) {
-  const double dlat = metres / kEarthRadiusM * 180.0 / std::numbers::pi * 1.001 + 1e-9;
+  const double dlat = metres / fusion::earth_radius_m * 180.0 / std::numbers::pi * 1.001 + 1e-9;
   const double top = std::min(90.0, std::fabs(p.lat) + dlat);
   const double c = std::cos(top * std::numbers::pi / 180.0);
   const double dlon = c > 1e-6 ? std::min(180.0, dlat / c) : 180.0;

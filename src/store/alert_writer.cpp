@@ -467,12 +467,23 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
   std::map<std::string, std::string> joined_fusion;  // the new fusion of each stored incident joined
   std::vector<NewEvent> fused_events;
   if (fuse) {
+    // Each incident's markers, callers and subjects: a stored one's lists (from the merge
+    // look-up), then what this batch's alerts bring to it (lists_of), each once.
+    const auto join = [](std::vector<std::string>& to, std::vector<std::string> from) {
+      for (auto& s : from)
+        if (std::find(to.begin(), to.end(), s) == to.end()) to.push_back(std::move(s));
+    };
+    const auto lists_in = [](FuseInput& f) {
+      return std::array{&f.markers, &f.caller_phones, &f.subject_phones, &f.subject_ids};
+    };
+    const auto take_lists = [&](FuseInput& f) {
+      const auto to = lists_in(f);
+      for (std::size_t k = 0; k < 4; ++k) join(*to[k], lists_of[f.id][k]);
+    };
     std::vector<FuseInput> opened;
     std::vector<std::size_t> opener;
-    std::map<std::size_t, std::size_t> slot;  // opener index → position in `opened`
     for (std::size_t i = 0; i < count; ++i) {
       if (!inserted[i] || plan.target[i] >= 0) continue;
-      slot[i] = opened.size();
       opener.push_back(i);
       FuseInput f;
       f.id = incident_ids[i];
@@ -482,41 +493,27 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
       f.address_id = located[i].address_id;
       f.received_at = alert(i).received_at;
       f.draw_serial = true;
+      take_lists(f);
       opened.push_back(std::move(f));
     }
     // The stored incidents that alerts of the batch join are fused again in the same statement,
-    // after the new ones: what they are came with the merge look-up, and this batch's alerts
-    // join their inputs here (they are moved into them by the deferred writes).
+    // after the new ones: what they are came with the merge look-up (the batch's alerts are
+    // moved into them by the deferred writes).
     const std::size_t new_count = opened.size();
-    std::map<std::string, std::size_t> joined_slot;
+    std::vector<std::string> joined;  // in the order the batch's alerts first join them
     for (std::size_t i = 0; i < count; ++i) {
-      if (!inserted[i]) continue;
       const auto t = plan.target[i];
-      if (t < 0 || plan.opened_by[static_cast<std::size_t>(t)] >= 0) continue;
+      if (!inserted[i] || t < 0 || plan.opened_by[static_cast<std::size_t>(t)] >= 0) continue;
       const auto& id = plan.targets[static_cast<std::size_t>(t)].id;
-      if (!joined_slot.emplace(id, opened.size()).second) continue;
+      if (std::find(joined.begin(), joined.end(), id) != joined.end()) continue;
+      joined.push_back(id);
       const auto& [number, fuse, lists] = stored.at(id);
       FuseInput f = fuse;
-      // Each once, as the batch's own alerts are added below.
-      for (const auto& [to, text] : {std::pair{&f.markers, &lists[0]}, std::pair{&f.caller_phones, &lists[1]},
-                                     std::pair{&f.subject_phones, &lists[2]}, std::pair{&f.subject_ids, &lists[3]}})
-        for (auto& s : nlohmann::json::parse(*text).get<std::vector<std::string>>())
-          if (std::find(to->begin(), to->end(), s) == to->end()) to->push_back(std::move(s));
+      const auto to = lists_in(f);
+      for (std::size_t k = 0; k < 4; ++k)
+        join(*to[k], nlohmann::json::parse(lists[k]).get<std::vector<std::string>>());
+      take_lists(f);
       opened.push_back(std::move(f));
-    }
-    for (std::size_t i = 0; i < count; ++i) {
-      if (!inserted[i]) continue;
-      const auto t = plan.target[i];
-      const int o = t < 0 ? static_cast<int>(i) : plan.opened_by[static_cast<std::size_t>(t)];
-      auto& f = o >= 0 ? opened[slot[static_cast<std::size_t>(o)]]
-                       : opened[joined_slot.at(plan.targets[static_cast<std::size_t>(t)].id)];
-      const auto& a = alert(i);
-      add(f.markers, a.marker);
-      if (a.caller) add(f.caller_phones, a.caller->phone);
-      if (a.subject) {
-        add(f.subject_phones, a.subject->phone);
-        add(f.subject_ids, a.subject->id_number);
-      }
     }
     // The new incidents are not in the table the history reads: they are everyone's peers.
     std::vector<HistoryEntry> peers;  // numbered by fuse_parts, which draws the serials

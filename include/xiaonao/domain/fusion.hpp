@@ -17,7 +17,10 @@
 
 namespace xiaonao::domain::fusion {
 
-/// Great-circle distance in metres (haversine on a 6,371,008.8 m sphere).
+/// The sphere fusion measures on (PostGIS's geography with use_spheroid = false): metres.
+inline constexpr double earth_radius_m = 6371008.8;
+
+/// Great-circle distance in metres (haversine on the earth_radius_m sphere).
 double distance_m(GeoPoint a, GeoPoint b);
 
 /// Initial bearing from `from` to `to`, degrees clockwise from north in [0, 360).

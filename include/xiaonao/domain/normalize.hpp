@@ -12,6 +12,9 @@ namespace xiaonao::domain {
 /// bytes are dropped.
 std::string normalize_address(std::string_view text);
 
+/// Appends code point `cp` to `out` as UTF-8 (a valid code point: the caller decoded it).
+void append_utf8(std::string& out, char32_t cp);
+
 /// A phone number as stored and compared: its digits only, without a leading +86 / 0086 / 86
 /// country code in front of an 11-digit mobile number. Empty when it has no digit.
 std::string normalize_phone(std::string_view text);
