@@ -229,6 +229,14 @@ int serve(const config::Config& cfg, const std::string& port_file) {
                       [&] { return static_cast<double>(writer.stats().alerts); });
   metrics.add_sampled("xiaonao_intake_transaction_seconds_total", "counter",
                       "Seconds spent in intake transactions, BEGIN to COMMIT.", [&] { return writer.stats().seconds; });
+  // Fusion in the intake transaction: the incidents whose parts came with the merge look-up
+  // (one round trip for both) and those that needed the parts statement after it.
+  metrics.add_sampled("xiaonao_fusion_parts_guessed_total", "counter",
+                      "Incidents fused at intake whose parts came with the merge look-up.",
+                      [&] { return static_cast<double>(writer.stats().parts_guessed); });
+  metrics.add_sampled("xiaonao_fusion_parts_rerun_total", "counter",
+                      "Incidents fused at intake whose parts needed a statement after the merge look-up.",
+                      [&] { return static_cast<double>(writer.stats().parts_rerun); });
   // Order batching: steps / batches is the mean batch size.
   metrics.add_sampled("xiaonao_order_batches_total", "counter", "Committed order-writer transactions.",
                       [&] { return static_cast<double>(order_writer.stats().batches); });

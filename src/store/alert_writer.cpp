@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -71,34 +72,8 @@ JOIN incidents i ON i.id = a.incident_id
 
 // Step 2 (fusion, locate and owner): store::locate_alerts (src/store/fusion.cpp).
 
-// Step 3: open incidents near the located alerts (under the merge lock). The time window is
-// checked here, the category and the choice in domain::fusion::plan_merges. The `OFFSET 0`
-// fence keeps the time window out of the scan: its generic plan must walk the spatial index,
-// never the recent incidents by time (at 500 alerts/s, 300,000 rows in ten minutes).
-// Only candidates of the alert's category or a related one (domain::fusion::related_to): no
-// other can be joined. Each candidate also comes with what fusion needs to fuse it again should
-// an alert join it (its address and the lists of its alerts' markers, callers and subjects,
-// 018), so that the parts of the incidents a batch joins run in the same statement as those it
-// opens.
-constexpr const char* open_near_sql = R"sql(
-SELECT c.id::text, c.number, c.category, ST_X(c.location), ST_Y(c.location),
-       (extract(epoch FROM c.received_at) * 1000000)::bigint, coalesce(c.station_id, ''), c.address_id,
-       array_to_json(c.alert_markers)::text, array_to_json(c.alert_callers)::text,
-       array_to_json(c.alert_subject_phones)::text, array_to_json(c.alert_subject_ids)::text
-FROM (
-  SELECT DISTINCT ON (inc.id) inc.id, inc.number, inc.category, inc.location, inc.received_at, inc.station_id,
-         inc.address_id, inc.alert_markers, inc.alert_callers, inc.alert_subject_phones, inc.alert_subject_ids
-  FROM json_to_recordset($1::json) AS i(lon float8, lat float8, t timestamptz, cats text[])
-  CROSS JOIN LATERAL (
-    SELECT * FROM incidents
-    WHERE ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326)::geography, $2, false)
-    OFFSET 0
-  ) inc
-  WHERE inc.received_at BETWEEN i.t - make_interval(secs => $3) AND i.t + make_interval(secs => $3)
-    AND inc.status NOT IN ('closed', 'cancelled', 'resolved', 'diverted')
-    AND inc.category = ANY (i.cats)
-) c
-)sql";
+// Step 3 (the merge look-up, under the merge locks, with the parts guessed in the same
+// statement): store::near_parts (src/store/fusion.cpp).
 
 // Serial numbers for the incidents a batch opens.
 constexpr const char* serials_sql = "SELECT nextval('incident_serial') FROM generate_series(1, $1)";
@@ -169,7 +144,6 @@ std::unique_ptr<pqxx::connection> open_writer_connection(const AlertWriterOption
   c->prepare("xn_insert_alerts", insert_alerts_sql);
   c->prepare("xn_existing_alerts", existing_alerts_sql);
   c->prepare("xn_insert_incidents", insert_incidents_sql);
-  c->prepare("xn_open_near", open_near_sql);
   c->prepare("xn_serials", serials_sql);
   c->prepare("xn_merge_alerts", merge_alerts_sql);
   c->prepare("xn_bump_incidents", bump_incidents_sql);
@@ -208,7 +182,8 @@ std::size_t AlertWriter::queue_depth() const {
 
 AlertWriter::Stats AlertWriter::stats() const {
   return Stats{batches_.load(std::memory_order_relaxed), batch_alerts_.load(std::memory_order_relaxed),
-               static_cast<double>(batch_micros_.load(std::memory_order_relaxed)) / 1e6};
+               static_cast<double>(batch_micros_.load(std::memory_order_relaxed)) / 1e6,
+               parts_guessed_.load(std::memory_order_relaxed), parts_rerun_.load(std::memory_order_relaxed)};
 }
 
 void AlertWriter::stop() {
@@ -225,14 +200,20 @@ void AlertWriter::stop() {
 
 namespace {
 
-// Writes one batch in one transaction. Returns a result per item and fills `frames` and
-// `touched` (the incidents opened or joined; fused inside the transaction when `fuse`).
+// How the parts of a batch's incidents were found (AlertWriter::Stats).
+struct PartsCount {
+  std::size_t guessed = 0, rerun = 0;
+};
+
+// Writes one batch in one transaction. Returns a result per item and fills `frames`,
+// `touched` (the incidents opened or joined; fused inside the transaction when `fuse`) and
+// `parts`.
 // The statements' JSON parameters are written directly as text, without JSON trees.
 std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
                                                       const std::vector<const domain::AlertInput*>& batch,
                                                       const AlertWriterOptions& options, bool fuse,
                                                       std::vector<domain::Frame>& frames,
-                                                      std::vector<std::string>& touched) {
+                                                      std::vector<std::string>& touched, PartsCount& parts) {
   const auto now = domain::now_utc();
   const auto now_text = domain::format_rfc3339(now);
   const auto alert = [&batch](std::size_t i) -> const domain::AlertInput& { return *batch[i]; };
@@ -340,11 +321,11 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
   std::vector<std::optional<domain::fusion::MergeAlert>> merge_input(count);
   std::vector<domain::fusion::MergeCandidate> open;
   // By id: its number, what fusing it again needs, and its alerts' markers, callers and
-  // subjects as the look-up's JSON texts (parsed only for the few that an alert joins).
+  // subjects.
   struct Stored {
     std::string number;
     FuseInput fuse;
-    std::array<std::string, 4> lists;
+    std::array<std::vector<std::string>, 4> lists;
   };
   std::map<std::string, Stored> stored;
   bool any_located = false;
@@ -355,54 +336,106 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
     }
   }
   const bool merging = any_located && options.merge_radius_m > 0;
-  if (merging) {
-    std::vector<domain::GeoPoint> points;
-    for (const auto& m : merge_input) {
-      if (m) points.push_back(m->at);
+  const domain::fusion::MergeRule rule{static_cast<double>(options.merge_radius_m), options.merge_window_s};
+  // The parts are guessed in the merge look-up's round trip for each alert that no other alert
+  // of the batch joins or is joined by (domain::fusion::plan_merges among the batch alone): the
+  // incident it opens, or the one open incident near it (near_parts; the plan below decides
+  // which guesses hold).
+  std::vector<bool> spec(count, false);
+  if (fuse) {
+    const auto among = merging ? domain::fusion::plan_merges(merge_input, {}, incident_ids, rule)
+                               : domain::fusion::MergePlan{std::vector<int>(count, -1), {}, {}};
+    for (std::size_t i = 0; i < count; ++i) spec[i] = inserted[i] && among.target[i] < 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (const auto t = among.target[i]; t >= 0) spec[static_cast<std::size_t>(among.opened_by[static_cast<std::size_t>(t)])] = false;
     }
-    // The locks and the look-up go in one round trip: the look-up's snapshot is taken when it
-    // starts, after the locks are held (detail::Deferred).
-    const auto locks = domain::fusion::merge_locks(points, options.merge_radius_m);
-    if (locks.global) {
-      deferred.add(w, "xn_merge_lock");
-    } else {
-      std::string cells = "{";
-      for (const auto k : locks.cells) cells += (cells.size() > 1 ? "," : "") + std::to_string(k);
-      cells += "}";
-      deferred.add(w, "xn_merge_cells", cells);
+  }
+  const auto add = [](std::vector<std::string>& v, const std::optional<std::string>& s) {
+    if (s && !s->empty() && std::find(v.begin(), v.end(), *s) == v.end()) v.push_back(*s);
+  };
+  // The alert's own incident as fusion sees it (the one it opens; lists: what it names).
+  const auto own_incident = [&](std::size_t i) {
+    const auto& a = alert(i);
+    FuseInput f;
+    f.id = incident_ids[i];
+    f.category = a.category;
+    f.station = located[i].station_id;
+    f.at = located[i].point;
+    f.address_id = located[i].address_id;
+    f.received_at = a.received_at;
+    f.draw_serial = true;
+    add(f.markers, a.marker);
+    if (a.caller) add(f.caller_phones, a.caller->phone);
+    if (a.subject) {
+      add(f.subject_phones, a.subject->phone);
+      add(f.subject_ids, a.subject->id_number);
+    }
+    return f;
+  };
+  struct Guess {
+    std::string id;  // the incident the parts were guessed for
+    PartsFound found;
+  };
+  std::map<std::size_t, Guess> guessed;  // by alert
+  if (merging || std::find(spec.begin(), spec.end(), true) != spec.end()) {
+    if (merging) {
+      std::vector<domain::GeoPoint> points;
+      for (const auto& m : merge_input) {
+        if (m) points.push_back(m->at);
+      }
+      // The locks and the look-up go in one round trip: the look-up's snapshot is taken when it
+      // starts, after the locks are held (detail::Deferred).
+      const auto locks = domain::fusion::merge_locks(points, options.merge_radius_m);
+      if (locks.global) {
+        deferred.add(w, "xn_merge_lock");
+      } else {
+        std::string cells = "{";
+        for (const auto k : locks.cells) cells += (cells.size() > 1 ? "," : "") + std::to_string(k);
+        cells += "}";
+        deferred.add(w, "xn_merge_cells", cells);
+      }
     }
     std::string near;
     JsonWriter nw(near);
     nw.begin_array();
     for (std::size_t i = 0; i < count; ++i) {
-      if (!merge_input[i]) continue;
+      const bool look = merging && merge_input[i];
+      if (!look && !spec[i]) continue;
       nw.begin_object();
-      lon_lat(nw, located[i].point);
-      nw.key("t").string(received[i]);
+      nw.key("idx").integer(static_cast<std::int64_t>(i));
+      write_fuse_input(nw, own_incident(i), true);
+      nw.key("near").boolean(look);
+      nw.key("spec").boolean(spec[i]);
       nw.key("cats").begin_array();
       for (const auto& c : domain::fusion::related_to(alert(i).category)) nw.string(c);
       nw.end_array();
       nw.end_object();
     }
     nw.end_array();
-    for (const auto& r : deferred.exec(w, "xn_open_near", near, options.merge_radius_m, options.merge_window_s)) {
-      if (r[3].is_null()) continue;
-      open.push_back({r[0].as<std::string>(), r[2].as<std::string>(), {r[3].as<double>(), r[4].as<double>()},
-                      domain::TimePoint(std::chrono::microseconds(r[5].as<std::int64_t>()))});
-      auto& [number, f, lists] = stored[open.back().id];
-      number = r[1].as<std::string>();
-      f.id = open.back().id;
-      f.category = open.back().category;
-      f.station = r[6].as<std::string>();
-      f.at = open.back().at;
-      f.address_id = r[7].is_null() ? std::string() : r[7].as<std::string>();
-      f.received_at = open.back().received_at;
-      for (int k = 0; k < 4; ++k) lists[static_cast<std::size_t>(k)] = r[8 + k].as<std::string>();
+    std::set<std::string> seen;
+    for (const auto& r : near_parts(w, deferred, near, fuse ? &*options.fuse : nullptr, ref,
+                                    options.merge_radius_m, options.merge_window_s)) {
+      const auto idx = r[0].as<std::size_t>();
+      if (!r[2].is_null()) guessed[idx] = {r[2].as<std::string>(), parts_found(r, 3)};
+      if (r[1].is_null()) continue;
+      for (const auto& c : nlohmann::json::parse(r[1].as<std::string>())) {
+        const auto id = c[0].get<std::string>();
+        if (!seen.insert(id).second) continue;
+        open.push_back({id, c[2].get<std::string>(), {c[3].get<double>(), c[4].get<double>()},
+                        domain::TimePoint(std::chrono::microseconds(c[5].get<std::int64_t>()))});
+        auto& [number, f, lists] = stored[id];
+        number = c[1].get<std::string>();
+        f.id = id;
+        f.category = open.back().category;
+        f.station = c[6].get<std::string>();
+        f.at = open.back().at;
+        f.address_id = c[7].is_null() ? std::string() : c[7].get<std::string>();
+        f.received_at = open.back().received_at;
+        for (std::size_t k = 0; k < 4; ++k) lists[k] = c[8 + k].get<std::vector<std::string>>();
+      }
     }
   }
-  auto plan = merging ? domain::fusion::plan_merges(
-                            merge_input, std::move(open), incident_ids,
-                            {static_cast<double>(options.merge_radius_m), options.merge_window_s})
+  auto plan = merging ? domain::fusion::plan_merges(merge_input, std::move(open), incident_ids, rule)
                       : domain::fusion::MergePlan{std::vector<int>(count, -1), {}, {}};
 
   // Serial numbers only for the alerts that open an incident: drawn by the parts statement
@@ -436,9 +469,6 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
   const auto parts_started = std::chrono::steady_clock::now();
   if (options.observe_fusion && inserted_count > 0)
     options.observe_fusion("intake", std::chrono::duration<double>(parts_started - fusion_started).count());
-  const auto add = [](std::vector<std::string>& v, const std::optional<std::string>& s) {
-    if (s && !s->empty() && std::find(v.begin(), v.end(), *s) == v.end()) v.push_back(*s);
-  };
   // The markers, callers and subjects that this batch's alerts bring to each incident they open
   // or join, for its lists (018).
   std::map<std::string, std::array<std::vector<std::string>, 4>> lists_of;
@@ -507,16 +537,16 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
       const auto& id = plan.targets[static_cast<std::size_t>(t)].id;
       if (std::find(joined.begin(), joined.end(), id) != joined.end()) continue;
       joined.push_back(id);
+      opener.push_back(i);  // the first alert that joins it
       const auto& [number, fuse, lists] = stored.at(id);
       FuseInput f = fuse;
       const auto to = lists_in(f);
-      for (std::size_t k = 0; k < 4; ++k)
-        join(*to[k], nlohmann::json::parse(lists[k]).get<std::vector<std::string>>());
+      for (std::size_t k = 0; k < 4; ++k) join(*to[k], lists[k]);
       take_lists(f);
       opened.push_back(std::move(f));
     }
     // The new incidents are not in the table the history reads: they are everyone's peers.
-    std::vector<HistoryEntry> peers;  // numbered by fuse_parts, which draws the serials
+    std::vector<HistoryEntry> peers;  // numbered by rank_parts with the serials drawn
     if (opened.size() > 1) {
       for (std::size_t k = 0; k < new_count; ++k) {
         const auto& f = opened[k];
@@ -526,7 +556,52 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
                          auto_assessed(opener[k]) ? "assessed" : "received"});
       }
     }
-    auto fused = fuse_parts(w, opened, *options.fuse, now_text, std::move(peers), ref,
+    // A guess made with the merge look-up holds when the plan agrees: the alert opens its
+    // incident and none joins it, or it is the only alert of the batch that joins the incident
+    // guessed. The rest go to the parts statement (a new incident whose serial the guess drew
+    // keeps it).
+    std::vector<int> joiners(plan.targets.size(), 0);
+    for (std::size_t i = 0; i < count; ++i)
+      if (inserted[i] && plan.target[i] >= 0) ++joiners[static_cast<std::size_t>(plan.target[i])];
+    std::vector<int> own_target(count, -1);  // the plan's target that alert i opened, if any
+    for (std::size_t t = 0; t < plan.opened_by.size(); ++t)
+      if (plan.opened_by[t] >= 0) own_target[static_cast<std::size_t>(plan.opened_by[t])] = static_cast<int>(t);
+    std::vector<PartsFound> found(opened.size());
+    std::vector<FuseInput> rest;
+    std::vector<std::size_t> rest_at;
+    for (std::size_t k = 0; k < opened.size(); ++k) {
+      const auto i = opener[k];
+      const auto g = guessed.find(i);
+      const bool is_new = k < new_count;
+      const auto t = is_new ? own_target[i] : plan.target[i];
+      // (A new incident that is no merge target, an alert without a place, cannot be joined.)
+      const bool holds = g != guessed.end() && g->second.id == opened[k].id &&
+                         (t >= 0 ? joiners[static_cast<std::size_t>(t)] == (is_new ? 0 : 1) : is_new);
+      if (holds) {
+        found[k] = std::move(g->second.found);
+        continue;
+      }
+      FuseInput f = opened[k];
+      if (g != guessed.end() && g->second.found.serial != 0) {
+        if (is_new) {
+          found[k].serial = g->second.found.serial;  // drawn with the guess: its own
+          f.draw_serial = false;
+        } else {
+          log::info("intake.serial_unused", {{"serial", g->second.found.serial}});
+        }
+      }
+      rest.push_back(std::move(f));
+      rest_at.push_back(k);
+    }
+    parts.guessed += opened.size() - rest.size();
+    parts.rerun += rest.size();
+    auto more = read_parts(w, rest, *options.fuse, ref, true);
+    for (std::size_t r = 0; r < rest.size(); ++r) {
+      const auto serial_drawn = found[rest_at[r]].serial;
+      found[rest_at[r]] = std::move(more[r]);
+      if (serial_drawn != 0) found[rest_at[r]].serial = serial_drawn;
+    }
+    auto fused = rank_parts(opened, std::move(found), *options.fuse, now_text, std::move(peers), ref,
                             [&](std::size_t k, std::int64_t s) {
                               serial[opener[k]] = s;
                               return number_of(opener[k]);
@@ -721,8 +796,9 @@ void AlertWriter::run() {
       std::vector<std::string> touched;
       bool fuse = options_.fuse.has_value();
       std::vector<domain::Result<IngestResult>> results;
+      PartsCount parts;
       try {
-        results = write_batch(*conn, alerts, options_, fuse, frames, touched);
+        results = write_batch(*conn, alerts, options_, fuse, frames, touched, parts);
       } catch (const std::exception& e) {
         // A fusion failure must not cost the alerts: run the batch again without it (the worker
         // fuses afterwards). Transient failures, and failures of the batch itself, go to
@@ -732,7 +808,8 @@ void AlertWriter::run() {
         fuse = false;
         frames.clear();
         touched.clear();
-        results = write_batch(*conn, alerts, options_, fuse, frames, touched);
+        parts = {};
+        results = write_batch(*conn, alerts, options_, fuse, frames, touched, parts);
       }
       batch_micros_.fetch_add(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                               std::chrono::steady_clock::now() - started)
@@ -740,6 +817,8 @@ void AlertWriter::run() {
                               std::memory_order_relaxed);
       batches_.fetch_add(1, std::memory_order_relaxed);
       batch_alerts_.fetch_add(alerts.size(), std::memory_order_relaxed);
+      parts_guessed_.fetch_add(parts.guessed, std::memory_order_relaxed);
+      parts_rerun_.fetch_add(parts.rerun, std::memory_order_relaxed);
       if (!frames.empty()) sink_(std::move(frames));
       for (std::size_t i = 0; i < items.size(); ++i) items[i].done(std::move(results[i]));
       if (!fuse && options_.after_commit && !touched.empty()) options_.after_commit(std::move(touched));

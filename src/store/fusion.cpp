@@ -333,15 +333,109 @@ LEFT JOIN LATERAL (
 ) hi ON true
 )sql";
 
-// The parts statement, with the cameras (`xn_fuse_parts`) or without (`xn_fuse_parts_nocam`,
-// whose second column is null; it names the camera parameters $2 and $3 only so that both take
+// The merge look-up and, in the same statement, the parts of the incident each alert will most
+// likely belong to, so that an alert that decides alone (the usual case at a county's rates)
+// takes one round trip for both, not two (docs/architecture.md, "Fusion"). For every alert
+// marked `near`: the open incidents of a related category ($1's cats) within $11 m and $12 s of
+// it (what domain::fusion::plan_merges decides on; its snapshot is taken after the merge locks,
+// sent just before it). For every alert marked `spec`, the parts are computed for a guess: no
+// open incident near → the incident it opens (its serial drawn when `draw`); exactly one → that
+// incident with the alert's markers, callers and subjects added to its own (when the incident
+// has no subject phones: those are stored as given and the parts compare them normalised); more →
+// no guess. The C++ side keeps a guess only when the merge plan agrees and runs the parts
+// statement for the rest. The parts' parameters are those of the parts statement, $2 to $10.
+// The look-up checks the time window and the categories (only those that can be joined,
+// domain::fusion::related_to); the choice is plan_merges'. Its `OFFSET 0` fence keeps the time
+// window out of the scan: its generic plan must walk the spatial index, never the recent
+// incidents by time (at 500 alerts/s, 300,000 rows in ten minutes). Each candidate comes with
+// what fusing it again needs (its address and its alerts' markers, callers and subjects, 018).
+constexpr const char* near_parts_head_sql = R"sql(
+WITH i AS MATERIALIZED (
+  SELECT * FROM json_to_recordset($1::json) AS i(
+    idx int, id uuid, lon float8, lat float8, address_id text, received timestamptz, markers json,
+    caller_phones json, subject_phones json, subject_ids json, draw boolean, near boolean, cats text[],
+    spec boolean)
+),
+nr AS MATERIALIZED (
+  SELECT i.idx, c.id, c.number, c.category, c.location, c.received_at, c.station_id, c.address_id,
+         c.alert_markers, c.alert_callers, c.alert_subject_phones, c.alert_subject_ids
+  FROM i CROSS JOIN LATERAL (
+    SELECT * FROM incidents
+    WHERE i.near AND ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326)::geography, %R%, false)
+    OFFSET 0
+  ) c
+  WHERE c.received_at BETWEEN i.received - make_interval(secs => %W%) AND i.received + make_interval(secs => %W%)
+    AND c.status NOT IN ('closed', 'cancelled', 'resolved', 'diverted')
+    AND c.category = ANY (i.cats)
+),
+nj AS (
+  SELECT nr.idx, count(*) AS n,
+         json_agg(json_build_array(nr.id::text, nr.number, nr.category, ST_X(nr.location), ST_Y(nr.location),
+                                   (extract(epoch FROM nr.received_at) * 1000000)::bigint,
+                                   coalesce(nr.station_id, ''), nr.address_id, nr.alert_markers, nr.alert_callers,
+                                   nr.alert_subject_phones, nr.alert_subject_ids)) AS j
+  FROM nr GROUP BY nr.idx
+)
+)sql";
+
+constexpr const char* guess_parts_head_sql = R"sql(,
+x AS (
+  SELECT i.idx, i.id, i.lon, i.lat, i.address_id, i.received, i.markers, i.caller_phones, i.subject_phones,
+         i.subject_ids, i.draw
+  FROM i WHERE i.spec AND NOT EXISTS (SELECT 1 FROM nr WHERE nr.idx = i.idx)
+  UNION ALL
+  SELECT i.idx, c.id, ST_X(c.location), ST_Y(c.location), c.address_id, c.received_at,
+         array_to_json(c.alert_markers || ARRAY(SELECT e.v FROM json_array_elements_text(i.markers) e(v)
+                                                WHERE e.v <> ALL (c.alert_markers))),
+         array_to_json(c.alert_callers || ARRAY(SELECT e.v FROM json_array_elements_text(i.caller_phones) e(v)
+                                                WHERE e.v <> ALL (c.alert_callers))),
+         i.subject_phones,
+         array_to_json(c.alert_subject_ids || ARRAY(SELECT e.v FROM json_array_elements_text(i.subject_ids) e(v)
+                                                    WHERE e.v <> ALL (c.alert_subject_ids))),
+         false
+  FROM i JOIN nr c ON c.idx = i.idx JOIN nj ON nj.idx = i.idx
+  WHERE i.spec AND nj.n = 1 AND cardinality(c.alert_subject_phones) = 0
+),
+pt AS (
+  SELECT x.idx, x.id, %CAMERAS% AS cam, un.j::text AS un, hh.j::text AS hh, hi.j::text AS hi, st.n AS st,
+         CASE WHEN x.draw THEN nextval('incident_serial') END AS serial
+  FROM x
+  CROSS JOIN LATERAL (
+    SELECT CASE WHEN x.lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(x.lon, x.lat), 4326)::geography END AS g
+  ) p
+)sql";
+
+// The camera column of a parts statement: its cameras part, or null when the cameras come from
+// memory (the statement still names the camera parameters $2 and $3, so that both variants take
 // the same parameters).
-std::string fuse_parts_sql(bool cameras) {
-  std::string head = fuse_parts_head_sql;
-  const auto at = head.find("%CAMERAS%");
-  head.replace(at, 9, cameras ? "cam.j::text" : "(SELECT NULL::text WHERE $2::float8 IS NULL AND $3::bigint IS NULL)");
+const char* camera_column(bool cameras) {
+  return cameras ? "cam.j::text" : "(SELECT NULL::text WHERE $2::float8 IS NULL AND $3::bigint IS NULL)";
+}
+
+std::string with_cameras(std::string head, bool cameras) {
+  head.replace(head.find("%CAMERAS%"), 9, camera_column(cameras));
   return head + (cameras ? fuse_cameras_sql : "") + fuse_rest_sql;
 }
+
+// The merge look-up with the guessed parts (above), one row per alert; without the parts
+// (`xn_near`: when fusion is off or has just failed, the merge look-up must not depend on it),
+// the radius and the window are $2 and $3.
+std::string near_parts_sql(bool parts, bool cameras) {
+  std::string near = near_parts_head_sql;
+  for (const auto& [from, to] : {std::pair{"%R%", parts ? "$11" : "$2"}, std::pair{"%W%", parts ? "$12" : "$3"}})
+    for (auto at = near.find(from); at != std::string::npos; at = near.find(from)) near.replace(at, 3, to);
+  if (!parts)
+    return near + "\nSELECT i.idx, nj.j::text, NULL::text FROM i LEFT JOIN nj ON nj.idx = i.idx ORDER BY i.idx";
+  return near + with_cameras(guess_parts_head_sql, cameras) + R"sql()
+SELECT i.idx, nj.j::text, pt.id::text, pt.cam, pt.un, pt.hh, pt.hi, pt.st, pt.serial
+FROM i LEFT JOIN nj ON nj.idx = i.idx LEFT JOIN pt ON pt.idx = i.idx
+ORDER BY i.idx
+)sql";
+}
+
+// The parts statement, with the cameras (`xn_fuse_parts`) or without (`xn_fuse_parts_nocam`,
+// whose second column is null).
+std::string fuse_parts_sql(bool cameras) { return with_cameras(fuse_parts_head_sql, cameras); }
 
 // The results of the batch, rows locked in id order (as the intake writer's updates lock
 // them), so that the two cannot deadlock on a batch's rows.
@@ -636,6 +730,9 @@ void prepare_fusion(pqxx::connection& c) {
   c.prepare("xn_fuse_incidents", fuse_incidents_sql);
   c.prepare("xn_fuse_parts", fuse_parts_sql(true));
   c.prepare("xn_fuse_parts_nocam", fuse_parts_sql(false));
+  c.prepare("xn_near", near_parts_sql(false, false));
+  c.prepare("xn_near_parts", near_parts_sql(true, true));
+  c.prepare("xn_near_parts_nocam", near_parts_sql(true, false));
   c.prepare("xn_fuse_store", fuse_store_sql);
   c.prepare("xn_append", append_events_sql);
 }
@@ -650,58 +747,89 @@ std::vector<std::string> strings_of(const pqxx::field& f) {
 
 }  // namespace
 
-std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseInput>& incidents,
-                              const FusionOptions& o, const std::string& now_text,
-                              std::vector<HistoryEntry> peers, const ReferenceIndex* ref, const NumberOf& number_of) {
-  std::vector<Fused> out;
-  if (incidents.empty()) return out;
+void write_fuse_input(JsonWriter& pw, const FuseInput& inc, bool draw) {
+  // Subjects' phones are compared in their normal form, as import stored the residents'.
+  std::vector<std::string> subject_phones;
+  for (const auto& p : inc.subject_phones) {
+    auto norm = domain::normalize_phone(p);
+    if (!norm.empty()) subject_phones.push_back(std::move(norm));
+  }
+  pw.key("id").string(inc.id);
+  lon_lat(pw, inc.at);
+  optional_text(pw, "address_id", inc.address_id);
+  pw.key("received").string(domain::format_rfc3339(inc.received_at));
+  pw.key("markers").raw(string_array(inc.markers));
+  pw.key("caller_phones").raw(string_array(inc.caller_phones));
+  pw.key("subject_phones").raw(string_array(subject_phones));
+  pw.key("subject_ids").raw(string_array(inc.subject_ids));
+  pw.key("draw").boolean(draw);
+}
+
+PartsFound parts_found(const pqxx::row& r, int first) {
+  PartsFound f;
+  for (int k = 0; k < 4; ++k) f.parts[static_cast<std::size_t>(k)] = str(r[first + k]);
+  f.stale_units = r[first + 4].is_null() ? 0 : r[first + 4].as<int>();
+  f.serial = r[first + 5].is_null() ? 0 : r[first + 5].as<std::int64_t>();
+  return f;
+}
+
+pqxx::result near_parts(pqxx::transaction_base& w, detail::Deferred& d, const std::string& input,
+                        const FusionOptions* parts, const ReferenceIndex* ref, int merge_radius_m,
+                        int merge_window_s) {
+  if (!parts) return d.exec(w, "xn_near", input, merge_radius_m, merge_window_s);
+  const auto& o = *parts;
+  return d.exec(w, ref ? "xn_near_parts_nocam" : "xn_near_parts", input, o.camera_radius_m, o.cameras_max * 3,
+                o.units_max, o.household_max * 2, o.history_radius_m, o.history_days, o.history_max,
+                o.history_max * 2, o.unit_max_age_s, merge_radius_m, merge_window_s);
+}
+
+std::vector<PartsFound> read_parts(pqxx::transaction_base& w, const std::vector<FuseInput>& incidents,
+                                   const FusionOptions& o, const ReferenceIndex* ref, bool draw) {
+  std::vector<PartsFound> found(incidents.size());
+  if (incidents.empty()) return found;
   std::string parts_param;
   {
     JsonWriter pw(parts_param);
     pw.begin_array();
     for (std::size_t n = 0; n < incidents.size(); ++n) {
-      const auto& inc = incidents[n];
-      // Subjects' phones are compared in their normal form, as import stored the residents'.
-      std::vector<std::string> subject_phones;
-      for (const auto& p : inc.subject_phones) {
-        auto norm = domain::normalize_phone(p);
-        if (!norm.empty()) subject_phones.push_back(std::move(norm));
-      }
       pw.begin_object();
       pw.key("idx").integer(static_cast<std::int64_t>(n));
-      pw.key("id").string(inc.id);
-      lon_lat(pw, inc.at);
-      optional_text(pw, "address_id", inc.address_id);
-      pw.key("received").string(domain::format_rfc3339(inc.received_at));
-      pw.key("markers").raw(string_array(inc.markers));
-      pw.key("caller_phones").raw(string_array(inc.caller_phones));
-      pw.key("subject_phones").raw(string_array(subject_phones));
-      pw.key("subject_ids").raw(string_array(inc.subject_ids));
-      pw.key("draw").boolean(inc.draw_serial && number_of);
+      write_fuse_input(pw, incidents[n], draw && incidents[n].draw_serial);
       pw.end_object();
     }
     pw.end_array();
   }
-
   // Cameras, units, household and history of every incident in one statement.
-  std::map<std::size_t, std::array<json, 4>> parts;
-  std::map<std::size_t, int> stale_units;
-  std::vector<std::int64_t> serials(incidents.size(), 0);
   for (const auto& r : w.exec_prepared(ref ? "xn_fuse_parts_nocam" : "xn_fuse_parts", parts_param, o.camera_radius_m,
                                        o.cameras_max * 3,
                                        o.units_max, o.household_max * 2, o.history_radius_m, o.history_days,
-                                       o.history_max, o.history_max * 2, o.unit_max_age_s)) {
-    const auto n = r[0].as<std::size_t>();
+                                       o.history_max, o.history_max * 2, o.unit_max_age_s))
+    found.at(r[0].as<std::size_t>()) = parts_found(r, 1);
+  return found;
+}
+
+std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseInput>& incidents,
+                              const FusionOptions& o, const std::string& now_text,
+                              std::vector<HistoryEntry> peers, const ReferenceIndex* ref, const NumberOf& number_of) {
+  return rank_parts(incidents, read_parts(w, incidents, o, ref, static_cast<bool>(number_of)), o, now_text,
+                    std::move(peers), ref, number_of);
+}
+
+std::vector<Fused> rank_parts(const std::vector<FuseInput>& incidents, std::vector<PartsFound> found,
+                              const FusionOptions& o, const std::string& now_text, std::vector<HistoryEntry> peers,
+                              const ReferenceIndex* ref, const NumberOf& number_of) {
+  std::vector<Fused> out;
+  std::map<std::size_t, std::array<json, 4>> parts;
+  for (std::size_t n = 0; n < incidents.size(); ++n) {
     auto& p = parts[n];
-    for (int k = 0; k < 4; ++k) p[k] = r[k + 1].is_null() ? json::array() : json::parse(r[k + 1].as<std::string>());
-    stale_units[n] = r[5].is_null() ? 0 : r[5].as<int>();
-    if (!r[6].is_null()) serials.at(n) = r[6].as<std::int64_t>();
+    for (std::size_t k = 0; k < 4; ++k)
+      p[k] = found[n].parts[k].empty() ? json::array() : json::parse(found[n].parts[k]);
   }
   // The new incidents are numbered now; the peers are they, first and in the same order.
   if (number_of) {
     for (std::size_t n = 0; n < incidents.size(); ++n) {
       if (!incidents[n].draw_serial) continue;
-      auto number = number_of(n, serials[n]);
+      auto number = number_of(n, found[n].serial);
       if (n < peers.size()) peers[n].number = std::move(number);
     }
   }
@@ -792,7 +920,7 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
     int vulnerable = 0;
     for (const auto& p : residents)
       if (domain::fusion::vulnerability_rank(p.flags) == 0) ++vulnerable;
-    const int stale_skipped = stale_units[n];
+    const int stale_skipped = found[n].stale_units;
 
     // The stored fusion and the event's data, written as text with the keys in sorted order
     // (the same text a nlohmann::json object would dump, without building one).

@@ -3,15 +3,19 @@
 // (shared edge, nearest zone, no zone), cameras (facing, facing away, offline, dome, marker's
 // own), units (stale, busy), household (masked, unmask audited), history, duplicate merge and
 // split, relocation by PATCH, and a station role's view and feed.
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <ctime>
 #include <set>
 #include <thread>
 #include <vector>
 
 #include "harness.hpp"
+#include "xiaonao/config/config.hpp"
+#include "xiaonao/store/fusion.hpp"
 
 namespace xiaonao::itest {
 namespace {
@@ -762,6 +766,98 @@ TEST_F(Fusion, AJoinedAndANewIncidentAreFusedByTheSameBatch) {
   EXPECT_TRUE(w["fused_at"].is_string());
   EXPECT_EQ(sql().scalar("SELECT count(*) FROM events WHERE incident_id = $1::uuid AND type = 'incident.fused'", fresh),
             1);
+}
+
+// The intake guesses the parts of the incident an alert will belong to in the merge look-up's
+// round trip (store::near_parts): the incident it opens, or the one open incident near it. Every
+// way through that (a guess that holds for a new and for a joined incident, a joined incident
+// with subject phones, which gets no guess, an alert without a location, two alerts of one
+// batch) stores the fusion that fusing the incident afresh from the tables gives, and draws
+// consecutive serials.
+TEST_F(Fusion, GuessedPartsAreThoseOfTheTables) {
+  build_county();
+  Server& server = start_fusing();
+  std::vector<json> answers;
+  json pillar = make_alert("fire");  // by its marker: a new incident, CM first
+  pillar.erase("location");
+  pillar.erase("address");
+  pillar["marker"] = "M1";
+  answers.push_back(post(server.port(), pillar));
+  json subject = make_alert("medical");  // 20 m away: joins it (guessed), bringing F1's home
+  subject["location"] = located_at(20, 0);
+  subject["subject"] = {{"phone", "139-1111-2222"}};
+  answers.push_back(post(server.port(), subject));
+  json again = make_alert("fire");  // joins it again: it has a subject phone now, no guess
+  again["location"] = located_at(30, 0);
+  again["caller"]["phone"] = "13800000002";
+  answers.push_back(post(server.port(), again));
+  json fraud = make_alert("fraud");  // at A2, a new incident with R1's identity number
+  fraud["location"] = {{"lon", 119.915}, {"lat", 28.455}};
+  fraud["subject"] = {{"id_number", "330102198001011111"}};
+  answers.push_back(post(server.port(), fraud));
+  answers.push_back(post(server.port(), bare("dispute")));  // nowhere: a new incident
+  EXPECT_FALSE(answers[0]["merged"].get<bool>());
+  EXPECT_TRUE(answers[1]["merged"].get<bool>());
+  EXPECT_TRUE(answers[2]["merged"].get<bool>());
+  EXPECT_FALSE(answers[3]["merged"].get<bool>());
+  EXPECT_FALSE(answers[4]["merged"].get<bool>());
+  {
+    ApiClient http(server.port());
+    const auto metrics = http.get("/metrics");
+    ASSERT_EQ(metrics.status, 200);
+    EXPECT_EQ(metric_value(metrics.body, "xiaonao_fusion_parts_guessed_total"), 4.0);
+    EXPECT_EQ(metric_value(metrics.body, "xiaonao_fusion_parts_rerun_total"), 1.0);  // the third
+  }
+  // Two alerts that decide in one batch, far apart: both guesses hold.
+  {
+    Server& batching = start_fusing(
+        {{"XIAONAO_DB_WRITER_THREADS", "1"}, {"XIAONAO_DB_BATCH_MAX", "2"}, {"XIAONAO_DB_BATCH_GATHER_MS", "1000"}});
+    json one = make_alert("theft");
+    one["location"] = located_at(-300, 0);
+    json two = make_alert("noise");
+    two["location"] = {{"lon", 119.9175}, {"lat", 28.4575}};
+    json a1, a2;
+    std::thread first([&] { a1 = post(batching.port(), one); });
+    std::thread second([&] { a2 = post(batching.port(), two); });
+    first.join();
+    second.join();
+    answers.push_back(a1);
+    answers.push_back(a2);
+    ApiClient http(batching.port());
+    EXPECT_EQ(metric_value(http.get("/metrics").body, "xiaonao_fusion_parts_guessed_total"), 2.0);
+  }
+  std::set<std::string> ids;
+  for (const auto& a : answers) ids.insert(a.value("incident_id", ""));
+  ASSERT_EQ(ids.size(), 5u);
+  ASSERT_EQ(ids.count(""), 0u);
+
+  // The stored fusion without the units' position ages (they grow while the test runs).
+  const auto fusion_of = [&](const std::string& id) {
+    auto f = json::parse(sql().exec("SELECT fusion::text FROM incidents WHERE id = $1::uuid", id).at(0)[0].as<std::string>());
+    for (auto& u : f["units"]) u.erase("position_age_s");
+    return f;
+  };
+  std::map<std::string, json> at_intake;
+  for (const auto& id : ids) at_intake[id] = fusion_of(id);
+  EXPECT_EQ(at_intake[answers[0]["incident_id"]]["cameras"][0]["id"], "CM");
+  bool subject_home = false;
+  for (const auto& h : at_intake[answers[0]["incident_id"]]["household"])
+    subject_home = subject_home || (h["person_id"] == "F1" && h["via"] == "subject");
+  EXPECT_TRUE(subject_home);
+  pqxx::connection c(db_conninfo());
+  store::fuse_incidents(c, std::vector<std::string>(ids.begin(), ids.end()), store::fusion_options(config::Fusion{}));
+  for (const auto& id : ids) EXPECT_EQ(fusion_of(id).dump(), at_intake[id].dump()) << id;
+
+  // Serials: one for each incident opened, in order, none skipped.
+  const auto serials = sql().exec("SELECT number FROM incidents ORDER BY created_at, number");
+  ASSERT_EQ(serials.size(), 5u);
+  std::vector<long> tail;
+  for (const auto& r : serials) {
+    const auto n = r[0].as<std::string>();
+    tail.push_back(std::stol(n.substr(n.rfind('-') + 1)));
+  }
+  std::sort(tail.begin(), tail.end());
+  for (std::size_t k = 1; k < tail.size(); ++k) EXPECT_EQ(tail[k], tail[k - 1] + 1);
 }
 
 // Incidents that one intake batch opens are not in the table when the batch fuses them: they

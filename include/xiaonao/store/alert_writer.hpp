@@ -90,11 +90,15 @@ class AlertWriter {
   std::size_t queue_depth() const;
 
   /// Counters since start: committed intake transactions, the alerts they carried (their
-  /// ratio is the mean batch size) and the seconds spent inside them, from BEGIN to COMMIT.
+  /// ratio is the mean batch size) and the seconds spent inside them, from BEGIN to COMMIT;
+  /// the incidents fused whose parts came with the merge look-up (a guess that held) and those
+  /// that needed the parts statement after it.
   struct Stats {
     std::uint64_t batches{0};
     std::uint64_t alerts{0};
     double seconds{0};
+    std::uint64_t parts_guessed{0};
+    std::uint64_t parts_rerun{0};
   };
   Stats stats() const;
   /// Writes what is queued, then joins the threads.
@@ -116,6 +120,8 @@ class AlertWriter {
   std::atomic<std::uint64_t> batches_{0};
   std::atomic<std::uint64_t> batch_alerts_{0};
   std::atomic<std::uint64_t> batch_micros_{0};
+  std::atomic<std::uint64_t> parts_guessed_{0};
+  std::atomic<std::uint64_t> parts_rerun_{0};
   std::vector<std::thread> threads_;
 };
 

@@ -2,7 +2,9 @@
 /// Fusion's database side (docs/architecture.md, "Fusion"): locate and owner (run inside the
 /// intake transaction by the alert writer, and by relocation and split), and the after-commit
 /// stage (cameras, units, household, history) with its worker thread.
+#include <array>
 #include <condition_variable>
+#include <cstdint>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -20,6 +22,7 @@
 #include "xiaonao/domain/error.hpp"
 #include "xiaonao/domain/feed_order.hpp"
 #include "xiaonao/domain/fusion.hpp"
+#include "xiaonao/domain/json_text.hpp"
 #include "xiaonao/config/config.hpp"
 #include "xiaonao/store/event_log.hpp"
 
@@ -114,6 +117,46 @@ struct HistoryEntry {
 
 /// The number of incident `k` of a batch given its serial (the intake writer's format).
 using NumberOf = std::function<std::string(std::size_t k, std::int64_t serial)>;
+
+/// What the parts statement found for one incident, before ranking: its cameras, units,
+/// household and history as the statement's JSON texts (empty: none).
+struct PartsFound {
+  std::array<std::string, 4> parts;
+  int stale_units = 0;      ///< available units passed over for an old position
+  std::int64_t serial = 0;  ///< the serial drawn for it, else 0
+};
+
+/// Writes the parts statement's fields of one incident into an open JSON object.
+void write_fuse_input(domain::JsonWriter& w, const FuseInput& incident, bool draw);
+
+/// The parts of `incidents` by the parts statement, in their order; serials drawn for those
+/// marked `draw_serial` when `draw`.
+std::vector<PartsFound> read_parts(pqxx::transaction_base& w, const std::vector<FuseInput>& incidents,
+                                   const FusionOptions& options, const ReferenceIndex* ref, bool draw);
+
+/// The parts columns of a row, from column `first` on (cameras, units, household, history,
+/// stale count, serial).
+PartsFound parts_found(const pqxx::row& r, int first);
+
+/// The intake's merge look-up with the parts guessed for each alert, in one round trip after
+/// what `deferred` holds (the merge locks): `input` is a JSON array of write_fuse_input objects
+/// with `idx`, `near` (look for open incidents near it), `cats` (the categories it may join) and
+/// `spec` (guess its parts). One row per alert: idx, the open incidents near it (a JSON array of
+/// [id, number, category, lon, lat, received µs, station, address_id, markers, callers,
+/// subject phones, subject ids], or null), the id the parts were guessed for (or null), then
+/// the parts columns (parts_found(r, 3)). Without `parts` the look-up alone (no guesses, and
+/// no dependence on the parts' tables). See docs/architecture.md, "Fusion".
+pqxx::result near_parts(pqxx::transaction_base& w, detail::Deferred& deferred, const std::string& input,
+                        const FusionOptions* parts, const ReferenceIndex* ref, int merge_radius_m,
+                        int merge_window_s);
+
+/// Ranks what the parts statement found into each incident's fusion and event; `peers` join
+/// the history lists by domain::fusion::history_reasons. With `number_of`, each incident marked
+/// `draw_serial` is numbered with its found serial, and the peers, which are then those
+/// incidents, first and in the same order, get their numbers.
+std::vector<Fused> rank_parts(const std::vector<FuseInput>& incidents, std::vector<PartsFound> found,
+                              const FusionOptions& options, const std::string& now_text,
+                              std::vector<HistoryEntry> peers, const ReferenceIndex* ref, const NumberOf& number_of);
 
 /// Cameras, units, household and history of `incidents` in one statement, ranked by the domain
 /// rules; `peers` join the history lists by domain::fusion::history_reasons. Stores nothing.
