@@ -11,8 +11,8 @@
 #      addresses, markers, subjects and callers of the county, 8% repeat calls), and the figures
 #      are the server's own xiaonao_fusion_seconds histogram over the phase (scraped before and
 #      after; percentiles interpolated inside the buckets), all inside the alert's transaction:
-#        intake   locate + owner + merge, per intake batch
-#        parts    cameras + units + household + history, stored, per intake batch
+#        intake   locate + owner + merge (with the parts guessed in the merge look-up), per batch
+#        parts    ranking, and the parts of what the guesses missed, per intake batch
 #        full     from the start of locate to the fused result, per alert: one alert's whole
 #                 fusion (the intake writes in between included; the commit not)
 #      (with XIAONAO_FUSION_IN_TRANSACTION=false the parts run on the worker after the commit,

@@ -31,6 +31,20 @@ class Deferred {
     return w.exec(q);
   }
 
+  /// Queues a statement as it is (BEGIN, COMMIT).
+  void add_sql(const char* sql) {
+    sql_ += sql;
+    sql_ += ";\n";
+  }
+
+  /// Sends what is queued and `sql` in one round trip; the latter's result.
+  pqxx::result exec_sql(pqxx::transaction_base& w, const char* sql) {
+    std::string q;
+    q.swap(sql_);
+    q += sql;
+    return w.exec(q);
+  }
+
   /// Sends what is queued, if anything.
   void flush(pqxx::transaction_base& w) {
     if (sql_.empty()) return;

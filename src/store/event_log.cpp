@@ -7,6 +7,9 @@
 
 namespace xiaonao::store {
 
+// The last seq is also kept in the session's `xiaonao.appended` setting (it outlives the
+// commit), so that the intake writer can send COMMIT with the append and read the seq after it
+// in the same round trip.
 const char* const append_events_sql = R"sql(
 WITH s AS (
   UPDATE feed_seq SET last = last + $2 RETURNING last
@@ -16,7 +19,7 @@ WITH s AS (
   FROM json_to_recordset($1::json)
        AS e(ord int, type text, incident_id uuid, category text, station_id text, data json), s
 )
-SELECT last, pg_notify('xiaonao_feed', last::text) FROM s
+SELECT last, pg_notify('xiaonao_feed', last::text), set_config('xiaonao.appended', last::text, false) FROM s
 )sql";
 
 std::string events_param(const std::vector<NewEvent>& events) {

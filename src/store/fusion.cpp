@@ -550,7 +550,7 @@ void fuzzy_from_memory(Located& l, const domain::reference::Addresses& addresses
 // Locates the alerts (docs/architecture.md "Fusion": location, marker, address exact, alias,
 // fuzzy, subject, caller phone) and finds the owner of each located point.
 
-std::vector<Located> locate_alerts(pqxx::work& w, const std::vector<const domain::AlertInput*>& batch,
+std::vector<Located> locate_alerts(pqxx::transaction_base& w, const std::vector<const domain::AlertInput*>& batch,
                                    const std::vector<bool>& inserted, const LocateOptions& options,
                                    const ReferenceIndex* ref) {
   const std::size_t count = batch.size();
@@ -691,7 +691,7 @@ std::vector<Located> locate_alerts(pqxx::work& w, const std::vector<const domain
 }
 
 
-Located owner_of(pqxx::work& w, domain::GeoPoint at, int nearest_zone_m) {
+Located owner_of(pqxx::transaction_base& w, domain::GeoPoint at, int nearest_zone_m) {
   std::string in;
   JsonWriter jw(in);
   jw.begin_array().begin_object();

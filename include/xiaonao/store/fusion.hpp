@@ -65,12 +65,12 @@ struct Located {
 /// owner of each located point. Needs prepare_fusion on the transaction's connection. With
 /// `ref`, what it can answer (location, marker, exact and alias address; zone and grid when one
 /// covers the point) is answered from memory, and only the rest goes to the database.
-std::vector<Located> locate_alerts(pqxx::work& w, const std::vector<const domain::AlertInput*>& alerts,
+std::vector<Located> locate_alerts(pqxx::transaction_base& w, const std::vector<const domain::AlertInput*>& alerts,
                                    const std::vector<bool>& want, const LocateOptions& options,
                                    const ReferenceIndex* ref = nullptr);
 
 /// The owner (station, zone, grid, flag) of one point.
-Located owner_of(pqxx::work& w, domain::GeoPoint at, int nearest_zone_m);
+Located owner_of(pqxx::transaction_base& w, domain::GeoPoint at, int nearest_zone_m);
 
 /// Settings of the after-commit stage.
 struct FusionOptions {
