@@ -570,6 +570,10 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
     std::vector<int> own_target(count, -1);  // the plan's target that alert i opened, if any
     for (std::size_t t = 0; t < plan.opened_by.size(); ++t)
       if (plan.opened_by[t] >= 0) own_target[static_cast<std::size_t>(plan.opened_by[t])] = static_cast<int>(t);
+    // A serial drawn for an alert that then joined an incident (the look-up's sphere and
+    // distance_m disagreeing at the radius's edge) is skipped, never reused.
+    for (const auto& [i, g] : guessed)
+      if (g.found.serial != 0 && plan.target[i] >= 0) log::info("intake.serial_unused", {{"serial", g.found.serial}});
     std::vector<PartsFound> found(opened.size());
     std::vector<FuseInput> rest;
     std::vector<std::size_t> rest_at;
@@ -586,13 +590,9 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
         continue;
       }
       FuseInput f = opened[k];
-      if (g != guessed.end() && g->second.found.serial != 0) {
-        if (is_new) {
-          found[k].serial = g->second.found.serial;  // drawn with the guess: its own
-          f.draw_serial = false;
-        } else {
-          log::info("intake.serial_unused", {{"serial", g->second.found.serial}});
-        }
+      if (is_new && g != guessed.end() && g->second.found.serial != 0) {
+        found[k].serial = g->second.found.serial;  // drawn with the guess: its own
+        f.draw_serial = false;
       }
       rest.push_back(std::move(f));
       rest_at.push_back(k);
