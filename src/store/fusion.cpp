@@ -352,7 +352,9 @@ LEFT JOIN LATERAL (
 // what fusing it again needs (its address and its alerts' markers, callers and subjects, 018).
 constexpr const char* near_parts_head_sql = R"sql(
 WITH i AS MATERIALIZED (
-  SELECT j.*, EXISTS (SELECT 1 FROM alerts a WHERE a.id = j.alert_id) AS ins
+  -- A scalar subquery, not EXISTS: a generic plan may turn EXISTS into a hash semi-join that
+  -- reads the whole alerts table; this is one primary-key probe per alert, whatever the plan.
+  SELECT j.*, coalesce((SELECT true FROM alerts a WHERE a.id = j.alert_id), false) AS ins
   FROM json_to_recordset($1::json) AS j(
     idx int, alert_id uuid, id uuid, lon float8, lat float8, address_id text, received timestamptz,
     markers json, caller_phones json, subject_phones json, subject_ids json, draw boolean, near boolean,
