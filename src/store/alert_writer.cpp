@@ -200,10 +200,6 @@ void AlertWriter::stop() {
 
 namespace {
 
-// The reference data in memory was behind the tables for a batch that used it before it could
-// tell: the batch is rolled back and written again, its insert first.
-struct StalePicture {};
-
 // How the parts of a batch's incidents were found (AlertWriter::Stats).
 struct PartsCount {
   std::size_t guessed = 0, rerun = 0;
@@ -215,7 +211,7 @@ struct PartsCount {
 // The statements' JSON parameters are written directly as text, without JSON trees.
 std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& conn,
                                                       const std::vector<const domain::AlertInput*>& batch,
-                                                      const AlertWriterOptions& options, bool fuse, bool slow,
+                                                      const AlertWriterOptions& options, bool fuse,
                                                       std::vector<domain::Frame>& frames,
                                                       std::vector<std::string>& touched, PartsCount& parts) {
   const auto now = domain::now_utc();
@@ -271,53 +267,54 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
   std::vector<domain::Result<IngestResult>> results(
       count, domain::Result<IngestResult>(Error{ErrorKind::internal, "alert was not stored", ""}));
   std::vector<bool> inserted(count, false);
+  std::size_t inserted_count = 0;
 
   // The transaction is begun and committed by statements of its own, each sent with its
   // neighbours (BEGIN with the alert insert, COMMIT with the event append): two round trips
   // fewer a batch. write_batch rolls back whatever this leaves open when it throws.
   pqxx::nontransaction w(conn);
   detail::Deferred deferred;  // writes whose result is not needed wait for the next read
-  const LocateOptions locate_opts{options.nearest_zone_m, options.address_min_score, options.address_sure_score};
-  // When the reference data in memory locates and owns every alert of the batch (the usual
-  // case), the alert insert is not sent alone: it goes with the merge look-up, which then says
-  // which alerts it inserted and whether the picture was current (else the batch is rolled back
-  // and written again the slow way: StalePicture). Otherwise the insert goes first and its
-  // answer decides which alerts to locate and whether memory may be used.
+  std::optional<std::int64_t> reference_version;
+  deferred.add_sql("BEGIN");
+  for (const auto& row : deferred.exec(w, "xn_insert_alerts", input, now_text)) {
+    inserted[row[0].as<std::size_t>()] = true;
+    ++inserted_count;
+    reference_version = row[1].as<std::int64_t>();
+  }
+  // The reference data in memory, if it is what this transaction would read from the tables.
   std::shared_ptr<const ReferenceIndex> reference;
-  std::vector<Located> located(count);
-  const auto fusion_started = std::chrono::steady_clock::now();
-  bool early = false;  // the insert waits for the merge look-up
-  if (fuse && options.reference && !slow) {
-    reference = options.reference->current();
-    if (reference) {
-      std::vector<bool> primaries(count);
-      for (std::size_t i = 0; i < count; ++i) primaries[i] = primary[i] == i;
-      if (auto l = locate_in_memory(batch, primaries, locate_opts, *reference)) {
-        located = std::move(*l);
-        inserted = primaries;  // until the look-up says
-        early = true;
+  if (options.reference && reference_version) reference = options.reference->current_for(*reference_version);
+  const ReferenceIndex* ref = reference.get();
+
+  std::string lookup;
+  {
+    JsonWriter lw(lookup);
+    lw.begin_array();
+    for (std::size_t i = 0; i < count; ++i) {
+      if (primary[i] == i && !inserted[i]) {
+        lw.begin_object();
+        lw.key("idx").integer(static_cast<std::int64_t>(i));
+        lw.key("source").string(alert(i).source);
+        lw.key("source_ref").string(alert(i).source_ref);
+        lw.end_object();
       }
     }
+    lw.end_array();
   }
-  deferred.add_sql("BEGIN");
-  if (early) {
-    deferred.add(w, "xn_insert_alerts", input, now_text);
-  } else {
-    std::optional<std::int64_t> reference_version;
-    for (const auto& row : deferred.exec(w, "xn_insert_alerts", input, now_text)) {
-      inserted[row[0].as<std::size_t>()] = true;
-      reference_version = row[1].as<std::int64_t>();
+  if (lookup.size() > 2) {
+    for (const auto& row : w.exec_prepared("xn_existing_alerts", lookup)) {
+      const auto idx = row[0].as<std::size_t>();
+      results[idx] = IngestResult{row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<std::string>(),
+                                  row[4].as<bool>(), false};
     }
-    // The reference data in memory, if it is what this transaction would read from the tables.
-    reference.reset();
-    if (options.reference && reference_version) reference = options.reference->current_for(*reference_version);
   }
-  const ReferenceIndex* ref = reference.get();
-  const auto count_inserted = [&] { return static_cast<std::size_t>(std::count(inserted.begin(), inserted.end(), true)); };
-  std::size_t inserted_count = count_inserted();
 
   // Fusion inside the transaction: locate, owner, then the merge decision.
-  if (!early && inserted_count > 0) located = locate_alerts(w, batch, inserted, locate_opts, ref);
+  const auto fusion_started = std::chrono::steady_clock::now();
+  std::vector<Located> located(count);
+  if (inserted_count > 0)
+    located = locate_alerts(w, batch, inserted,
+                            {options.nearest_zone_m, options.address_min_score, options.address_sure_score}, ref);
 
   // The merge decision reads open incidents and then inserts new ones: two batches deciding at
   // once could each miss the other's new incident. Transaction-scoped advisory locks serialize
@@ -384,7 +381,7 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
     PartsFound found;
   };
   std::map<std::size_t, Guess> guessed;  // by alert
-  if (early || merging || std::find(spec.begin(), spec.end(), true) != spec.end()) {
+  if (merging || std::find(spec.begin(), spec.end(), true) != spec.end()) {
     if (merging) {
       std::vector<domain::GeoPoint> points;
       for (const auto& m : merge_input) {
@@ -410,7 +407,6 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
       if (!look && !spec[i]) continue;
       nw.begin_object();
       nw.key("idx").integer(static_cast<std::int64_t>(i));
-      nw.key("alert_id").string(alert_ids[i]);
       write_fuse_input(nw, own_incident(i), true);
       nw.key("near").boolean(look);
       nw.key("spec").boolean(spec[i]);
@@ -424,12 +420,6 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
     for (const auto& r : near_parts(w, deferred, near, fuse ? &*options.fuse : nullptr, ref,
                                     options.merge_radius_m, options.merge_window_s)) {
       const auto idx = r[0].as<std::size_t>();
-      if (early) {
-        inserted[idx] = r[9].as<bool>();
-        if (const auto version = r[10].as<std::int64_t>(); version != reference->version_sum()) {
-          throw StalePicture();  // the slow way's own check counts it and asks for a reload
-        }
-      }
       if (!r[2].is_null()) guessed[idx] = {r[2].as<std::string>(), parts_found(r, 3)};
       if (r[1].is_null()) continue;
       for (const auto& c : nlohmann::json::parse(r[1].as<std::string>())) {
@@ -449,39 +439,6 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
       }
     }
   }
-  if (early) {
-    inserted_count = count_inserted();
-    for (std::size_t i = 0; i < count; ++i) {
-      if (inserted[i]) continue;
-      merge_input[i].reset();
-      located[i] = {};
-    }
-  }
-
-  // For keys that were already stored: the ids they got the first time.
-  std::string lookup;
-  {
-    JsonWriter lw(lookup);
-    lw.begin_array();
-    for (std::size_t i = 0; i < count; ++i) {
-      if (primary[i] == i && !inserted[i]) {
-        lw.begin_object();
-        lw.key("idx").integer(static_cast<std::int64_t>(i));
-        lw.key("source").string(alert(i).source);
-        lw.key("source_ref").string(alert(i).source_ref);
-        lw.end_object();
-      }
-    }
-    lw.end_array();
-  }
-  if (lookup.size() > 2) {
-    for (const auto& row : deferred.exec(w, "xn_existing_alerts", lookup)) {
-      const auto idx = row[0].as<std::size_t>();
-      results[idx] = IngestResult{row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<std::string>(),
-                                  row[4].as<bool>(), false};
-    }
-  }
-
   auto plan = merging ? domain::fusion::plan_merges(merge_input, std::move(open), incident_ids, rule)
                       : domain::fusion::MergePlan{std::vector<int>(count, -1), {}, {}};
 
@@ -818,26 +775,14 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
                                                       const AlertWriterOptions& options, bool fuse,
                                                       std::vector<domain::Frame>& frames,
                                                       std::vector<std::string>& touched, PartsCount& parts) {
-  const auto roll_back = [&] {
+  try {
+    return write_batch_open(conn, batch, options, fuse, frames, touched, parts);
+  } catch (...) {
     try {
       pqxx::nontransaction r(conn);
       r.exec("ROLLBACK");
     } catch (const std::exception&) {
     }
-  };
-  try {
-    return write_batch_open(conn, batch, options, fuse, false, frames, touched, parts);
-  } catch (const StalePicture&) {
-    roll_back();
-    parts = {};
-  } catch (...) {
-    roll_back();
-    throw;
-  }
-  try {
-    return write_batch_open(conn, batch, options, fuse, true, frames, touched, parts);
-  } catch (...) {
-    roll_back();
     throw;
   }
 }

@@ -334,8 +334,7 @@ LEFT JOIN LATERAL (
 )sql";
 
 // The merge look-up and, in the same statement, the parts of the incident each alert will most
-// likely belong to (only for the alerts the transaction has inserted, `ins`: the writer may send
-// the alert insert in the same round trip, before it knows which keys were new), so that an alert that decides alone (the usual case at a county's rates)
+// likely belong to, so that an alert that decides alone (the usual case at a county's rates)
 // takes one round trip for both, not two (docs/architecture.md, "Fusion"). For every alert
 // marked `near`: the open incidents of a related category ($1's cats) within $11 m and $12 s of
 // it (what domain::fusion::plan_merges decides on; its snapshot is taken after the merge locks,
@@ -352,21 +351,17 @@ LEFT JOIN LATERAL (
 // what fusing it again needs (its address and its alerts' markers, callers and subjects, 018).
 constexpr const char* near_parts_head_sql = R"sql(
 WITH i AS MATERIALIZED (
-  -- A scalar subquery, not EXISTS: a generic plan may turn EXISTS into a hash semi-join that
-  -- reads the whole alerts table; this is one primary-key probe per alert, whatever the plan.
-  SELECT j.*, coalesce((SELECT true FROM alerts a WHERE a.id = j.alert_id), false) AS ins
-  FROM json_to_recordset($1::json) AS j(
-    idx int, alert_id uuid, id uuid, lon float8, lat float8, address_id text, received timestamptz,
-    markers json, caller_phones json, subject_phones json, subject_ids json, draw boolean, near boolean,
-    cats text[], spec boolean)
+  SELECT * FROM json_to_recordset($1::json) AS i(
+    idx int, id uuid, lon float8, lat float8, address_id text, received timestamptz, markers json,
+    caller_phones json, subject_phones json, subject_ids json, draw boolean, near boolean, cats text[],
+    spec boolean)
 ),
 nr AS MATERIALIZED (
   SELECT i.idx, c.id, c.number, c.category, c.location, c.received_at, c.station_id, c.address_id,
          c.alert_markers, c.alert_callers, c.alert_subject_phones, c.alert_subject_ids
   FROM i CROSS JOIN LATERAL (
     SELECT * FROM incidents
-    WHERE i.near AND i.ins
-      AND ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326)::geography, %R%, false)
+    WHERE i.near AND ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326)::geography, %R%, false)
     OFFSET 0
   ) c
   WHERE c.received_at BETWEEN i.received - make_interval(secs => %W%) AND i.received + make_interval(secs => %W%)
@@ -387,7 +382,7 @@ constexpr const char* guess_parts_head_sql = R"sql(,
 x AS (
   SELECT i.idx, i.id, i.lon, i.lat, i.address_id, i.received, i.markers, i.caller_phones, i.subject_phones,
          i.subject_ids, i.draw
-  FROM i WHERE i.spec AND i.ins AND NOT EXISTS (SELECT 1 FROM nr WHERE nr.idx = i.idx)
+  FROM i WHERE i.spec AND NOT EXISTS (SELECT 1 FROM nr WHERE nr.idx = i.idx)
   UNION ALL
   SELECT i.idx, c.id, ST_X(c.location), ST_Y(c.location), c.address_id, c.received_at,
          array_to_json(c.alert_markers || ARRAY(SELECT e.v FROM json_array_elements_text(i.markers) e(v)
@@ -432,8 +427,7 @@ std::string near_parts_sql(bool parts, bool cameras) {
   if (!parts)
     return near + "\nSELECT i.idx, nj.j::text, NULL::text FROM i LEFT JOIN nj ON nj.idx = i.idx ORDER BY i.idx";
   return near + with_cameras(guess_parts_head_sql, cameras) + R"sql()
-SELECT i.idx, nj.j::text, pt.id::text, pt.cam, pt.un, pt.hh, pt.hi, pt.st, pt.serial, i.ins,
-       (SELECT coalesce(sum(version), 0)::bigint FROM reference_versions)
+SELECT i.idx, nj.j::text, pt.id::text, pt.cam, pt.un, pt.hh, pt.hi, pt.st, pt.serial
 FROM i LEFT JOIN nj ON nj.idx = i.idx LEFT JOIN pt ON pt.idx = i.idx
 ORDER BY i.idx
 )sql";
@@ -556,26 +550,21 @@ void fuzzy_from_memory(Located& l, const domain::reference::Addresses& addresses
 // Locates the alerts (docs/architecture.md "Fusion": location, marker, address exact, alias,
 // fuzzy, subject, caller phone) and finds the owner of each located point.
 
-namespace {
-
-// What memory settles of the alerts `want`: `out` (located, and owned where `owned`), and the
-// alerts the locate statement must still be asked about (`ask`; `text_done`: their address text
-// has been matched in every way already).
-struct FromMemory {
-  std::vector<Located> out;
-  std::vector<bool> owned, ask, text_done;
-};
-
-FromMemory locate_from_memory(const std::vector<const domain::AlertInput*>& batch, const std::vector<bool>& inserted,
-                              const LocateOptions& options, const domain::fusion::AddressRule& rule,
-                              const ReferenceIndex* ref) {
+std::vector<Located> locate_alerts(pqxx::transaction_base& w, const std::vector<const domain::AlertInput*>& batch,
+                                   const std::vector<bool>& inserted, const LocateOptions& options,
+                                   const ReferenceIndex* ref) {
   const std::size_t count = batch.size();
-  FromMemory m{std::vector<Located>(count), std::vector<bool>(count, false), inserted, std::vector<bool>(count, false)};
-  auto& [out, owned, ask, text_done] = m;
+  std::vector<Located> out(count);
+  std::vector<bool> owned(count, false);
   // From memory: what the locate statement's address, marker and fuzzy branches and its owner
   // joins would give. An alert that needs the subject's or the caller's home goes to the
   // statement (without its address text when memory matched it); a point that no zone covers,
   // to the owner statement (nearest zone).
+  const domain::fusion::AddressRule rule{options.address_min_score, options.address_sure_score, 0.1};
+  std::vector<bool> ask = inserted;
+  // Alerts whose address text memory has matched in every way (exact, alias, fuzzy): the
+  // statement, still asked for the subject's or the caller's home, is not sent the text.
+  std::vector<bool> text_done(count, false);
   if (ref) {
     for (std::size_t i = 0; i < count; ++i) {
       if (!inserted[i]) continue;
@@ -617,26 +606,6 @@ FromMemory locate_from_memory(const std::vector<const domain::AlertInput*>& batc
       }
     }
   }
-  return m;
-}
-
-}  // namespace
-
-std::optional<std::vector<Located>> locate_in_memory(const std::vector<const domain::AlertInput*>& batch,
-                                                     const std::vector<bool>& want, const LocateOptions& options,
-                                                     const ReferenceIndex& ref) {
-  auto m = locate_from_memory(batch, want, options, {options.address_min_score, options.address_sure_score, 0.1}, &ref);
-  for (std::size_t i = 0; i < batch.size(); ++i)
-    if (m.ask[i] || (m.out[i].point && !m.owned[i])) return std::nullopt;
-  return std::move(m.out);
-}
-
-std::vector<Located> locate_alerts(pqxx::transaction_base& w, const std::vector<const domain::AlertInput*>& batch,
-                                   const std::vector<bool>& inserted, const LocateOptions& options,
-                                   const ReferenceIndex* ref) {
-  const std::size_t count = batch.size();
-  const domain::fusion::AddressRule rule{options.address_min_score, options.address_sure_score, 0.1};
-  auto [out, owned, ask, text_done] = locate_from_memory(batch, inserted, options, rule, ref);
   std::string input;
   {
     JsonWriter jw(input);

@@ -69,13 +69,6 @@ std::vector<Located> locate_alerts(pqxx::transaction_base& w, const std::vector<
                                    const std::vector<bool>& want, const LocateOptions& options,
                                    const ReferenceIndex* ref = nullptr);
 
-/// Locates and owns the alerts whose `want[i]` is set from memory alone, as locate_alerts would
-/// with `ref`; nullopt when one of them needs the database (a subject's or caller's home, the
-/// nearest zone).
-std::optional<std::vector<Located>> locate_in_memory(const std::vector<const domain::AlertInput*>& alerts,
-                                                     const std::vector<bool>& want, const LocateOptions& options,
-                                                     const ReferenceIndex& ref);
-
 /// The owner (station, zone, grid, flag) of one point.
 Located owner_of(pqxx::transaction_base& w, domain::GeoPoint at, int nearest_zone_m);
 
@@ -148,12 +141,10 @@ PartsFound parts_found(const pqxx::row& r, int first);
 /// The intake's merge look-up with the parts guessed for each alert, in one round trip after
 /// what `deferred` holds (the merge locks): `input` is a JSON array of write_fuse_input objects
 /// with `idx`, `near` (look for open incidents near it), `cats` (the categories it may join) and
-/// `spec` (guess its parts), and `alert_id` (only an alert this transaction inserted is looked up
-/// or guessed for). One row per alert: idx, the open incidents near it (a JSON array of
+/// `spec` (guess its parts). One row per alert: idx, the open incidents near it (a JSON array of
 /// [id, number, category, lon, lat, received µs, station, address_id, markers, callers,
-/// subject phones, subject ids], or null), the id the parts were guessed for (or null), the
-/// parts columns (parts_found(r, 3)), whether the alert was inserted, and the sum of the
-/// reference data's versions (017). Without `parts` the look-up alone (no guesses, and
+/// subject phones, subject ids], or null), the id the parts were guessed for (or null), then
+/// the parts columns (parts_found(r, 3)). Without `parts` the look-up alone (no guesses, and
 /// no dependence on the parts' tables). See docs/architecture.md, "Fusion".
 pqxx::result near_parts(pqxx::transaction_base& w, detail::Deferred& deferred, const std::string& input,
                         const FusionOptions* parts, const ReferenceIndex* ref, int merge_radius_m,
