@@ -90,7 +90,7 @@ std::optional<std::size_t> merge_target(const MergeAlert& alert, const std::vect
     if (dt > window || dt < -window) continue;
     const double d = distance_m(alert.at, c.at);
     if (d > rule.radius_m) continue;
-    // Smaller is better: a different category, the distance, then older (negated time).
+    // Smaller is better: a different category, the distance, then newer (the time negated).
     const std::tuple<bool, double, std::int64_t> key{c.category != alert.category, d,
                                                      -c.received_at.time_since_epoch().count()};
     if (!best || key < best_key || (key == best_key && c.id < open[*best].id)) {
