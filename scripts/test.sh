@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Usage: bash scripts/test.sh [ctest args...]
 #
-# THE test command (CI runs exactly this through .ci/run). Installs what is missing, builds,
+# THE test command (CI runs exactly this through .ci/run). Installs what is missing, builds
+# (with CI=true, on a fresh build/, without debug info),
 # starts a throw-away PostgreSQL + PostGIS cluster (fsync off) in a temp dir, exports
 # XIAONAO_TEST_DB (a libpq conninfo for dbname=postgres as superuser; tests create their own
 # databases from it) and runs ctest. The cluster and the temp dir are always removed on exit.
@@ -15,6 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
+# On CI (a clean clone each time) the first configure builds without debug info: the same -O2,
+# about 40% less compile time. A developer's build/ keeps RelWithDebInfo.
+if [[ "${CI:-}" == true ]]; then export BUILD_TYPE=${BUILD_TYPE:-Release}; fi
 bash scripts/build.sh
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/xiaonao-test.XXXXXX")
