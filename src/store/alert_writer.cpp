@@ -354,26 +354,33 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
       if (const auto t = among.target[i]; t >= 0) spec[static_cast<std::size_t>(among.opened_by[static_cast<std::size_t>(t)])] = false;
     }
   }
-  const auto add = [](std::vector<std::string>& v, const std::optional<std::string>& s) {
-    if (s && !s->empty() && std::find(v.begin(), v.end(), *s) == v.end()) v.push_back(*s);
-  };
-  // The alert's own incident as fusion sees it (the one it opens; lists: what it names).
-  const auto own_incident = [&](std::size_t i) {
+  // Adds the markers, callers and subjects alert i names to four lists (each once).
+  const auto bring = [&](std::array<std::vector<std::string>*, 4> to, std::size_t i) {
+    const auto add = [](std::vector<std::string>& v, const std::optional<std::string>& s) {
+      if (s && !s->empty() && std::find(v.begin(), v.end(), *s) == v.end()) v.push_back(*s);
+    };
     const auto& a = alert(i);
+    add(*to[0], a.marker);
+    if (a.caller) add(*to[1], a.caller->phone);
+    if (a.subject) {
+      add(*to[2], a.subject->phone);
+      add(*to[3], a.subject->id_number);
+    }
+  };
+  const auto lists_in = [](FuseInput& f) {
+    return std::array{&f.markers, &f.caller_phones, &f.subject_phones, &f.subject_ids};
+  };
+  // The incident alert i opens, as fusion sees it (lists: what the alert names).
+  const auto own_incident = [&](std::size_t i) {
     FuseInput f;
     f.id = incident_ids[i];
-    f.category = a.category;
+    f.category = alert(i).category;
     f.station = located[i].station_id;
     f.at = located[i].point;
     f.address_id = located[i].address_id;
-    f.received_at = a.received_at;
+    f.received_at = alert(i).received_at;
     f.draw_serial = true;
-    add(f.markers, a.marker);
-    if (a.caller) add(f.caller_phones, a.caller->phone);
-    if (a.subject) {
-      add(f.subject_phones, a.subject->phone);
-      add(f.subject_ids, a.subject->id_number);
-    }
+    bring(lists_in(f), i);
     return f;
   };
   struct Guess {
@@ -480,13 +487,7 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
     if (!inserted[i]) continue;
     const auto t = plan.target[i];
     auto& l = lists_of[t < 0 ? incident_ids[i] : plan.targets[static_cast<std::size_t>(t)].id];
-    const auto& a = alert(i);
-    add(l[0], a.marker);
-    if (a.caller) add(l[1], a.caller->phone);
-    if (a.subject) {
-      add(l[2], a.subject->phone);
-      add(l[3], a.subject->id_number);
-    }
+    bring({&l[0], &l[1], &l[2], &l[3]}, i);
   }
   const auto write_lists = [&](JsonWriter& jw, const std::string& id) {
     static constexpr const char* names[] = {"markers", "callers", "subject_phones", "subject_ids"};
@@ -507,9 +508,6 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
       for (auto& s : from)
         if (std::find(to.begin(), to.end(), s) == to.end()) to.push_back(std::move(s));
     };
-    const auto lists_in = [](FuseInput& f) {
-      return std::array{&f.markers, &f.caller_phones, &f.subject_phones, &f.subject_ids};
-    };
     const auto take_lists = [&](FuseInput& f) {
       const auto to = lists_in(f);
       for (std::size_t k = 0; k < 4; ++k) join(*to[k], lists_of[f.id][k]);
@@ -519,14 +517,7 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
     for (std::size_t i = 0; i < count; ++i) {
       if (!inserted[i] || plan.target[i] >= 0) continue;
       opener.push_back(i);
-      FuseInput f;
-      f.id = incident_ids[i];
-      f.category = alert(i).category;
-      f.station = located[i].station_id;
-      f.at = located[i].point;
-      f.address_id = located[i].address_id;
-      f.received_at = alert(i).received_at;
-      f.draw_serial = true;
+      FuseInput f = own_incident(i);
       take_lists(f);
       opened.push_back(std::move(f));
     }

@@ -99,6 +99,16 @@ class Fusion : public IntegrationTest {
     return r.status == 201 ? r.json() : json::object();
   }
 
+  /// Posts two alerts at once (from two threads; with a gathering writer, one batch).
+  std::pair<json, json> post_together(unsigned short port, const json& a, const json& b) {
+    std::pair<json, json> answers;
+    std::thread first([&] { answers.first = post(port, a); });
+    std::thread second([&] { answers.second = post(port, b); });
+    first.join();
+    second.join();
+    return answers;
+  }
+
   /// An alert without location or address, from a caller nobody in the register has.
   static json bare(const std::string& category) {
     json a = make_alert(category);
@@ -726,11 +736,7 @@ TEST_F(Fusion, AJoinedAndANewIncidentAreFusedByTheSameBatch) {
   joins["subject"] = {{"phone", "13933334444"}};
   json opens = make_alert("gambling");  // in Z2, unrelated: a new incident
   opens["location"] = {{"lon", 119.915}, {"lat", 28.455}};
-  json joins_answer, opens_answer;
-  std::thread first([&] { joins_answer = post(server.port(), joins); });
-  std::thread second([&] { opens_answer = post(server.port(), opens); });
-  first.join();
-  second.join();
+  auto [joins_answer, opens_answer] = post_together(server.port(), joins, opens);
   ASSERT_EQ(joins_answer.value("incident_id", ""), stored);
   EXPECT_TRUE(joins_answer["merged"].get<bool>());
   const std::string fresh = opens_answer.value("incident_id", "");
@@ -816,11 +822,7 @@ TEST_F(Fusion, GuessedPartsAreThoseOfTheTables) {
     one["location"] = located_at(-300, 0);
     json two = make_alert("noise");
     two["location"] = {{"lon", 119.9175}, {"lat", 28.4575}};
-    json a1, a2;
-    std::thread first([&] { a1 = post(batching.port(), one); });
-    std::thread second([&] { a2 = post(batching.port(), two); });
-    first.join();
-    second.join();
+    auto [a1, a2] = post_together(batching.port(), one, two);
     answers.push_back(a1);
     answers.push_back(a2);
     ApiClient http(batching.port());
@@ -873,11 +875,7 @@ TEST_F(Fusion, IncidentsOfOneBatchAreEachOthersHistory) {
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
   json fraud = make_alert("fraud");
   fraud["location"] = located_at(10, 0);
-  json fire_answer, fraud_answer;
-  std::thread first([&] { fire_answer = post(server.port(), fire); });
-  std::thread second([&] { fraud_answer = post(server.port(), fraud); });
-  first.join();
-  second.join();
+  auto [fire_answer, fraud_answer] = post_together(server.port(), fire, fraud);
   const std::string fire_id = fire_answer.value("incident_id", ""), fraud_id = fraud_answer.value("incident_id", "");
   ASSERT_FALSE(fire_id.empty());
   ASSERT_FALSE(fraud_id.empty());
