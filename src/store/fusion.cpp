@@ -265,6 +265,10 @@ LEFT JOIN LATERAL (
   FROM (SELECT id, call_sign, kind, station_id, geog, position_at, geog <-> p.g AS k FROM units
         WHERE p.g IS NOT NULL AND status = 'available' AND geog IS NOT NULL
           AND position_at >= now() - make_interval(secs => $10)
+          -- Once per statement, by units_available_position_idx (019): when no available unit
+          -- has a fresh position (a GPS feed down), the nearest walk would read every unit.
+          AND (SELECT max(position_at) FROM units WHERE status = 'available' AND geog IS NOT NULL)
+              >= now() - make_interval(secs => $10)
         ORDER BY geog <-> p.g LIMIT $4) u
 ) un ON true
 LEFT JOIN LATERAL (

@@ -291,6 +291,14 @@ TEST_F(Fusion, StaleUnitsAreCountedOnlyBeforeTheListFills) {
   v = fused_view(five.port(), post(five.port(), b)["incident_id"]);
   EXPECT_EQ(ids_of(v["units"]), (std::vector<std::string>{"U1", "U4"}));
   EXPECT_EQ(v["units_stale_skipped"], 3);
+
+  // No available unit with a fresh position (a GPS feed down): none offered, all counted.
+  sql().exec("UPDATE units SET position_at = now() - interval '2 hours' WHERE position_at IS NOT NULL");
+  json c = make_alert("gambling");
+  c["location"] = located_at(0, 0);
+  v = fused_view(five.port(), post(five.port(), c)["incident_id"]);
+  EXPECT_TRUE(v["units"].empty()) << v["units"].dump();
+  EXPECT_EQ(v["units_stale_skipped"], sql().scalar("SELECT count(*) FROM units WHERE status = 'available'"));
 }
 
 // The writers plan their statements once, generically, while the tables are small; the
