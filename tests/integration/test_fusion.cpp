@@ -598,8 +598,8 @@ TEST_F(Fusion, SweepFusesAnIncidentWhoseFusionWasLost) {
   a["location"] = located_at(0, 0);
   const std::string id = post(server.port(), a)["incident_id"];
   fused_view(server.port(), id);
-  sql().exec("UPDATE incidents SET fused_at = NULL, fusion = NULL, created_at = now() - interval '1 minute'"
-             " WHERE id = $1::uuid", id);
+  sql().exec("UPDATE incidents SET fused_at = NULL, fusion = NULL, unfused = true,"
+             " created_at = now() - interval '1 minute' WHERE id = $1::uuid", id);
   const auto fused_events = [&] {
     return sql().scalar("SELECT count(*) FROM events WHERE type = 'incident.fused' AND incident_id = $1::uuid", id);
   };
@@ -611,11 +611,11 @@ TEST_F(Fusion, SweepFusesAnIncidentWhoseFusionWasLost) {
   const auto v = fused_view(server.port(), id);
   EXPECT_EQ(v["units"][0]["id"], "U1");
   // A closed incident is left alone.
-  sql().exec("UPDATE incidents SET fused_at = NULL, status = 'closed' WHERE id = $1::uuid", id);
+  sql().exec("UPDATE incidents SET fused_at = NULL, unfused = true, status = 'closed' WHERE id = $1::uuid", id);
   const std::string other = post(server.port(), bare("noise"))["incident_id"];
   fused_view(server.port(), other);
-  sql().exec("UPDATE incidents SET fused_at = NULL, created_at = now() - interval '1 minute' WHERE id = $1::uuid",
-             other);
+  sql().exec("UPDATE incidents SET fused_at = NULL, unfused = true, created_at = now() - interval '1 minute'"
+             " WHERE id = $1::uuid", other);
   ASSERT_TRUE(wait_until([&] { return sql().scalar("SELECT count(*) FROM incidents WHERE id = $1::uuid"
                                                    " AND fused_at IS NOT NULL", other) == 1; },
                          std::chrono::seconds(30)));

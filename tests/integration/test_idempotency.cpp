@@ -1,5 +1,6 @@
 // Idempotency on (source, source_ref): retries, also racing ones, get the same ids and write
 // nothing new.
+#include <chrono>
 #include <latch>
 #include <string>
 #include <thread>
@@ -40,6 +41,66 @@ TEST_F(Idempotency, RetryGets200WithTheSameIdsAndWritesNothing) {
   auto r = post_alert(http, other_source);
   EXPECT_EQ(r.status, 201) << r.body;
   EXPECT_NE(r.json().value("alert_id", ""), f.value("alert_id", ""));
+}
+
+// The writer checks keys in its merge look-up and inserts the alerts last; a retry committed by
+// another writer in between is found only by the insert. Here "another writer" is a
+// transaction of the test that has inserted the key and holds it uncommitted until the
+// server's insert waits on it: the batch must then run again and answer with the ids the
+// other writer stored, leaving no row of its own.
+TEST_F(Idempotency, KeyStoredByAnotherWriterMidBatchRunsTheBatchAgain) {
+  Server& server = start_server();
+  ApiClient http(server.port());
+  auto seed = post_alert(http, make_alert("theft"));
+  ASSERT_EQ(seed.status, 201) << seed.body;
+  const std::string seed_alert = seed.json().value("alert_id", "");
+  const std::string seed_incident = seed.json().value("incident_id", "");
+  const json alert = make_alert("theft");
+  const Sql::Counts before = sql().counts();
+
+  // The other writer: a copy of the seed's incident and alert under the retried key.
+  pqxx::connection other(db_conninfo());
+  pqxx::work tx(other);
+  const auto ids = tx.exec_params(
+      R"sql(
+WITH inc AS (
+  INSERT INTO incidents
+  SELECT (jsonb_populate_record(NULL::incidents, to_jsonb(i) || jsonb_build_object(
+            'id', gen_random_uuid(), 'number', i.number || '-other'))).*
+  FROM incidents i WHERE i.id = $1::uuid
+  RETURNING id
+)
+INSERT INTO alerts
+SELECT (jsonb_populate_record(NULL::alerts, to_jsonb(a) || jsonb_build_object(
+          'id', gen_random_uuid(), 'incident_id', (SELECT id FROM inc), 'source_ref', $3::text))).*
+FROM alerts a WHERE a.id = $2::uuid
+RETURNING id::text, incident_id::text
+)sql",
+      seed_incident, seed_alert, alert["source_ref"].get<std::string>());
+  ASSERT_EQ(ids.size(), 1u);
+
+  client::Response answer;
+  std::thread poster([&] {
+    ApiClient c(server.port());
+    answer = post_alert(c, alert);
+  });
+  // The server's insert waits for the other writer's key (a lock wait, seen by the database).
+  for (int i = 0; i < 3000 && sql().scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                           "AND wait_event_type = 'Lock' AND query LIKE '%xn_insert_alerts%'") == 0;
+       ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  tx.commit();
+  poster.join();
+
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  EXPECT_EQ(answer.json().value("alert_id", ""), ids[0][0].as<std::string>());
+  EXPECT_EQ(answer.json().value("incident_id", ""), ids[0][1].as<std::string>());
+  EXPECT_EQ(answer.json().value("created", true), false);
+  const Sql::Counts after = sql().counts();
+  EXPECT_EQ(after.alerts, before.alerts + 1);  // the other writer's
+  EXPECT_EQ(after.incidents, before.incidents + 1);
+  EXPECT_EQ(after.events, before.events) << "the batch that ran again wrote events";
+  EXPECT_EQ(metric_value(http.get("/metrics").body, "xiaonao_intake_batch_retries_total"), 1.0);
 }
 
 TEST_F(Idempotency, SixteenRacingRetriesCreateExactlyOneAlert) {

@@ -99,6 +99,7 @@ class AlertWriter {
     double seconds{0};
     std::uint64_t parts_guessed{0};
     std::uint64_t parts_rerun{0};
+    std::uint64_t retries{0};  ///< batches run again after a transient failure (020's race among them)
   };
   Stats stats() const;
   /// Writes what is queued, then joins the threads.
@@ -122,6 +123,7 @@ class AlertWriter {
   std::atomic<std::uint64_t> batch_micros_{0};
   std::atomic<std::uint64_t> parts_guessed_{0};
   std::atomic<std::uint64_t> parts_rerun_{0};
+  std::atomic<std::uint64_t> retries_{0};
   std::vector<std::thread> threads_;
 };
 
