@@ -235,8 +235,7 @@ int serve(const config::Config& cfg, const std::string& port_file) {
                       "Incidents fused at intake whose parts came with the merge look-up.",
                       [&] { return static_cast<double>(writer.stats().parts_guessed); });
   metrics.add_sampled("xiaonao_intake_batch_retries_total", "counter",
-                      "Intake batches run again after a deadlock, serialization failure (an alert stored by "
-                      "another writer mid-batch) or lost connection.",
+                      "Intake batches run again after a deadlock, serialization failure or lost connection.",
                       [&] { return static_cast<double>(writer.stats().retries); });
   metrics.add_sampled("xiaonao_fusion_parts_rerun_total", "counter",
                       "Incidents fused at intake whose parts needed a statement after the merge look-up.",

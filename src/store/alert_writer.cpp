@@ -33,42 +33,50 @@ using detail::lon_lat;
 using detail::optional_text;
 using detail::text_or_null;
 
-// Step 1 (fusion, locate and owner): store::locate_alerts (src/store/fusion.cpp).
-
-// Step 2 (the merge look-up, under the merge locks, with the parts guessed in the same
-// statement; it also finds the alerts whose key is stored already, and reads the reference
-// data's version): store::near_parts (src/store/fusion.cpp).
-
-// Serial numbers for the incidents a batch opens.
-constexpr const char* serials_sql = "SELECT nextval('incident_serial') FROM generate_series(1, $1)";
-
-// Step 3, first in the batch's last round trip: the alerts, each in the incident it opens or
-// joins (written once, after the merge decision); a key stored already is skipped. A key the look-up did not see stored (a retry
-// committed by another writer since) makes the count fall short: xiaonao_retry (020) ends the
-// transaction with a serialization failure and the batch runs again. Rows are inserted in key
-// order so that concurrent batches take index locks in one order and cannot deadlock.
+// Step 1 of a batch: insert the alerts; a (source, source_ref) already stored is skipped. Each
+// row also carries the reference data's version sum in this statement's snapshot: fusion uses
+// the picture in memory only when it is of that version (store/reference_cache.hpp).
+// Rows are inserted in key order so that concurrent batches take index locks in one order
+// and cannot deadlock. Serial numbers are drawn later, only for alerts that open an incident
+// (a merged alert draws none).
 constexpr const char* insert_alerts_sql = R"sql(
 WITH input AS (
   SELECT * FROM json_to_recordset($1::json) AS x(
-    alert_id uuid, incident_id uuid, merged boolean, source text, source_ref text, received_at timestamptz,
+    idx int, alert_id uuid, incident_id uuid, source text, source_ref text, received_at timestamptz,
     category text, priority smallint, caller_phone text, caller_name text, lon float8, lat float8,
     address text, marker text, subject_phone text, subject_id_number text, description text,
     submitted_by text)
 ), ins AS (
-  INSERT INTO alerts (id, incident_id, merged, source, source_ref, received_at, category, priority,
+  INSERT INTO alerts (id, incident_id, source, source_ref, received_at, category, priority,
                       caller_phone, caller_name, location, address, marker, subject_phone,
                       subject_id_number, description, created_at, submitted_by)
-  SELECT alert_id, incident_id, merged, source, source_ref, received_at, category, priority,
+  SELECT alert_id, incident_id, source, source_ref, received_at, category, priority,
          caller_phone, caller_name,
          CASE WHEN lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,
          address, marker, subject_phone, subject_id_number, description, $2::timestamptz, submitted_by
   FROM input ORDER BY source, source_ref
   ON CONFLICT (source, source_ref) DO NOTHING
-  RETURNING 1
+  RETURNING id
 )
-SELECT CASE WHEN count(*) <> $3 THEN xiaonao_retry('an alert of the batch was stored by another writer') END
-FROM ins
+SELECT i.idx, (SELECT coalesce(sum(version), 0)::bigint FROM reference_versions)
+FROM input i JOIN ins ON ins.id = i.alert_id
 )sql";
+
+// For keys that were already stored: the ids the first request got.
+constexpr const char* existing_alerts_sql = R"sql(
+SELECT k.idx, a.id, a.incident_id, i.number, a.merged
+FROM json_to_recordset($1::json) AS k(idx int, source text, source_ref text)
+JOIN alerts a ON a.source = k.source AND a.source_ref = k.source_ref
+JOIN incidents i ON i.id = a.incident_id
+)sql";
+
+// Step 2 (fusion, locate and owner): store::locate_alerts (src/store/fusion.cpp).
+
+// Step 3 (the merge look-up, under the merge locks, with the parts guessed in the same
+// statement): store::near_parts (src/store/fusion.cpp).
+
+// Serial numbers for the incidents a batch opens.
+constexpr const char* serials_sql = "SELECT nextval('incident_serial') FROM generate_series(1, $1)";
 
 // Step 4: the incidents the batch opens, with what locate and owner found and, when fusion runs
 // in the transaction, what the parts found (so the row is written once); an alert of a source in
@@ -94,11 +102,16 @@ FROM json_to_recordset($1::json) AS x(id uuid, number text, category text, prior
      subject_phones text[], subject_ids text[])
 )sql";
 
-// Step 5: each incident that alerts join counts them, takes the highest priority (the smallest
-// number) and adds their markers, callers and subjects to its lists.
+// Step 5: merged alerts move to their incident; each target counts them, takes the highest
+// priority (the smallest number) and adds their markers, callers and subjects to its lists.
+constexpr const char* merge_alerts_sql = R"sql(
+UPDATE alerts a SET incident_id = x.incident_id, merged = true
+FROM json_to_recordset($1::json) AS x(alert_id uuid, incident_id uuid)
+WHERE a.id = x.alert_id
+)sql";
 // With fusion in the transaction each record also carries the incident's new fusion, stored by
 // this same update: one new row version per joined incident, not two, and a HOT one when its
-// page has room (no indexed column changes, 021). The rows are locked in id
+// page has room (no indexed column changes, 020). The rows are locked in id
 // order first, as the fusion worker's store (xn_fuse_store) locks them, so the two cannot
 // deadlock.
 constexpr const char* bump_incidents_sql = R"sql(
@@ -130,8 +143,10 @@ WHERE i.id = x.id
 std::unique_ptr<pqxx::connection> open_writer_connection(const AlertWriterOptions& o) {
   auto c = open_connection(o.conninfo, o.statement_timeout_ms, true);
   c->prepare("xn_insert_alerts", insert_alerts_sql);
+  c->prepare("xn_existing_alerts", existing_alerts_sql);
   c->prepare("xn_insert_incidents", insert_incidents_sql);
   c->prepare("xn_serials", serials_sql);
+  c->prepare("xn_merge_alerts", merge_alerts_sql);
   c->prepare("xn_bump_incidents", bump_incidents_sql);
   c->prepare("xn_append", append_events_sql);
   prepare_fusion(*c);
@@ -192,18 +207,13 @@ struct PartsCount {
   std::size_t guessed = 0, rerun = 0;
 };
 
-// The picture in memory that a batch used was not of the version its look-up read: the batch
-// runs again (write_batch).
-struct StalePicture {};
-
 // Writes one batch in one transaction. Returns a result per item and fills `frames`,
 // `touched` (the incidents opened or joined; fused inside the transaction when `fuse`) and
-// `parts`. With `memory`, fusion uses the reference picture in memory (checked against the
-// version the look-up reads: StalePicture when it is not of it).
+// `parts`.
 // The statements' JSON parameters are written directly as text, without JSON trees.
 std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& conn,
                                                       const std::vector<const domain::AlertInput*>& batch,
-                                                      const AlertWriterOptions& options, bool fuse, bool memory,
+                                                      const AlertWriterOptions& options, bool fuse,
                                                       std::vector<domain::Frame>& frames,
                                                       std::vector<std::string>& touched, PartsCount& parts) {
   const auto now = domain::now_utc();
@@ -216,48 +226,104 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
   };
   const std::size_t count = batch.size();
 
-  // Items with the same key inside one batch share the first one's outcome. The others are
-  // fresh until the look-up finds their key stored already.
+  // Items with the same key inside one batch share the first one's outcome.
   std::map<std::pair<std::string_view, std::string_view>, std::size_t> first_of;
   std::vector<std::size_t> primary(count);
-  std::vector<bool> fresh(count, false);
   std::vector<std::string> alert_ids(count), incident_ids(count), received(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    auto [it, first] = first_of.try_emplace({alert(i).source, alert(i).source_ref}, i);
-    primary[i] = it->second;
-    if (!first) continue;
-    fresh[i] = true;
-    alert_ids[i] = domain::new_uuid();
-    incident_ids[i] = domain::new_uuid();
-    received[i] = domain::format_rfc3339(alert(i).received_at);
+  std::string input;
+  input.reserve(count * 700);
+  {
+    JsonWriter w(input);
+    w.begin_array();
+    for (std::size_t i = 0; i < count; ++i) {
+      const auto& a = alert(i);
+      auto [it, fresh] = first_of.try_emplace({a.source, a.source_ref}, i);
+      primary[i] = it->second;
+      if (!fresh) continue;
+      alert_ids[i] = domain::new_uuid();
+      incident_ids[i] = domain::new_uuid();
+      received[i] = domain::format_rfc3339(a.received_at);
+      w.begin_object();
+      w.key("idx").integer(static_cast<std::int64_t>(i));
+      w.key("alert_id").string(alert_ids[i]);
+      w.key("incident_id").string(incident_ids[i]);
+      w.key("source").string(a.source);
+      w.key("source_ref").string(a.source_ref);
+      w.key("received_at").string(received[i]);
+      w.key("category").string(a.category);
+      w.key("priority").integer(a.priority.value_or(4));
+      text_or_null(w, "caller_phone", a.caller ? &a.caller->phone : nullptr);
+      text_or_null(w, "caller_name", a.caller ? &a.caller->name : nullptr);
+      lon_lat(w, a.location);
+      text_or_null(w, "address", &a.address);
+      text_or_null(w, "marker", &a.marker);
+      text_or_null(w, "subject_phone", a.subject ? &a.subject->phone : nullptr);
+      text_or_null(w, "subject_id_number", a.subject ? &a.subject->id_number : nullptr);
+      text_or_null(w, "description", &a.description);
+      if (!a.submitted_by.empty()) w.key("submitted_by").string(a.submitted_by);
+      w.end_object();
+    }
+    w.end_array();
   }
 
   std::vector<domain::Result<IngestResult>> results(
       count, domain::Result<IngestResult>(Error{ErrorKind::internal, "alert was not stored", ""}));
+  std::vector<bool> inserted(count, false);
+  std::size_t inserted_count = 0;
 
   // The transaction is begun and committed by statements of its own, each sent with its
-  // neighbours (BEGIN with the first read, COMMIT with the event append). The alerts are
-  // written last, once the merge has decided their incident: two round trips a batch when
-  // memory locates its alerts. write_batch rolls back whatever this leaves open when it throws.
+  // neighbours (BEGIN with the alert insert, COMMIT with the event append): two round trips
+  // fewer a batch. write_batch rolls back whatever this leaves open when it throws.
   pqxx::nontransaction w(conn);
   detail::Deferred deferred;  // writes whose result is not needed wait for the next read
+  std::optional<std::int64_t> reference_version;
   deferred.add_sql("BEGIN");
-  // The picture in memory, checked below against the version the look-up reads.
-  const auto reference = memory && options.reference ? options.reference->current() : nullptr;
+  for (const auto& row : deferred.exec(w, "xn_insert_alerts", input, now_text)) {
+    inserted[row[0].as<std::size_t>()] = true;
+    ++inserted_count;
+    reference_version = row[1].as<std::int64_t>();
+  }
+  // The reference data in memory, if it is what this transaction would read from the tables.
+  std::shared_ptr<const ReferenceIndex> reference;
+  if (options.reference && reference_version) reference = options.reference->current_for(*reference_version);
   const ReferenceIndex* ref = reference.get();
+
+  std::string lookup;
+  {
+    JsonWriter lw(lookup);
+    lw.begin_array();
+    for (std::size_t i = 0; i < count; ++i) {
+      if (primary[i] == i && !inserted[i]) {
+        lw.begin_object();
+        lw.key("idx").integer(static_cast<std::int64_t>(i));
+        lw.key("source").string(alert(i).source);
+        lw.key("source_ref").string(alert(i).source_ref);
+        lw.end_object();
+      }
+    }
+    lw.end_array();
+  }
+  if (lookup.size() > 2) {
+    for (const auto& row : w.exec_prepared("xn_existing_alerts", lookup)) {
+      const auto idx = row[0].as<std::size_t>();
+      results[idx] = IngestResult{row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<std::string>(),
+                                  row[4].as<bool>(), false};
+    }
+  }
 
   // Fusion inside the transaction: locate, owner, then the merge decision.
   const auto fusion_started = std::chrono::steady_clock::now();
-  auto located = locate_alerts(w, batch, fresh,
-                               {options.nearest_zone_m, options.address_min_score, options.address_sure_score}, ref,
-                               &deferred);
+  std::vector<Located> located(count);
+  if (inserted_count > 0)
+    located = locate_alerts(w, batch, inserted,
+                            {options.nearest_zone_m, options.address_min_score, options.address_sure_score}, ref);
 
   // The merge decision reads open incidents and then inserts new ones: two batches deciding at
   // once could each miss the other's new incident. Transaction-scoped advisory locks serialize
   // the decisions of batches whose alerts are near each other, across writer threads and
   // instances: one key per ~1 km cell that the alerts' merge radius touches
   // (domain::fusion::merge_locks), so batches far apart decide in parallel. Only batches with a
-  // located alert take them, after locate; they are released at commit.
+  // located alert take them, after the (slower) locate statement; they are released at commit.
   std::vector<std::optional<domain::fusion::MergeAlert>> merge_input(count);
   std::vector<domain::fusion::MergeCandidate> open;
   // By id: its number, what fusing it again needs, and its alerts' markers, callers and
@@ -268,12 +334,14 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
     std::array<std::vector<std::string>, 4> lists;
   };
   std::map<std::string, Stored> stored;
+  bool any_located = false;
   for (std::size_t i = 0; i < count; ++i) {
-    if (fresh[i] && located[i].point)
+    if (inserted[i] && located[i].point) {
+      any_located = true;
       merge_input[i] = domain::fusion::MergeAlert{alert(i).category, *located[i].point, alert(i).received_at};
+    }
   }
-  const bool locking =
-      options.merge_radius_m > 0 && std::any_of(merge_input.begin(), merge_input.end(), [](const auto& m) { return m.has_value(); });
+  const bool merging = any_located && options.merge_radius_m > 0;
   const domain::fusion::MergeRule rule{static_cast<double>(options.merge_radius_m), options.merge_window_s};
   // The parts are guessed in the merge look-up's round trip for each alert that no other alert
   // of the batch joins or is joined by (domain::fusion::plan_merges among the batch alone): the
@@ -281,9 +349,9 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
   // which guesses hold).
   std::vector<bool> spec(count, false);
   if (fuse) {
-    const auto among = locking ? domain::fusion::plan_merges(merge_input, {}, incident_ids, rule)
+    const auto among = merging ? domain::fusion::plan_merges(merge_input, {}, incident_ids, rule)
                                : domain::fusion::MergePlan{std::vector<int>(count, -1), {}, {}};
-    for (std::size_t i = 0; i < count; ++i) spec[i] = fresh[i] && among.target[i] < 0;
+    for (std::size_t i = 0; i < count; ++i) spec[i] = inserted[i] && among.target[i] < 0;
     for (std::size_t i = 0; i < count; ++i) {
       if (const auto t = among.target[i]; t >= 0) spec[static_cast<std::size_t>(among.opened_by[static_cast<std::size_t>(t)])] = false;
     }
@@ -322,80 +390,64 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
     PartsFound found;
   };
   std::map<std::size_t, Guess> guessed;  // by alert
-  if (locking) {
-    std::vector<domain::GeoPoint> points;
-    for (const auto& m : merge_input) {
-      if (m) points.push_back(m->at);
+  if (merging || std::find(spec.begin(), spec.end(), true) != spec.end()) {
+    if (merging) {
+      std::vector<domain::GeoPoint> points;
+      for (const auto& m : merge_input) {
+        if (m) points.push_back(m->at);
+      }
+      // The locks and the look-up go in one round trip: the look-up's snapshot is taken when it
+      // starts, after the locks are held (detail::Deferred).
+      const auto locks = domain::fusion::merge_locks(points, options.merge_radius_m);
+      if (locks.global) {
+        deferred.add(w, "xn_merge_lock");
+      } else {
+        std::string cells = "{";
+        for (const auto k : locks.cells) cells += (cells.size() > 1 ? "," : "") + std::to_string(k);
+        cells += "}";
+        deferred.add(w, "xn_merge_cells", cells);
+      }
     }
-    // The locks and the look-up go in one round trip: the look-up's snapshot is taken when it
-    // starts, after the locks are held (detail::Deferred).
-    const auto locks = domain::fusion::merge_locks(points, options.merge_radius_m);
-    if (locks.global) {
-      deferred.add(w, "xn_merge_lock");
-    } else {
-      std::string cells = "{";
-      for (const auto k : locks.cells) cells += (cells.size() > 1 ? "," : "") + std::to_string(k);
-      cells += "}";
-      deferred.add(w, "xn_merge_cells", cells);
-    }
-  }
-  std::string near;
-  {
+    std::string near;
     JsonWriter nw(near);
     nw.begin_array();
     for (std::size_t i = 0; i < count; ++i) {
-      if (!fresh[i]) continue;
+      const bool look = merging && merge_input[i];
+      if (!look && !spec[i]) continue;
       nw.begin_object();
       nw.key("idx").integer(static_cast<std::int64_t>(i));
       write_fuse_input(nw, own_incident(i), true);
-      nw.key("near").boolean(locking && merge_input[i]);
+      nw.key("near").boolean(look);
       nw.key("spec").boolean(spec[i]);
       nw.key("cats").begin_array();
       for (const auto& c : domain::fusion::related_to(alert(i).category)) nw.string(c);
       nw.end_array();
-      nw.key("source").string(alert(i).source);
-      nw.key("source_ref").string(alert(i).source_ref);
       nw.end_object();
     }
     nw.end_array();
-  }
-  std::set<std::string> seen;
-  std::optional<std::int64_t> reference_version;
-  for (const auto& r : near_parts(w, deferred, near, fuse ? &*options.fuse : nullptr, ref, options.merge_radius_m,
-                                  options.merge_window_s)) {
-    const auto idx = r[0].as<std::size_t>();
-    reference_version = r[6].as<std::int64_t>();
-    if (!r[2].is_null()) {  // stored already: the first request's answer
-      fresh[idx] = false;
-      merge_input[idx].reset();
-      results[idx] = IngestResult{r[2].as<std::string>(), r[3].as<std::string>(), r[4].as<std::string>(),
-                                  r[5].as<bool>(), false};
-      continue;
-    }
-    if (!r[7].is_null()) guessed[idx] = {r[7].as<std::string>(), parts_found(r, 8)};
-    if (r[1].is_null()) continue;
-    for (const auto& c : nlohmann::json::parse(r[1].as<std::string>())) {
-      const auto id = c[0].get<std::string>();
-      if (!seen.insert(id).second) continue;
-      open.push_back({id, c[2].get<std::string>(), {c[3].get<double>(), c[4].get<double>()},
-                      domain::TimePoint(std::chrono::microseconds(c[5].get<std::int64_t>()))});
-      auto& [number, f, lists] = stored[id];
-      number = c[1].get<std::string>();
-      f.id = id;
-      f.category = open.back().category;
-      f.station = c[6].get<std::string>();
-      f.at = open.back().at;
-      f.address_id = c[7].is_null() ? std::string() : c[7].get<std::string>();
-      f.received_at = open.back().received_at;
-      for (std::size_t k = 0; k < 4; ++k) lists[k] = c[8 + k].get<std::vector<std::string>>();
+    std::set<std::string> seen;
+    for (const auto& r : near_parts(w, deferred, near, fuse ? &*options.fuse : nullptr, ref,
+                                    options.merge_radius_m, options.merge_window_s)) {
+      const auto idx = r[0].as<std::size_t>();
+      if (!r[2].is_null()) guessed[idx] = {r[2].as<std::string>(), parts_found(r, 3)};
+      if (r[1].is_null()) continue;
+      for (const auto& c : nlohmann::json::parse(r[1].as<std::string>())) {
+        const auto id = c[0].get<std::string>();
+        if (!seen.insert(id).second) continue;
+        open.push_back({id, c[2].get<std::string>(), {c[3].get<double>(), c[4].get<double>()},
+                        domain::TimePoint(std::chrono::microseconds(c[5].get<std::int64_t>()))});
+        auto& [number, f, lists] = stored[id];
+        number = c[1].get<std::string>();
+        f.id = id;
+        f.category = open.back().category;
+        f.station = c[6].get<std::string>();
+        f.at = open.back().at;
+        f.address_id = c[7].is_null() ? std::string() : c[7].get<std::string>();
+        f.received_at = open.back().received_at;
+        for (std::size_t k = 0; k < 4; ++k) lists[k] = c[8 + k].get<std::vector<std::string>>();
+      }
     }
   }
-  // The picture used must be the one of the version this transaction reads (else, rarely, the
-  // batch runs again on the tables: a reload was due).
-  if (reference && reference_version && options.reference->current_for(*reference_version) != reference)
-    throw StalePicture{};
-  const std::size_t fresh_count = static_cast<std::size_t>(std::count(fresh.begin(), fresh.end(), true));
-  const bool merging = options.merge_radius_m > 0 && std::any_of(merge_input.begin(), merge_input.end(), [](const auto& m) { return m.has_value(); });
   auto plan = merging ? domain::fusion::plan_merges(merge_input, std::move(open), incident_ids, rule)
                       : domain::fusion::MergePlan{std::vector<int>(count, -1), {}, {}};
 
@@ -403,14 +455,14 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
   // below when the parts run in this transaction, else here.
   std::size_t opening = 0;
   for (std::size_t i = 0; i < count; ++i) {
-    if (fresh[i] && plan.target[i] < 0) ++opening;
+    if (inserted[i] && plan.target[i] < 0) ++opening;
   }
   std::vector<std::int64_t> serial(count, 0);
   if (opening > 0 && !fuse) {
     const auto rows = w.exec_prepared("xn_serials", static_cast<std::int64_t>(opening));
     std::size_t k = 0;
     for (std::size_t i = 0; i < count; ++i) {
-      if (fresh[i] && plan.target[i] < 0) serial[i] = rows[k++][0].as<std::int64_t>();
+      if (inserted[i] && plan.target[i] < 0) serial[i] = rows[k++][0].as<std::int64_t>();
     }
   }
 
@@ -421,20 +473,20 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
   };
   if (!fuse) {
     for (std::size_t i = 0; i < count; ++i)
-      if (fresh[i] && plan.target[i] < 0) number_of(i);
+      if (inserted[i] && plan.target[i] < 0) number_of(i);
   }
 
   // The rest of fusion for the incidents the batch opens, before they are written, so that each
   // row is inserted once, already fused: their inputs are the alerts that open or join them in
   // this batch, and they are each other's history peers (not in the table yet).
   const auto parts_started = std::chrono::steady_clock::now();
-  if (options.observe_fusion && fresh_count > 0)
+  if (options.observe_fusion && inserted_count > 0)
     options.observe_fusion("intake", std::chrono::duration<double>(parts_started - fusion_started).count());
   // The markers, callers and subjects that this batch's alerts bring to each incident they open
   // or join, for its lists (018).
   std::map<std::string, std::array<std::vector<std::string>, 4>> lists_of;
   for (std::size_t i = 0; i < count; ++i) {
-    if (!fresh[i]) continue;
+    if (!inserted[i]) continue;
     const auto t = plan.target[i];
     auto& l = lists_of[t < 0 ? incident_ids[i] : plan.targets[static_cast<std::size_t>(t)].id];
     bring({&l[0], &l[1], &l[2], &l[3]}, i);
@@ -465,7 +517,7 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
     std::vector<FuseInput> opened;
     std::vector<std::size_t> opener;
     for (std::size_t i = 0; i < count; ++i) {
-      if (!fresh[i] || plan.target[i] >= 0) continue;
+      if (!inserted[i] || plan.target[i] >= 0) continue;
       opener.push_back(i);
       FuseInput f = own_incident(i);
       take_lists(f);
@@ -478,7 +530,7 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
     std::vector<std::string> joined;  // in the order the batch's alerts first join them
     for (std::size_t i = 0; i < count; ++i) {
       const auto t = plan.target[i];
-      if (!fresh[i] || t < 0 || plan.opened_by[static_cast<std::size_t>(t)] >= 0) continue;
+      if (!inserted[i] || t < 0 || plan.opened_by[static_cast<std::size_t>(t)] >= 0) continue;
       const auto& id = plan.targets[static_cast<std::size_t>(t)].id;
       if (std::find(joined.begin(), joined.end(), id) != joined.end()) continue;
       joined.push_back(id);
@@ -507,7 +559,7 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
     // keeps it).
     std::vector<int> joiners(plan.targets.size(), 0);
     for (std::size_t i = 0; i < count; ++i)
-      if (fresh[i] && plan.target[i] >= 0) ++joiners[static_cast<std::size_t>(plan.target[i])];
+      if (inserted[i] && plan.target[i] >= 0) ++joiners[static_cast<std::size_t>(plan.target[i])];
     std::vector<int> own_target(count, -1);  // the plan's target that alert i opened, if any
     for (std::size_t t = 0; t < plan.opened_by.size(); ++t)
       if (plan.opened_by[t] >= 0) own_target[static_cast<std::size_t>(plan.opened_by[t])] = static_cast<int>(t);
@@ -569,7 +621,7 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
   JsonWriter iw(incidents);
   iw.begin_array();
   for (std::size_t i = 0; i < count; ++i) {
-    if (!fresh[i] || plan.target[i] >= 0) continue;
+    if (!inserted[i] || plan.target[i] >= 0) continue;
     const auto& a = alert(i);
     const auto& l = located[i];
     iw.begin_object();
@@ -600,43 +652,24 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
   }
   iw.end_array();
 
-  // The alerts, each in the incident it opens or joins; the joined ones counted on their
-  // targets, which answer for them.
-  std::string alerts_in, bumps;
+  // Merged alerts: move them, count them on their targets, answer with the target's ids.
+  std::string moves, bumps;
   std::map<std::string, std::pair<int, int>> bump;  // incident id → (alerts joined, best priority)
   {
-    JsonWriter aw(alerts_in);
-    aw.begin_array();
+    JsonWriter mw(moves);
+    mw.begin_array();
     for (std::size_t i = 0; i < count; ++i) {
-      if (!fresh[i]) continue;
-      const auto& a = alert(i);
-      const auto t = plan.target[i];
-      const auto& incident = t < 0 ? incident_ids[i] : plan.targets[static_cast<std::size_t>(t)].id;
-      aw.begin_object();
-      aw.key("alert_id").string(alert_ids[i]);
-      aw.key("incident_id").string(incident);
-      aw.key("merged").boolean(t >= 0);
-      aw.key("source").string(a.source);
-      aw.key("source_ref").string(a.source_ref);
-      aw.key("received_at").string(received[i]);
-      aw.key("category").string(a.category);
-      aw.key("priority").integer(a.priority.value_or(4));
-      text_or_null(aw, "caller_phone", a.caller ? &a.caller->phone : nullptr);
-      text_or_null(aw, "caller_name", a.caller ? &a.caller->name : nullptr);
-      lon_lat(aw, a.location);
-      text_or_null(aw, "address", &a.address);
-      text_or_null(aw, "marker", &a.marker);
-      text_or_null(aw, "subject_phone", a.subject ? &a.subject->phone : nullptr);
-      text_or_null(aw, "subject_id_number", a.subject ? &a.subject->id_number : nullptr);
-      text_or_null(aw, "description", &a.description);
-      if (!a.submitted_by.empty()) aw.key("submitted_by").string(a.submitted_by);
-      aw.end_object();
-      if (t < 0) continue;
-      auto [it, first] = bump.try_emplace(incident, 0, 4);
+      if (!inserted[i] || plan.target[i] < 0) continue;
+      const auto t = static_cast<std::size_t>(plan.target[i]);
+      mw.begin_object();
+      mw.key("alert_id").string(alert_ids[i]);
+      mw.key("incident_id").string(plan.targets[t].id);
+      mw.end_object();
+      auto [it, fresh] = bump.try_emplace(plan.targets[t].id, 0, 4);
       it->second.first += 1;
-      it->second.second = std::min(it->second.second, a.priority.value_or(4));
+      it->second.second = std::min(it->second.second, alert(i).priority.value_or(4));
     }
-    aw.end_array();
+    mw.end_array();
     JsonWriter bw(bumps);
     bw.begin_array();
     for (const auto& [id, nb] : bump) {
@@ -653,7 +686,7 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
   }
 
   for (std::size_t i = 0; i < count; ++i) {
-    if (!fresh[i]) continue;
+    if (!inserted[i]) continue;
     const auto& a = alert(i);
     const auto& l = located[i];
     if (plan.target[i] < 0) {
@@ -693,17 +726,19 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
 
   std::int64_t last = 0;
   if (!events.empty()) {
-    deferred.add(w, "xn_insert_alerts", alerts_in, now_text, static_cast<std::int64_t>(fresh_count));
     if (incidents.size() > 2) deferred.add(w, "xn_insert_incidents", incidents, now_text);
-    if (!bump.empty()) deferred.add(w, "xn_bump_incidents", bumps, now_text);
+    if (!bump.empty()) {
+      deferred.add(w, "xn_merge_alerts", moves);
+      deferred.add(w, "xn_bump_incidents", bumps, now_text);
+    }
     // The stored incidents that alerts joined got their new fusion with the bump above. The
     // `incident.fused` events follow the batch's other events, in its commit.
     if (fuse) {
       for (auto& e : fused_events) events.push_back(std::move(e));
-      if (options.observe_fusion && fresh_count > 0) {
+      if (options.observe_fusion && inserted_count > 0) {
         options.observe_fusion("parts", seconds_since(parts_started));
         const auto full = seconds_since(fusion_started);
-        for (std::size_t i = 0; i < fresh_count; ++i) options.observe_fusion("full", full);
+        for (std::size_t i = 0; i < inserted_count; ++i) options.observe_fusion("full", full);
       }
     }
     deferred.add(w, "xn_append", events_param(events), static_cast<std::int64_t>(events.size()), now_text);
@@ -727,31 +762,22 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
 }
 
 // The batch in its transaction; if anything throws, what the transaction left open is rolled
-// back (the connection may be gone: then there is nothing to roll back). A batch that found the
-// picture in memory stale runs again on the tables.
+// back (the connection may be gone: then there is nothing to roll back).
 std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
                                                       const std::vector<const domain::AlertInput*>& batch,
                                                       const AlertWriterOptions& options, bool fuse,
                                                       std::vector<domain::Frame>& frames,
                                                       std::vector<std::string>& touched, PartsCount& parts) {
-  const auto rollback = [&conn] {
+  try {
+    return write_batch_open(conn, batch, options, fuse, frames, touched, parts);
+  } catch (...) {
     try {
       pqxx::nontransaction r(conn);
       r.exec("ROLLBACK");
     } catch (const std::exception&) {
     }
-  };
-  for (bool memory : {true, false}) {
-    try {
-      return write_batch_open(conn, batch, options, fuse, memory, frames, touched, parts);
-    } catch (const StalePicture&) {
-      rollback();
-    } catch (...) {
-      rollback();
-      throw;
-    }
+    throw;
   }
-  throw std::logic_error("write_batch: stale picture without memory");
 }
 
 }  // namespace

@@ -6,7 +6,6 @@
 // other, each with a snapshot of its own taken when it starts (READ COMMITTED), exactly as
 // separate calls would; an error stops the rest and is thrown as before.
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <type_traits>
 
@@ -16,7 +15,7 @@ namespace xiaonao::store::detail {
 
 class Deferred {
  public:
-  /// Queues `EXECUTE name(args...)`: strings become quoted literals, integers and doubles numbers.
+  /// Queues `EXECUTE name(args...)`: strings become quoted literals, integers numbers.
   template <class... Args>
   void add(pqxx::transaction_base& w, const char* name, const Args&... args) {
     append_call(w, name, args...);
@@ -69,11 +68,6 @@ class Deferred {
     }
   }
   void arg(pqxx::transaction_base& w, const std::string& s) { sql_ += w.quote(s); }
-  void arg(pqxx::transaction_base&, double v) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.17g", v);
-    sql_ += text;
-  }
   template <class T, std::enable_if_t<std::is_integral_v<T>, int> = 0>
   void arg(pqxx::transaction_base&, T v) {
     sql_ += std::to_string(v);

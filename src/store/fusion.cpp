@@ -353,31 +353,19 @@ LEFT JOIN LATERAL (
 // window out of the scan: its generic plan must walk the spatial index, never the recent
 // incidents by time (at 500 alerts/s, 300,000 rows in ten minutes). Each candidate comes with
 // what fusing it again needs (its address and its alerts' markers, callers and subjects, 018).
-// The statement is also the batch's first read, so it answers two more questions for every
-// alert of $1: whether its (source, source_ref) is stored already (a retry, answered with the
-// first request's ids; it takes no part in the look-up or the guesses: the `dup` columns, by
-// the key's unique index), and the reference data's version sum (the picture in memory is used
-// only when it is of that version, store/reference_cache.hpp).
 constexpr const char* near_parts_head_sql = R"sql(
-WITH i0 AS MATERIALIZED (
+WITH i AS MATERIALIZED (
   SELECT * FROM json_to_recordset($1::json) AS i(
     idx int, id uuid, lon float8, lat float8, address_id text, received timestamptz, markers json,
     caller_phones json, subject_phones json, subject_ids json, draw boolean, near boolean, cats text[],
-    spec boolean, source text, source_ref text)
-),
-i AS MATERIALIZED (
-  SELECT i0.*, e.id AS dup_id, e.incident_id AS dup_incident, e.merged AS dup_merged
-  FROM i0 LEFT JOIN LATERAL (
-    SELECT a.id, a.incident_id, a.merged FROM alerts a
-    WHERE a.source = i0.source AND a.source_ref = i0.source_ref LIMIT 1
-  ) e ON true
+    spec boolean)
 ),
 nr AS MATERIALIZED (
   SELECT i.idx, c.id, c.number, c.category, c.location, c.received_at, c.station_id, c.address_id,
          c.alert_markers, c.alert_callers, c.alert_subject_phones, c.alert_subject_ids
   FROM i CROSS JOIN LATERAL (
     SELECT * FROM incidents
-    WHERE i.near AND i.dup_id IS NULL AND ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326)::geography, %R%, false)
+    WHERE i.near AND ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326)::geography, %R%, false)
     OFFSET 0
   ) c
   WHERE c.received_at BETWEEN i.received - make_interval(secs => %W%) AND i.received + make_interval(secs => %W%)
@@ -398,7 +386,7 @@ constexpr const char* guess_parts_head_sql = R"sql(,
 x AS (
   SELECT i.idx, i.id, i.lon, i.lat, i.address_id, i.received, i.markers, i.caller_phones, i.subject_phones,
          i.subject_ids, i.draw
-  FROM i WHERE i.spec AND i.dup_id IS NULL AND NOT EXISTS (SELECT 1 FROM nr WHERE nr.idx = i.idx)
+  FROM i WHERE i.spec AND NOT EXISTS (SELECT 1 FROM nr WHERE nr.idx = i.idx)
   UNION ALL
   SELECT i.idx, c.id, ST_X(c.location), ST_Y(c.location), c.address_id, c.received_at,
          array_to_json(c.alert_markers || ARRAY(SELECT e.v FROM json_array_elements_text(i.markers) e(v)
@@ -410,7 +398,7 @@ x AS (
                                                     WHERE e.v <> ALL (c.alert_subject_ids))),
          false
   FROM i JOIN nr c ON c.idx = i.idx JOIN nj ON nj.idx = i.idx
-  WHERE i.spec AND i.dup_id IS NULL AND nj.n = 1 AND cardinality(c.alert_subject_phones) = 0
+  WHERE i.spec AND nj.n = 1 AND cardinality(c.alert_subject_phones) = 0
 ),
 pt AS (
   SELECT x.idx, x.id, %CAMERAS% AS cam, un.j::text AS un, hh.j::text AS hh, hi.j::text AS hi, st.n AS st,
@@ -440,15 +428,10 @@ std::string near_parts_sql(bool parts, bool cameras) {
   std::string near = near_parts_head_sql;
   for (const auto& [from, to] : {std::pair{"%R%", parts ? "$11" : "$2"}, std::pair{"%W%", parts ? "$12" : "$3"}})
     for (auto at = near.find(from); at != std::string::npos; at = near.find(from)) near.replace(at, 3, to);
-  // The alert stored already, with its incident's number, and the reference data's version sum.
-  const std::string head = R"sql(
-SELECT i.idx, nj.j::text, i.dup_id::text, i.dup_incident::text,
-       (SELECT d.number FROM incidents d WHERE d.id = i.dup_incident), i.dup_merged,
-       (SELECT coalesce(sum(version), 0)::bigint FROM reference_versions),
-)sql";
-  if (!parts) return near + head + "NULL::text FROM i LEFT JOIN nj ON nj.idx = i.idx ORDER BY i.idx";
-  return near + with_cameras(guess_parts_head_sql, cameras) + ")" + head + R"sql(
-       pt.id::text, pt.cam, pt.un, pt.hh, pt.hi, pt.st, pt.serial
+  if (!parts)
+    return near + "\nSELECT i.idx, nj.j::text, NULL::text FROM i LEFT JOIN nj ON nj.idx = i.idx ORDER BY i.idx";
+  return near + with_cameras(guess_parts_head_sql, cameras) + R"sql()
+SELECT i.idx, nj.j::text, pt.id::text, pt.cam, pt.un, pt.hh, pt.hi, pt.st, pt.serial
 FROM i LEFT JOIN nj ON nj.idx = i.idx LEFT JOIN pt ON pt.idx = i.idx
 ORDER BY i.idx
 )sql";
@@ -573,7 +556,7 @@ void fuzzy_from_memory(Located& l, const domain::reference::Addresses& addresses
 
 std::vector<Located> locate_alerts(pqxx::transaction_base& w, const std::vector<const domain::AlertInput*>& batch,
                                    const std::vector<bool>& inserted, const LocateOptions& options,
-                                   const ReferenceIndex* ref, detail::Deferred* deferred) {
+                                   const ReferenceIndex* ref) {
   const std::size_t count = batch.size();
   std::vector<Located> out(count);
   std::vector<bool> owned(count, false);
@@ -649,10 +632,7 @@ std::vector<Located> locate_alerts(pqxx::transaction_base& w, const std::vector<
     jw.end_array();
   }
   const bool asking = std::find(ask.begin(), ask.end(), true) != ask.end();
-  const auto run = [&](const char* name, const std::string& in, const auto&... args) {
-    return deferred ? deferred->exec(w, name, in, args...) : w.exec_prepared(name, in, args...);
-  };
-  for (const auto& r : asking ? run("xn_locate", input, options.address_min_score, options.nearest_zone_m)
+  for (const auto& r : asking ? w.exec_prepared("xn_locate", input, options.address_min_score, options.nearest_zone_m)
                               : pqxx::result()) {
     const auto i = r[0].as<std::size_t>();
     auto& l = out[i];
@@ -709,7 +689,7 @@ std::vector<Located> locate_alerts(pqxx::transaction_base& w, const std::vector<
       jw.end_object();
     }
     jw.end_array();
-    for (const auto& r : run("xn_owner", in, options.nearest_zone_m)) apply_owner(out[r[0].as<std::size_t>()], r);
+    for (const auto& r : w.exec_prepared("xn_owner", in, options.nearest_zone_m)) apply_owner(out[r[0].as<std::size_t>()], r);
   }
   return out;
 }

@@ -99,7 +99,7 @@ class AlertWriter {
     double seconds{0};
     std::uint64_t parts_guessed{0};
     std::uint64_t parts_rerun{0};
-    std::uint64_t retries{0};  ///< batches run again after a transient failure (020's race among them)
+    std::uint64_t retries{0};  ///< batches run again after a transient failure
   };
   Stats stats() const;
   /// Writes what is queued, then joins the threads.

@@ -64,11 +64,10 @@ struct Located {
 /// Locates the alerts whose `want[i]` is set (the others get an empty Located) and finds the
 /// owner of each located point. Needs prepare_fusion on the transaction's connection. With
 /// `ref`, what it can answer (location, marker, exact and alias address; zone and grid when one
-/// covers the point) is answered from memory, and only the rest goes to the database. With
-/// `deferred`, its statements go after what that holds, in the same round trip.
+/// covers the point) is answered from memory, and only the rest goes to the database.
 std::vector<Located> locate_alerts(pqxx::transaction_base& w, const std::vector<const domain::AlertInput*>& alerts,
                                    const std::vector<bool>& want, const LocateOptions& options,
-                                   const ReferenceIndex* ref = nullptr, detail::Deferred* deferred = nullptr);
+                                   const ReferenceIndex* ref = nullptr);
 
 /// The owner (station, zone, grid, flag) of one point.
 Located owner_of(pqxx::transaction_base& w, domain::GeoPoint at, int nearest_zone_m);
@@ -142,13 +141,11 @@ PartsFound parts_found(const pqxx::row& r, int first);
 /// The intake's merge look-up with the parts guessed for each alert, in one round trip after
 /// what `deferred` holds (the merge locks): `input` is a JSON array of write_fuse_input objects
 /// with `idx`, `near` (look for open incidents near it), `cats` (the categories it may join) and
-/// `spec` (guess its parts), `source` and `source_ref`. One row per alert: idx, the open
-/// incidents near it (a JSON array of [id, number, category, lon, lat, received µs, station,
-/// address_id, markers, callers, subject phones, subject ids], or null); when its key is stored
-/// already, that alert's id, incident id, incident number and merged flag (else nulls: columns
-/// 2 to 5); the reference data's version sum (6); the id the parts were guessed for (or null,
-/// 7), then the parts columns (parts_found(r, 8)). Without `parts` the look-up alone (no
-/// guesses, and no dependence on the parts' tables). See docs/architecture.md, "Fusion".
+/// `spec` (guess its parts). One row per alert: idx, the open incidents near it (a JSON array of
+/// [id, number, category, lon, lat, received µs, station, address_id, markers, callers,
+/// subject phones, subject ids], or null), the id the parts were guessed for (or null), then
+/// the parts columns (parts_found(r, 3)). Without `parts` the look-up alone (no guesses, and
+/// no dependence on the parts' tables). See docs/architecture.md, "Fusion".
 pqxx::result near_parts(pqxx::transaction_base& w, detail::Deferred& deferred, const std::string& input,
                         const FusionOptions* parts, const ReferenceIndex* ref, int merge_radius_m,
                         int merge_window_s);

@@ -1,4 +1,4 @@
--- 021: an alert joining an incident updates the incident's row (its count, priority, lists and
+-- 020: an alert joining an incident updates the incident's row (its count, priority, lists and
 -- new fusion). That update leaves every indexed column alone, so it can be a HOT update (no new
 -- entry in any of the table's indexes, two of them GiST) when the page has room:
 --   * the sweep's partial index no longer names fused_at, which every fusion moves; it names
