@@ -117,6 +117,7 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   store::AlertWriterOptions wopt;
   wopt.conninfo = cfg.db.conninfo;
   wopt.threads = cfg.db.writer_threads;
+  wopt.overflow_ms = cfg.db.writer_overflow_ms;
   wopt.batch_max = static_cast<std::size_t>(cfg.db.batch_max);
   wopt.gather_ms = cfg.db.batch_gather_ms;
   wopt.queue_limit = static_cast<std::size_t>(cfg.db.queue_limit) * 4;

@@ -170,6 +170,7 @@ const std::vector<KeySpec>& key_specs() {
       {"db.pool_size", [](Config& c) -> Ref { return &c.db.pool_size; }, 1, 64},
       {"db.queue_limit", [](Config& c) -> Ref { return &c.db.queue_limit; }, 1, 1000000},
       {"db.writer_threads", [](Config& c) -> Ref { return &c.db.writer_threads; }, 1, 16},
+      {"db.writer_overflow_ms", [](Config& c) -> Ref { return &c.db.writer_overflow_ms; }, 0, 60000},
       {"db.batch_max", [](Config& c) -> Ref { return &c.db.batch_max; }, 1, 10000},
       {"db.batch_gather_ms", [](Config& c) -> Ref { return &c.db.batch_gather_ms; }, 0, 1000},
       {"db.statement_timeout_ms", [](Config& c) -> Ref { return &c.db.statement_timeout_ms; }, 0,

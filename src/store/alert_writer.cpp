@@ -161,19 +161,35 @@ std::string answer_json(const IngestResult& r) {
 
 AlertWriter::AlertWriter(AlertWriterOptions options, CommitSink sink)
     : options_(std::move(options)), sink_(std::move(sink)) {
-  for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { run(); });
+  for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this, i] { run(i == 0); });
 }
 
 AlertWriter::~AlertWriter() { stop(); }
 
 bool AlertWriter::submit(domain::AlertInput alert, Callback done) {
+  bool overflow = false;
   {
     std::lock_guard lk(mu_);
     if (stopping_ || queue_.size() >= options_.queue_limit) return false;
+    // An overflow writer starts watching the first writer's batch when work begins to wait
+    // behind it (once a batch, not once an alert).
+    overflow = options_.threads > 1 && (options_.overflow_ms == 0 || (queue_.empty() && first_busy_since_));
     queue_.push_back(Item{std::move(alert), std::move(done)});
   }
   cv_.notify_one();
+  if (overflow) overflow_cv_.notify_one();
   return true;
+}
+
+bool AlertWriter::overflow_may_take(std::optional<std::chrono::steady_clock::time_point>& until) const {
+  until.reset();
+  if (queue_.empty()) return false;
+  if (stopping_ || options_.overflow_ms == 0) return true;
+  if (!first_busy_since_) return false;  // the first writer is about to take it
+  const auto due = *first_busy_since_ + std::chrono::milliseconds(options_.overflow_ms);
+  if (std::chrono::steady_clock::now() >= due) return true;
+  until = due;
+  return false;
 }
 
 std::size_t AlertWriter::queue_depth() const {
@@ -194,6 +210,7 @@ void AlertWriter::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  overflow_cv_.notify_all();
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
@@ -782,7 +799,7 @@ std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
 
 }  // namespace
 
-void AlertWriter::run() {
+void AlertWriter::run(bool first) {
   std::unique_ptr<pqxx::connection> conn;
   try {
     conn = open_writer_connection(options_);
@@ -791,18 +808,33 @@ void AlertWriter::run() {
   }
   for (;;) {
     std::vector<Item> batch;
+    bool more = false;  // work still queued behind the first writer's new batch
     {
       std::unique_lock lk(mu_);
-      cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;
-      if (options_.gather_ms > 0)
-        cv_.wait_for(lk, std::chrono::milliseconds(options_.gather_ms),
-                     [&] { return stopping_ || queue_.size() >= options_.batch_max; });
+      if (first) {
+        cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        if (options_.gather_ms > 0)
+          cv_.wait_for(lk, std::chrono::milliseconds(options_.gather_ms),
+                       [&] { return stopping_ || queue_.size() >= options_.batch_max; });
+      } else {
+        for (std::optional<std::chrono::steady_clock::time_point> until; !overflow_may_take(until);) {
+          if (stopping_ && queue_.empty()) return;
+          if (until) {
+            overflow_cv_.wait_until(lk, *until);
+          } else {
+            overflow_cv_.wait(lk);
+          }
+        }
+      }
       while (!queue_.empty() && batch.size() < options_.batch_max) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      if (first) first_busy_since_ = std::chrono::steady_clock::now();
+      more = first && !queue_.empty() && options_.threads > 1;
     }
+    if (more) overflow_cv_.notify_one();
     detail::write_with_retries(std::move(batch), conn, {"intake", 50, &retries_}, [&](std::vector<Item>& items) {
       if (!conn) conn = open_writer_connection(options_);
       std::vector<const domain::AlertInput*> alerts;
@@ -840,6 +872,10 @@ void AlertWriter::run() {
       for (std::size_t i = 0; i < items.size(); ++i) items[i].done(std::move(results[i]));
       if (!fuse && options_.after_commit && !touched.empty()) options_.after_commit(std::move(touched));
     });
+    if (first) {
+      std::lock_guard lk(mu_);
+      first_busy_since_.reset();
+    }
   }
 }
 

@@ -630,7 +630,7 @@ TEST_F(Fusion, SweepFusesAnIncidentWhoseFusionWasLost) {
 TEST_F(Fusion, ConcurrentAlertsAcrossACellEdgeStillMergeIntoOneIncident) {
   build_county();
   ServerOptions o;
-  o.env = {{"XIAONAO_FUSION_MERGE_RADIUS_M", "200"}, {"XIAONAO_DB_WRITER_THREADS", "2"}};
+  o.env = {{"XIAONAO_FUSION_MERGE_RADIUS_M", "200"}, {"XIAONAO_DB_WRITER_THREADS", "2"}, {"XIAONAO_DB_WRITER_OVERFLOW_MS", "0"}};
   Server& server = start_server(o);
   const auto port = server.port();
   constexpr double kEdgeLon = 119.91;  // a cell edge (a multiple of 0.01°), Z1 | Z2

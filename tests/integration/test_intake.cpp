@@ -1,6 +1,9 @@
 // Alert intake and incident reading: POST /api/v1/alerts, GET /api/v1/incidents[/{id}],
 // GET /api/v1/categories.
 #include <algorithm>
+#include <thread>
+#include <chrono>
+#include <future>
 #include <regex>
 #include <set>
 #include <string>
@@ -137,6 +140,42 @@ TEST_F(Intake, ValidAlertIsCommittedAndShownAsAnIncident) {
   EXPECT_EQ(ids[0], incident_id);
   EXPECT_EQ(page["items"][0].value("number", ""), number);
   EXPECT_TRUE(page.contains("next_cursor") && page["next_cursor"].is_null()) << page.dump();
+}
+
+// The first intake writer takes every batch; the second takes one only while the first has
+// been on its own for db.writer_overflow_ms. Here the first writer's batch (a located alert)
+// waits on the merge lock, which the test holds; an alert without a place takes no merge lock,
+// so the overflow writer commits it while the first batch still waits. With one writer it
+// would wait too, and the test would fail on its answer's timeout.
+TEST_F(Intake, ABatchWaitingOnALockDoesNotHoldUpTheNextAlert) {
+  ServerOptions o;
+  o.env = {{"XIAONAO_FUSION_MERGE_RADIUS_M", "200"}, {"XIAONAO_DB_WRITER_OVERFLOW_MS", "5"}};
+  Server& server = start_server(o);
+  pqxx::connection holder(db_conninfo());
+  pqxx::work lock(holder);
+  lock.exec("SELECT pg_advisory_xact_lock(7384001)");  // every merge decision takes it shared
+
+  auto first = std::async(std::launch::async, [&] {
+    ApiClient c(server.port());
+    return post_alert(c, make_alert("theft"));
+  });
+  const auto answered = [&first] { return first.wait_for(std::chrono::seconds(0)) == std::future_status::ready; };
+  for (int i = 0; i < 3000 && sql().scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                           " AND wait_event = 'advisory'") == 0;
+       ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_FALSE(answered()) << "the first alert did not wait on the merge lock";
+
+  json placeless = make_alert("noise");
+  placeless.erase("location");
+  placeless.erase("address");
+  ApiClient http(server.port());
+  const auto second = post_alert(http, placeless);
+  EXPECT_EQ(second.status, 201) << second.body;
+  EXPECT_FALSE(answered()) << "the first alert was answered before the lock was released";
+  lock.commit();
+  const auto r = first.get();
+  EXPECT_EQ(r.status, 201) << r.body;
 }
 
 TEST_F(Intake, CategoriesListsTheSixteenCodes) {

@@ -3,6 +3,7 @@
 /// gets its incident and its feed events in the same commit, and the caller hears back only
 /// after COMMIT returned.
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -41,6 +42,10 @@ std::string answer_json(const IngestResult& r);
 struct AlertWriterOptions {
   std::string conninfo;
   int threads = 2;
+  /// The first writer takes every batch; each other one is an overflow writer that takes a
+  /// batch only while the first has been on its own for this long (a batch waiting on a lock,
+  /// or more than one writer can keep up with). 0: every writer takes batches as they come.
+  int overflow_ms = 5;
   std::size_t batch_max = 256;
   int gather_ms = 0;  ///< wait this long after the first alert for more to share its batch (0: never)
   std::size_t queue_limit = 10000;
@@ -110,14 +115,20 @@ class AlertWriter {
     domain::AlertInput alert;
     Callback done;
   };
-  void run();
+  void run(bool first);
+  /// Under mu_: whether an overflow writer may take a batch now (else until when to wait; none:
+  /// until notified).
+  bool overflow_may_take(std::optional<std::chrono::steady_clock::time_point>& until) const;
 
   AlertWriterOptions options_;
   CommitSink sink_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;           // the first writer's
+  std::condition_variable overflow_cv_;  // the overflow writers'
   std::deque<Item> queue_;
   bool stopping_{false};
+  /// When the first writer took the batch it is on (none: it is waiting).
+  std::optional<std::chrono::steady_clock::time_point> first_busy_since_;
   std::atomic<std::uint64_t> batches_{0};
   std::atomic<std::uint64_t> batch_alerts_{0};
   std::atomic<std::uint64_t> batch_micros_{0};
