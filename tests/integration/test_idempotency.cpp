@@ -85,10 +85,10 @@ RETURNING id::text, incident_id::text
     answer = post_alert(c, alert);
   });
   // The server's insert waits for the other writer's key (a lock wait, seen by the database).
-  for (int i = 0; i < 3000 && sql().scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                           "AND wait_event_type = 'Lock' AND query LIKE '%xn_insert_alerts%'") == 0;
-       ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(wait_until([&] { return sql().scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                                   "current_database() AND wait_event_type = 'Lock' AND query LIKE "
+                                                   "'%xn_insert_alerts%'") > 0; },
+                         std::chrono::seconds(30)));
   tx.commit();
   poster.join();
 

@@ -1,7 +1,6 @@
 // Alert intake and incident reading: POST /api/v1/alerts, GET /api/v1/incidents[/{id}],
 // GET /api/v1/categories.
 #include <algorithm>
-#include <thread>
 #include <chrono>
 #include <future>
 #include <regex>
@@ -160,10 +159,9 @@ TEST_F(Intake, ABatchWaitingOnALockDoesNotHoldUpTheNextAlert) {
     return post_alert(c, make_alert("theft"));
   });
   const auto answered = [&first] { return first.wait_for(std::chrono::seconds(0)) == std::future_status::ready; };
-  for (int i = 0; i < 3000 && sql().scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                                           " AND wait_event = 'advisory'") == 0;
-       ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(wait_until([&] { return sql().scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                                   "current_database() AND wait_event = 'advisory'") > 0; },
+                         std::chrono::seconds(30)));
   ASSERT_FALSE(answered()) << "the first alert did not wait on the merge lock";
 
   json placeless = make_alert("noise");
