@@ -127,6 +127,11 @@ std::size_t FrameParser::parse_one(std::size_t pos, std::vector<ClientEvent>& ou
     for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(payload[i] ^ key[i & 3]);
   }
   const std::size_t used = header + static_cast<std::size_t>(length);
+  if (fin && (op == Opcode::text || op == Opcode::binary)) {
+    // A whole message in one frame (nearly all of them): no detour through message_.
+    out.push_back({op, std::move(payload), 0});
+    return used;
+  }
 
   switch (op) {
     case Opcode::ping:
