@@ -111,6 +111,11 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   service::FeedHub hub(cfg.feed.ring_size, last_seq);
   service::Metrics metrics;
 
+  // Intake and order batches between their start and their frames' offer to the hub: the
+  // listener waits for them before reading a notified seq back from the table
+  // (store/commits_in_flight.hpp).
+  store::CommitsInFlight in_flight;
+
   // 3. Reader pool for queries and replay; intake writers that batch alerts into commits.
   store::DbPool pool(cfg.db.conninfo, cfg.db.pool_size, static_cast<std::size_t>(cfg.db.queue_limit),
                      cfg.db.statement_timeout_ms);
@@ -152,6 +157,7 @@ int serve(const config::Config& cfg, const std::string& port_file) {
     reference.start();
     wopt.reference = &reference;
   }
+  wopt.in_flight = &in_flight;
   store::AlertWriter writer(wopt, [&hub](std::vector<domain::Frame> frames) { hub.offer(std::move(frames)); });
 
   // Position writers: unit position reports batched into shared commits (telemetry, no feed
@@ -177,12 +183,13 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   oopt.gather_ms = cfg.loop.order_batch_gather_ms;
   oopt.policy = cfg.deadlines;
   oopt.utc_offset_minutes = cfg.utc_offset_minutes;
+  oopt.in_flight = &in_flight;
   store::OrderWriter order_writer(oopt, [&hub](std::vector<domain::Frame> frames) { hub.offer(std::move(frames)); });
 
   // 4. LISTEN/NOTIFY: brings in what other instances commit, and fills any gap.
   store::NotifyListener listener(
       cfg.db.conninfo, cfg.feed.poll_interval_ms, [&hub] { return hub.last_released(); },
-      [&hub](std::vector<domain::Frame> frames) { hub.offer(std::move(frames)); });
+      [&hub](std::vector<domain::Frame> frames) { hub.offer(std::move(frames)); }, &in_flight);
   // Checked credentials, dropped whenever any instance revokes something.
   service::CredentialCache credentials(std::chrono::milliseconds(cfg.security.credential_cache_ms));
   service::AbuseGuard guard(cfg.security);
@@ -241,6 +248,11 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   metrics.add_sampled("xiaonao_fusion_parts_rerun_total", "counter",
                       "Incidents fused at intake whose parts needed a statement after the merge look-up.",
                       [&] { return static_cast<double>(writer.stats().parts_rerun); });
+  // The feed's reads of the events table: other instances' commits, gaps, the poll (not this
+  // instance's own batches, which the writers hand to the hub).
+  metrics.add_sampled("xiaonao_feed_table_reads_total", "counter",
+                      "Reads of the events table by the notify listener (after a NOTIFY or on the poll).",
+                      [&] { return static_cast<double>(listener.table_reads()); });
   // Order batching: steps / batches is the mean batch size.
   metrics.add_sampled("xiaonao_order_batches_total", "counter", "Committed order-writer transactions.",
                       [&] { return static_cast<double>(order_writer.stats().batches); });

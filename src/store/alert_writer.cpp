@@ -837,6 +837,8 @@ void AlertWriter::run(bool first) {
     if (more) overflow_cv_.notify_one();
     detail::write_with_retries(std::move(batch), conn, {"intake", 50, &retries_}, [&](std::vector<Item>& items) {
       if (!conn) conn = open_writer_connection(options_);
+      std::optional<CommitsInFlight::Ticket> ticket;
+      if (options_.in_flight) ticket.emplace(options_.in_flight->begin());
       std::vector<const domain::AlertInput*> alerts;
       alerts.reserve(items.size());
       for (const auto& it : items) alerts.push_back(&it.alert);
@@ -869,6 +871,7 @@ void AlertWriter::run(bool first) {
       parts_guessed_.fetch_add(parts.guessed, std::memory_order_relaxed);
       parts_rerun_.fetch_add(parts.rerun, std::memory_order_relaxed);
       if (!frames.empty()) sink_(std::move(frames));
+      ticket.reset();
       for (std::size_t i = 0; i < items.size(); ++i) items[i].done(std::move(results[i]));
       if (!fuse && options_.after_commit && !touched.empty()) options_.after_commit(std::move(touched));
     });

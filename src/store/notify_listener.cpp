@@ -42,16 +42,19 @@ class ChangeReceiver final : public pqxx::notification_receiver {
 };
 
 constexpr int catch_up_page = 1000;
+// How long a notified seq waits for this instance's own batches in flight before it is read.
+constexpr std::chrono::milliseconds local_wait{250};
 
 }  // namespace
 
 NotifyListener::NotifyListener(std::string conninfo, int poll_interval_ms,
                                std::function<std::int64_t()> last_published,
-                               std::function<void(std::vector<domain::Frame>)> publish)
+                               std::function<void(std::vector<domain::Frame>)> publish, CommitsInFlight* local)
     : conninfo_(std::move(conninfo)),
       poll_interval_ms_(poll_interval_ms),
       last_published_(std::move(last_published)),
-      publish_(std::move(publish)) {}
+      publish_(std::move(publish)),
+      local_(local) {}
 
 void NotifyListener::on_change(const char* channel, std::function<void()> changed) {
   changes_.emplace_back(channel, std::move(changed));
@@ -73,6 +76,7 @@ void NotifyListener::run() {
   std::int64_t announced = 0;
   const auto catch_up = [&] {
     for (;;) {
+      table_reads_.fetch_add(1, std::memory_order_relaxed);
       auto frames = read_events(*conn, last_published_(), catch_up_page);
       const bool more = frames.size() == static_cast<std::size_t>(catch_up_page);
       if (!frames.empty()) publish_(std::move(frames));
@@ -103,7 +107,12 @@ void NotifyListener::run() {
       }
       if (stopping_) break;
       // Our own commits usually reach the feed straight from the writer; read the table only
-      // when an instance announced a seq the feed has not released yet, or on the poll.
+      // when an instance announced a seq the feed has not released yet, or on the poll. The
+      // seq announced is most often that of a local batch whose writer is about to offer its
+      // frames (the NOTIFY and the writer's answer leave PostgreSQL together): wait for the
+      // local batches begun by now first, a bounded wait (a batch stuck on a lock must not hold
+      // up what other instances commit for long).
+      if (woke && announced > last_published_() && local_) local_->wait_ended(local_->begun(), local_wait);
       if (!woke || announced > last_published_()) catch_up();
     } catch (const std::exception& e) {
       log::warn("feed.listener_error", {{"error", e.what()}});

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "xiaonao/domain/time.hpp"
 #include "xiaonao/log/log.hpp"
@@ -111,6 +112,8 @@ void OrderWriter::run() {
     // two of them the other way round.
     detail::write_with_retries(std::move(batch), conn, {"orders", 20, &retries_}, [&](std::vector<Item>& items) {
       if (!conn) conn = open_order_connection(options_);
+      std::optional<CommitsInFlight::Ticket> ticket;
+      if (options_.in_flight) ticket.emplace(options_.in_flight->begin());
       const auto started = std::chrono::steady_clock::now();
       std::vector<domain::Result<std::string>> results;
       results.reserve(items.size());
@@ -133,6 +136,7 @@ void OrderWriter::run() {
       batches_.fetch_add(1, std::memory_order_relaxed);
       steps_.fetch_add(items.size(), std::memory_order_relaxed);
       if (!events.empty()) sink_(event_frames(events, last, at));
+      ticket.reset();
       for (std::size_t i = 0; i < items.size(); ++i) items[i].done(std::move(results[i]));
     });
   }

@@ -214,6 +214,30 @@ TEST_F(Feed, ResumeAfterReconnectLeavesNoGapOrDuplicate) {
   EXPECT_EQ(received_alert_ids(all).size(), 120u);
 }
 
+// The NOTIFY of a local batch reaches the listener about when the writer gets its COMMIT back;
+// the listener waits for the local batches in flight (store/commits_in_flight.hpp) instead of
+// reading their events back from the table. Each of these alerts is its own batch. The poll is
+// out of the way; the listener's first read, at start-up, is the only one expected. (The wait is
+// bounded at 250 ms, far above what handing a batch's frames to the hub takes: one read is
+// allowed for a writer descheduled that long on a loaded machine.)
+TEST_F(Feed, OwnCommitsReachTheFeedWithoutAReadOfTheEventsTable) {
+  ServerOptions o;
+  o.env = {{"XIAONAO_FEED_POLL_INTERVAL_MS", "600000"}};
+  Server& server = start_server(o);
+  ApiClient http(server.port());
+  FeedReader feed(server.port(), "");
+  const auto reads = [&] {
+    return metric_value(http.get("/metrics").body, "xiaonao_feed_table_reads_total").value_or(-1);
+  };
+  ASSERT_TRUE(wait_until([&] { return reads() >= 1.0; }, std::chrono::seconds(30))) << "no start-up read";
+  const double before = reads();
+  const auto ids = post_n(http, 20, "theft");
+  ASSERT_EQ(ids.size(), 20u);
+  ASSERT_TRUE(feed.read_through(sql().max_seq()));
+  EXPECT_EQ(received_alert_ids(feed.events()).size(), 20u);
+  EXPECT_LE(reads() - before, 1.0) << "the listener read this instance's own events back from the table";
+}
+
 TEST_F(Feed, BadSinceOrCategoryIsRefusedWith400BeforeTheUpgrade) {
   Server& server = start_server();
   for (const char* q : {"since=abc", "since=-1", "since=1.5", "since=99999999999999999999999",

@@ -19,6 +19,7 @@
 #include "xiaonao/domain/alert.hpp"
 #include "xiaonao/domain/error.hpp"
 #include "xiaonao/domain/feed_order.hpp"
+#include "xiaonao/store/commits_in_flight.hpp"
 #include "xiaonao/store/fusion.hpp"
 
 namespace xiaonao::store {
@@ -74,6 +75,8 @@ struct AlertWriterOptions {
   /// "parts" (fuse_parts, once) and "full" (from locate to the fused result, once per new alert:
   /// what each alert waited for its fusion, without the commit). May be empty.
   std::function<void(std::string_view stage, double seconds)> observe_fusion;
+  /// Each batch holds a ticket here until its frames went to the sink (may be null).
+  CommitsInFlight* in_flight = nullptr;
 };
 
 /// The intake writer. Thread-safe.

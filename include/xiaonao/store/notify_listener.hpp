@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "xiaonao/domain/feed_order.hpp"
+#include "xiaonao/store/commits_in_flight.hpp"
 
 namespace xiaonao::store {
 
@@ -25,9 +26,11 @@ inline constexpr const char* reference_channel = "xiaonao_reference";
 class NotifyListener {
  public:
   /// `last_published` tells how far the feed is; `publish` receives frames read from the table.
+  /// `local` (may be null): this instance's batches in flight; a notified seq is read from the
+  /// table only once those begun by then have offered their frames and it is still missing.
   NotifyListener(std::string conninfo, int poll_interval_ms,
                  std::function<std::int64_t()> last_published,
-                 std::function<void(std::vector<domain::Frame>)> publish);
+                 std::function<void(std::vector<domain::Frame>)> publish, CommitsInFlight* local = nullptr);
   ~NotifyListener();
   /// Also LISTENs on `channel` (credential changes on store::kAuthChannel, categories_channel,
   /// reference_channel); `changed` runs on the listener's thread for each notification, and
@@ -35,6 +38,8 @@ class NotifyListener {
   void on_change(const char* channel, std::function<void()> changed);
   void start();
   void stop();
+  /// Reads of the events table so far (catch-ups after a notification or on the poll).
+  std::uint64_t table_reads() const { return table_reads_.load(std::memory_order_relaxed); }
 
  private:
   void run();
@@ -43,6 +48,8 @@ class NotifyListener {
   int poll_interval_ms_;
   std::function<std::int64_t()> last_published_;
   std::function<void(std::vector<domain::Frame>)> publish_;
+  CommitsInFlight* local_;
+  std::atomic<std::uint64_t> table_reads_{0};
   std::vector<std::pair<const char*, std::function<void()>>> changes_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;

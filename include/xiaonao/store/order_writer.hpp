@@ -19,6 +19,7 @@
 #include "xiaonao/domain/feed_order.hpp"
 #include "xiaonao/domain/loop.hpp"
 #include "xiaonao/domain/orders.hpp"
+#include "xiaonao/store/commits_in_flight.hpp"
 #include "xiaonao/store/event_log.hpp"
 #include "xiaonao/store/orders.hpp"
 
@@ -36,6 +37,8 @@ struct OrderWriterOptions {
   int gather_ms = 0;
   domain::loop::DeadlinePolicy policy;
   int utc_offset_minutes = 480;
+  /// Each batch holds a ticket here until its frames went to the sink (may be null).
+  CommitsInFlight* in_flight = nullptr;
 };
 
 /// The order writer. Thread-safe.
