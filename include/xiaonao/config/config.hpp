@@ -45,7 +45,7 @@ struct Db {
   int pool_size = 4;             ///< reader connections (queries for HTTP and replay)
   int queue_limit = 2000;        ///< jobs waiting for a connection before 503
   int writer_threads = 2;        ///< intake writers, each batching concurrent alerts into one commit
-  int writer_overflow_ms = 5;    ///< writers after the first take a batch only while the first has been on its own this long (0: any writer, any time)
+  int writer_overflow_ms = 20;   ///< writers after the first take a batch only while the first has been on its own this long (0: any writer, any time)
   int batch_max = 256;           ///< alerts per intake transaction at most
   int batch_gather_ms = 0;       ///< an intake writer waits this long for more alerts after the first (0: never)
   int statement_timeout_ms = 5000;  ///< PostgreSQL statement_timeout for every connection

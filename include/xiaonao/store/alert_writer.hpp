@@ -46,7 +46,7 @@ struct AlertWriterOptions {
   /// The first writer takes every batch; each other one is an overflow writer that takes a
   /// batch only while the first has been on its own for this long (a batch waiting on a lock,
   /// or more than one writer can keep up with). 0: every writer takes batches as they come.
-  int overflow_ms = 5;
+  int overflow_ms = 20;
   std::size_t batch_max = 256;
   int gather_ms = 0;  ///< wait this long after the first alert for more to share its batch (0: never)
   std::size_t queue_limit = 10000;
