@@ -609,7 +609,9 @@ TEST_F(Fusion, SweepFusesAnIncidentWhoseFusionWasLost) {
                          std::chrono::seconds(30)));
   EXPECT_EQ(fused_events(), 2);
   const auto v = fused_view(server.port(), id);
-  EXPECT_EQ(v["units"][0]["id"], "U1");
+  // (Checked before it is indexed: a const json's operator[] past the end is undefined.)
+  ASSERT_TRUE(v.contains("units") && v["units"].is_array() && !v["units"].empty()) << v.dump();
+  EXPECT_EQ(v["units"][0].value("id", ""), "U1");
   // A closed incident is left alone.
   sql().exec("UPDATE incidents SET fused_at = NULL, unfused = true, status = 'closed' WHERE id = $1::uuid", id);
   const std::string other = post(server.port(), bare("noise"))["incident_id"];
