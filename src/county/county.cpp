@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "xiaonao/domain/fusion.hpp"
+
 namespace xiaonao::county {
 
 namespace {
@@ -434,12 +436,8 @@ bool ring_is_simple(const Ring& r) {
 }
 
 double distance_m(const Pt& a, const Pt& b) {
-  constexpr double kR = 6371008.8;
-  const double d2r = std::numbers::pi / 180.0;
-  const double dlat = (b.lat - a.lat) * d2r, dlon = (b.lon - a.lon) * d2r;
-  const double h = std::sin(dlat / 2) * std::sin(dlat / 2) +
-                   std::cos(a.lat * d2r) * std::cos(b.lat * d2r) * std::sin(dlon / 2) * std::sin(dlon / 2);
-  return 2 * kR * std::asin(std::min(1.0, std::sqrt(h)));
+  // The one haversine of the code base: the county measures as fusion does.
+  return domain::fusion::distance_m({a.lon, a.lat}, {b.lon, b.lat});
 }
 
 Pt offset_m(const Pt& p, double metres, double bearing_deg) {
