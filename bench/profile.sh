@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Where the time goes in one intake load: for finding the next lever, not a target of its own
+# (docs/PERFORMANCE.md, "Where the time goes").
+#
+#   bash bench/profile.sh [--clients 8] [--rate 0] [--subscribers 4] [--duration 10] [--keep]
+#
+# Starts a private durable PostgreSQL with pg_stat_statements, xiaonaod on it, runs xiaonao-bench
+# once (closed loop, or --rate R alerts/s) and prints:
+#   - the load generator's own summary (rate, POST and feed latency, its CPU);
+#   - CPU per alert of the server, of PostgreSQL in all and of its busiest processes (each named
+#     by the last statement it ran: the intake writers run `EXECUTE xn_...`);
+#   - the intake batches from /metrics: mean batch, mean transaction time, the feed listener's
+#     reads of the events table;
+#   - the statements by total execution time (pg_stat_statements; execution only: parsing,
+#     executor start-up and commit are not in it).
+# XIAONAO_* variables in the environment reach the server; SKIP_BUILD=1 uses build/ as it is;
+# BIN_DIR=DIR takes xiaonaod and xiaonao-bench from another build directory. Run it on a quiet
+# machine, and more than once: a single run on a shared machine is a hint, not a measurement.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+clients=8 rate=0 subscribers=4 duration=10 keep=0
+while (($#)); do
+  case $1 in
+    --clients) clients=$2; shift 2 ;;
+    --rate) rate=$2; shift 2 ;;
+    --subscribers) subscribers=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    --keep) keep=1; shift ;;
+    *) echo "usage: bash bench/profile.sh [--clients N] [--rate R] [--subscribers M] [--duration S] [--keep]" >&2; exit 2 ;;
+  esac
+done
+bin_dir=${BIN_DIR:-$repo/build}
+if [[ -z "${BIN_DIR:-}" && -z "${SKIP_BUILD:-}" ]]; then
+  bash "$repo/scripts/build.sh" --target xiaonaod --target xiaonao-bench >/dev/null
+fi
+server_bin=$bin_dir/xiaonaod
+bench_bin=$bin_dir/xiaonao-bench
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
+bench_workdir xiaonao-profile
+bench_start_pg
+psql_x() { bash "$repo/scripts/pg.sh" psql "$pg_dir" xiaonao -qAt "$@"; }
+# pg_stat_statements needs a restart to load.
+psql_x -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
+bash "$repo/scripts/pg.sh" stop "$pg_dir" >/dev/null
+bash "$repo/scripts/pg.sh" start "$pg_dir" >>"$work/pg.out" 2>&1
+psql_x -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+api_key=$(XIAONAO_DB="$db" "$server_bin" apikey create --name profile --sources '*' \
+  --scopes alerts:write,feed:read,metrics:read 2>>"$work/apikey.log")
+bench_start_server
+
+hz=$(getconf CLK_TCK)
+pm=$(head -n 1 "$pg_dir/data/postmaster.pid")
+# pid utime+stime (ticks) for the server and every PostgreSQL process.
+snapshot() {
+  local p
+  for p in "$server_pid" "$pm" $(pgrep -P "$pm"); do
+    [[ -r /proc/$p/stat ]] && echo "$p $(awk '{print $14 + $15}' "/proc/$p/stat")"
+  done
+}
+metric() { curl -sf "$url/metrics" -H "Authorization: Bearer $api_key" | awk -v m="$1" '$1 == m {print $2}'; }
+
+mode="closed loop"
+((rate > 0)) && mode="$rate alerts/s"
+say "load average at start $(cut -d' ' -f1 /proc/loadavg); $clients clients, $mode, $subscribers subscribers, ${duration}s"
+XIAONAO_API_KEY=$api_key "$bench_bin" --url "$url" --clients "$clients" --rate "$rate" \
+  --subscribers "$subscribers" --warmup 2 --duration "$duration" >"$results/bench.txt" 2>&1 &
+bpid=$!
+bench_on_exit="kill $bpid 2>/dev/null || true"
+sleep 2  # the warm-up
+psql_x -c "SELECT pg_stat_statements_reset()" >/dev/null
+snapshot >"$results/cpu0"
+b0=$(metric xiaonao_intake_batches_total) a0=$(metric xiaonao_intake_batch_alerts_total)
+s0=$(metric xiaonao_intake_transaction_seconds_total) r0=$(metric xiaonao_feed_table_reads_total)
+sleep "$duration"
+snapshot >"$results/cpu1"
+b1=$(metric xiaonao_intake_batches_total) a1=$(metric xiaonao_intake_batch_alerts_total)
+s1=$(metric xiaonao_intake_transaction_seconds_total) r1=$(metric xiaonao_feed_table_reads_total)
+# What each PostgreSQL process ran last, to name it.
+psql_x -F'|' -c "SELECT pid, left(regexp_replace(query, '\s+', ' ', 'g'), 50) FROM pg_stat_activity" >"$results/names"
+psql_x -F' | ' -c "SELECT calls, round(total_exec_time::numeric, 0), round((total_exec_time / calls)::numeric, 3),
+  left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12" \
+  >"$results/statements"
+wait "$bpid" || true
+bench_on_exit=""
+
+echo
+sed -n '2,100p' "$results/bench.txt"
+alerts=$(awk -v a="${a0:-0}" -v b="${a1:-0}" 'BEGIN {print b - a}')
+((alerts > 0)) || die "no alerts committed in the window (see $results/bench.txt)"
+echo
+echo "CPU per alert over the ${duration}s window ($alerts alerts committed):"
+# pid ticks-in-the-window, for every process that ran.
+awk 'FILENAME ~ /cpu0$/ { t0[$1] = $2; next } ($1 in t0) && $2 > t0[$1] { print $1, $2 - t0[$1] }' \
+  "$results/cpu0" "$results/cpu1" >"$results/cpu"
+per_alert() { awk -v hz="$hz" -v n="$alerts" '{ t += $2 } END { printf "%6.0f", t * 1e6 / hz / n }'; }
+printf '  xiaonaod            %s µs\n' "$(awk -v p="$server_pid" '$1 == p' "$results/cpu" | per_alert)"
+printf '  PostgreSQL, all     %s µs\n' "$(awk -v p="$server_pid" '$1 != p' "$results/cpu" | per_alert)"
+awk -v p="$server_pid" '$1 != p' "$results/cpu" | sort -k2,2nr | head -n 5 | while read -r pid ticks; do
+  name=$(awk -F'|' -v p="$pid" '$1 == p { print $2 }' "$results/names")
+  printf '    pid %-8s       %s µs  %s\n' "$pid" "$(echo "$pid $ticks" | per_alert)" "${name:-(background process)}"
+done
+echo
+awk -v b0="${b0:-0}" -v b1="${b1:-0}" -v a="$alerts" -v s0="${s0:-0}" -v s1="${s1:-0}" -v r0="${r0:-0}" -v r1="${r1:-0}" 'BEGIN {
+  b = b1 - b0
+  if (b > 0) printf "intake batches: %d, %.1f alerts each, %.2f ms each (BEGIN to COMMIT)\n", b, a / b, (s1 - s0) * 1000 / b
+  printf "feed listener reads of the events table: %d\n", r1 - r0 }'
+echo
+echo "statements by total execution time (calls | ms | ms/call | statement):"
+cat "$results/statements"
