@@ -55,7 +55,8 @@ pm=$(head -n 1 "$pg_dir/data/postmaster.pid")
 snapshot() {
   local p
   for p in "$server_pid" "$pm" $(pgrep -P "$pm"); do
-    [[ -r /proc/$p/stat ]] && echo "$p $(awk '{print $14 + $15}' "/proc/$p/stat")"
+    [[ -r /proc/$p/stat ]] || continue  # a backend that has just gone
+    echo "$p $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)"
   done
 }
 metric() { curl -sf "$url/metrics" -H "Authorization: Bearer $api_key" | awk -v m="$1" '$1 == m {print $2}'; }
