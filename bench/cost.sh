@@ -20,14 +20,10 @@ while (($#)); do
     *) echo "usage: bash bench/cost.sh [--clients N] [--duration S] [--repeat R] [--keep]" >&2; exit 2 ;;
   esac
 done
-bin_dir=${BIN_DIR:-$repo/build}
-if [[ -z "${BIN_DIR:-}" && -z "${SKIP_BUILD:-}" ]]; then
-  bash "$repo/scripts/build.sh" --target xiaonaod --target xiaonao-bench >/dev/null
-fi
-server_bin=$bin_dir/xiaonaod
-bench_bin=$bin_dir/xiaonao-bench
 # shellcheck source=bench/lib.sh
 source "$repo/bench/lib.sh"
+bench_binaries xiaonaod xiaonao-bench
+bench_bin=$bin_dir/xiaonao-bench
 bench_workdir xiaonao-cost
 bench_start_pg
 api_key=$(XIAONAO_DB="$db" "$server_bin" apikey create --name bench --sources '*' \
@@ -35,21 +31,6 @@ api_key=$(XIAONAO_DB="$db" "$server_bin" apikey create --name bench --sources '*
 bench_start_server
 
 hz=$(getconf CLK_TCK)
-# cpu_ticks PID...: utime + stime of the processes, in clock ticks.
-cpu_ticks() {
-  local t=0 p
-  for p in "$@"; do
-    [[ -r /proc/$p/stat ]] || continue
-    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
-  done
-  echo "$t"
-}
-pg_pids() {
-  local pm
-  pm=$(head -n 1 "$pg_dir/data/postmaster.pid")
-  echo "$pm $(pgrep -P "$pm" | tr '\n' ' ')"
-}
-
 say "load average at start $(cut -d' ' -f1 /proc/loadavg), $clients clients, ${duration}s × $repeat"
 printf '| run | alerts/s | server µs/alert | PostgreSQL µs/alert | total µs/alert |\n| --- | --- | --- | --- | --- |\n'
 for r in $(seq 1 "$repeat"); do
@@ -61,10 +42,10 @@ for r in $(seq 1 "$repeat"); do
   # are those that do the work (writers, pool, WAL writer, checkpointer).
   pids=$(pg_pids)
   s0=$(cpu_ticks "$server_pid") p0=$(cpu_ticks $pids)
-  a0=$(curl -sf "$url/metrics" -H "Authorization: Bearer $api_key" | awk '/^xiaonao_intake_batch_alerts_total /{print $2}')
+  a0=$(bench_metric xiaonao_intake_batch_alerts_total)
   sleep "$duration"
   s1=$(cpu_ticks "$server_pid") p1=$(cpu_ticks $pids)
-  a1=$(curl -sf "$url/metrics" -H "Authorization: Bearer $api_key" | awk '/^xiaonao_intake_batch_alerts_total /{print $2}')
+  a1=$(bench_metric xiaonao_intake_batch_alerts_total)
   wait "$bpid" || true
   n=$(awk -v a="${a0:-0}" -v b="${a1:-0}" 'BEGIN{print b - a}')
   awk -v n="$n" -v d="$duration" -v s=$((s1 - s0)) -v p=$((p1 - p0)) -v hz="$hz" -v r="$r" 'BEGIN{

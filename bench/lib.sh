@@ -2,7 +2,8 @@
 # shellcheck disable=SC2154  # repo, keep and server_bin come from the sourcing script
 # Shared by the benchmark scripts (sourced, not run): a temp dir with a private durable
 # PostgreSQL, xiaonaod started on it with the rate limits out of the way, clean-up on exit, and
-# the small number helpers. The sourcing script sets `repo`, `keep` (0/1) and `server_bin` first.
+# the small number helpers. The sourcing script sets `repo` and `keep` (0/1) first, and
+# `server_bin` before starting the server (bench_binaries sets it).
 
 say() { echo "bench: $*"; }
 die() {
@@ -15,6 +16,38 @@ median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) exit; if (NR%2) print v[(NR
 pgbench_bin=/usr/lib/postgresql/15/bin/pgbench
 [[ -x "$pgbench_bin" ]] || pgbench_bin=$(command -v pgbench || true)
 [[ -n "$pgbench_bin" && -x "$pgbench_bin" ]] || die "pgbench not found; run scripts/setup.sh first"
+
+# bench_binaries TARGET...: builds the targets with scripts/build.sh unless SKIP_BUILD is set or
+# BIN_DIR names another build directory; sets bin_dir and server_bin.
+bench_binaries() {
+  bin_dir=${BIN_DIR:-$repo/build}
+  if [[ -z "${BIN_DIR:-}" && -z "${SKIP_BUILD:-}" ]]; then
+    local args=() t
+    for t in "$@"; do args+=(--target "$t"); done
+    bash "$repo/scripts/build.sh" "${args[@]}" >/dev/null
+  fi
+  server_bin=$bin_dir/xiaonaod
+}
+
+# cpu_ticks PID...: utime + stime of the processes, in clock ticks (one that is gone counts 0).
+cpu_ticks() {
+  local t=0 p n
+  for p in "$@"; do
+    n=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) || continue
+    t=$((t + ${n:-0}))
+  done
+  echo "$t"
+}
+
+# pg_pids: the postmaster of $pg_dir and its children at this moment.
+pg_pids() {
+  local pm
+  pm=$(head -n 1 "$pg_dir/data/postmaster.pid")
+  echo "$pm $(pgrep -P "$pm" | tr '\n' ' ')"
+}
+
+# bench_metric NAME: the value of one unlabelled metric of the server (needs $url and $api_key).
+bench_metric() { curl -sf "$url/metrics" -H "Authorization: Bearer $api_key" | awk -v m="$1" '$1 == m {print $2}'; }
 
 server_pid=""
 bench_on_exit=""  # a command the script wants run first on exit (e.g. stopping its clients)

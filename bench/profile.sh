@@ -29,14 +29,10 @@ while (($#)); do
     *) echo "usage: bash bench/profile.sh [--clients N] [--rate R] [--subscribers M] [--duration S] [--keep]" >&2; exit 2 ;;
   esac
 done
-bin_dir=${BIN_DIR:-$repo/build}
-if [[ -z "${BIN_DIR:-}" && -z "${SKIP_BUILD:-}" ]]; then
-  bash "$repo/scripts/build.sh" --target xiaonaod --target xiaonao-bench >/dev/null
-fi
-server_bin=$bin_dir/xiaonaod
-bench_bin=$bin_dir/xiaonao-bench
 # shellcheck source=bench/lib.sh
 source "$repo/bench/lib.sh"
+bench_binaries xiaonaod xiaonao-bench
+bench_bin=$bin_dir/xiaonao-bench
 bench_workdir xiaonao-profile
 bench_start_pg
 psql_x() { bash "$repo/scripts/pg.sh" psql "$pg_dir" xiaonao -qAt "$@"; }
@@ -50,16 +46,11 @@ api_key=$(XIAONAO_DB="$db" "$server_bin" apikey create --name profile --sources 
 bench_start_server
 
 hz=$(getconf CLK_TCK)
-pm=$(head -n 1 "$pg_dir/data/postmaster.pid")
 # pid utime+stime (ticks) for the server and every PostgreSQL process.
 snapshot() {
   local p
-  for p in "$server_pid" "$pm" $(pgrep -P "$pm"); do
-    [[ -r /proc/$p/stat ]] || continue  # a backend that has just gone
-    echo "$p $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)"
-  done
+  for p in "$server_pid" $(pg_pids); do echo "$p $(cpu_ticks "$p")"; done
 }
-metric() { curl -sf "$url/metrics" -H "Authorization: Bearer $api_key" | awk -v m="$1" '$1 == m {print $2}'; }
 
 mode="closed loop"
 ((rate > 0)) && mode="$rate alerts/s"
@@ -71,12 +62,12 @@ bench_on_exit="kill $bpid 2>/dev/null || true"
 sleep 2  # the warm-up
 psql_x -c "SELECT pg_stat_statements_reset()" >/dev/null
 snapshot >"$results/cpu0"
-b0=$(metric xiaonao_intake_batches_total) a0=$(metric xiaonao_intake_batch_alerts_total)
-s0=$(metric xiaonao_intake_transaction_seconds_total) r0=$(metric xiaonao_feed_table_reads_total)
+b0=$(bench_metric xiaonao_intake_batches_total) a0=$(bench_metric xiaonao_intake_batch_alerts_total)
+s0=$(bench_metric xiaonao_intake_transaction_seconds_total) r0=$(bench_metric xiaonao_feed_table_reads_total)
 sleep "$duration"
 snapshot >"$results/cpu1"
-b1=$(metric xiaonao_intake_batches_total) a1=$(metric xiaonao_intake_batch_alerts_total)
-s1=$(metric xiaonao_intake_transaction_seconds_total) r1=$(metric xiaonao_feed_table_reads_total)
+b1=$(bench_metric xiaonao_intake_batches_total) a1=$(bench_metric xiaonao_intake_batch_alerts_total)
+s1=$(bench_metric xiaonao_intake_transaction_seconds_total) r1=$(bench_metric xiaonao_feed_table_reads_total)
 # What each PostgreSQL process ran last, to name it.
 psql_x -F'|' -c "SELECT pid, left(regexp_replace(query, '\s+', ' ', 'g'), 50) FROM pg_stat_activity" >"$results/names"
 psql_x -F' | ' -c "SELECT calls, round(total_exec_time::numeric, 0), round((total_exec_time / calls)::numeric, 3),

@@ -18,8 +18,6 @@ class CommitsInFlight {
   /// Held for one batch; ends it when destroyed (also when the batch throws).
   class Ticket {
    public:
-    Ticket() = default;
-    Ticket(CommitsInFlight* owner, std::uint64_t n) : owner_(owner), n_(n) {}
     Ticket(Ticket&& o) noexcept : owner_(o.owner_), n_(o.n_) { o.owner_ = nullptr; }
     Ticket& operator=(Ticket&&) = delete;
     Ticket(const Ticket&) = delete;
@@ -29,6 +27,8 @@ class CommitsInFlight {
     }
 
    private:
+    friend class CommitsInFlight;
+    Ticket(CommitsInFlight* owner, std::uint64_t n) : owner_(owner), n_(n) {}
     CommitsInFlight* owner_ = nullptr;
     std::uint64_t n_ = 0;
   };
