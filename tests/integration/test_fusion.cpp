@@ -975,6 +975,50 @@ TEST_F(Fusion, ReferenceChangesReachTheNextAlertAtOnce) {
   EXPECT_EQ(metric("xiaonao_reference_stale_batches_total"), stale_after_reload) << "fused from the copy";
 }
 
+// A picture behind the tables is caught by the intake batch's own version read, without a
+// reload racing the test: the change here sends no NOTIFY (its trigger off, the version raised
+// by hand), so the copy stays stale until a batch finds it so. That batch locates from the
+// tables and is right, and asks for the reload; the batches after it use the copy again.
+TEST_F(Fusion, AStalePictureIsCaughtByTheBatchThatReadsIt) {
+  build_county();
+  Server& server = start_fusing({{"XIAONAO_DB_WRITER_THREADS", "1"}});
+  ApiClient http(server.port());
+  const auto metric = [&](const char* name) { return metric_value(http.get("/metrics").body, name).value_or(-1); };
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (metric("xiaonao_reference_reloads_total") < 1 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  ASSERT_GE(metric("xiaonao_reference_reloads_total"), 1) << "the copy never loaded";
+
+  json a = make_alert("noise");
+  a["location"] = located_at(0, 0);
+  auto v = fused_view(server.port(), post(server.port(), a)["incident_id"]);
+  EXPECT_EQ(v["incident"]["station_id"], "S01");
+  const double stale_before = metric("xiaonao_reference_stale_batches_total");
+  const double reloads_before = metric("xiaonao_reference_reloads_total");
+
+  // Z1 moves to S02 behind the copy's back.
+  sql().exec("ALTER TABLE zones DISABLE TRIGGER zones_changed");
+  sql().exec("UPDATE zones SET station_id = 'S02' WHERE id = 'Z1'");
+  sql().exec("ALTER TABLE zones ENABLE TRIGGER zones_changed");
+  sql().exec("UPDATE reference_versions SET version = version + 1 WHERE kind = 'zones'");
+  json b = make_alert("fraud");
+  b["location"] = located_at(1, 1);
+  v = fused_view(server.port(), post(server.port(), b)["incident_id"]);
+  EXPECT_EQ(v["incident"]["station_id"], "S02");
+  EXPECT_EQ(v["zone"]["id"], "Z1");
+  EXPECT_EQ(metric("xiaonao_reference_stale_batches_total"), stale_before + 1);
+
+  // The batch asked for the reload; once it is done, the copy answers S02 too.
+  while (metric("xiaonao_reference_reloads_total") <= reloads_before && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  ASSERT_GT(metric("xiaonao_reference_reloads_total"), reloads_before) << "the stale batch asked for no reload";
+  json c = make_alert("gambling");
+  c["location"] = located_at(-1, 1);
+  v = fused_view(server.port(), post(server.port(), c)["incident_id"]);
+  EXPECT_EQ(v["incident"]["station_id"], "S02");
+  EXPECT_EQ(metric("xiaonao_reference_stale_batches_total"), stale_before + 1) << "fused from the copy";
+}
+
 TEST_F(Fusion, AFailingFusionNeverCostsTheAlert) {
   build_county();
   Server& server = start_fusing({{"XIAONAO_FUSION_SWEEP_INTERVAL_S", "1"}});
