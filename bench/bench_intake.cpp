@@ -1,7 +1,7 @@
 // xiaonao-bench: a load generator for alert intake and the live feed (not a timed test).
 //
 //   xiaonao-bench --url http://127.0.0.1:PORT [--clients 8] [--subscribers 4] [--duration 10]
-//                 [--warmup 2] [--rate 0] [--json] [--label NAME]
+//                 [--warmup 2] [--rate 0] [--json] [--timeline] [--label NAME]
 //   xiaonao-bench --url ... --idle-subscribers 1000 --server-pid PID [--hold 5] [--json]
 //
 // Load mode: N posting threads, each with its own keep-alive HttpClient, post alerts for
@@ -81,6 +81,7 @@ struct Options {
   double drain = 5;  // max seconds to wait for the feed to deliver the last alerts
   int duplicates_pct = 5;  // repeat calls: the previous alert's place and category (merged)
   bool json_out = false;
+  bool timeline = false;  // POST latency second by second
   std::string label;
   int idle_subscribers = 0;
   int server_pid = 0;
@@ -110,6 +111,7 @@ struct Options {
          "  --hold S              seconds to hold the idle connections before measuring (5)\n"
          "output:\n"
          "  --json                also print one JSON line with the results\n"
+         "  --timeline            also print the POST latency of each second of the window\n"
          "  --label NAME          a name for the scenario, echoed in the output\n"
          "credentials:\n"
          "  --api-key KEY         key with alerts:write and feed:read (default: the environment\n"
@@ -153,6 +155,8 @@ Options parse_args(int argc, char** argv) {
         if (o.duplicates_pct < 0 || o.duplicates_pct > 100) usage("--duplicates must be 0..100");
       } else if (a == "--drain") {
         o.drain = std::stod(value());
+      } else if (a == "--timeline") {
+        o.timeline = true;
       } else if (a == "--json") {
         o.json_out = true;
       } else if (a == "--label") {
@@ -372,6 +376,7 @@ class ResponseTimes {
 struct PosterResult {
   std::vector<std::uint32_t> latency_us;        // send -> answer, measured requests
   std::vector<std::uint32_t> sched_latency_us;  // scheduled send -> answer (rate mode)
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> by_second;  // (second of the window, latency) with --timeline
   long ok_in_window = 0;                        // 201s whose answer arrived in the window
   long ok_measured = 0;                         // 201s for requests sent in the window
   long ok_total = 0;
@@ -519,6 +524,7 @@ void poster(Shared& sh, int id, PosterResult& r) {
         ++r.ok_measured;
         auto us = static_cast<std::uint32_t>((t1 - t0) / 1000);
         r.latency_us.push_back(us);
+        if (o.timeline) r.by_second.emplace_back(static_cast<std::uint32_t>((t0 - sh.measure_ns) / 1000000000), us);
         r.max_latency_us = std::max<std::int64_t>(r.max_latency_us, us);
         if (o.rate > 0) r.sched_latency_us.push_back(static_cast<std::uint32_t>((t1 - due) / 1000));
       }
@@ -843,6 +849,7 @@ int run_load(const Options& o) {
   PosterResult all;
   for (auto& r : post_results) {
     all.latency_us.insert(all.latency_us.end(), r.latency_us.begin(), r.latency_us.end());
+    all.by_second.insert(all.by_second.end(), r.by_second.begin(), r.by_second.end());
     all.sched_latency_us.insert(all.sched_latency_us.end(), r.sched_latency_us.begin(),
                                 r.sched_latency_us.end());
     all.ok_in_window += r.ok_in_window;
@@ -903,6 +910,18 @@ int run_load(const Options& o) {
               fmt_ms(percentile(all.latency_us, 50)).c_str(),
               fmt_ms(percentile(all.latency_us, 99)).c_str(),
               fmt_ms(static_cast<double>(all.max_latency_us)).c_str(), all.latency_us.size());
+  if (o.timeline) {
+    // Which seconds the tail comes from: a steady tail, or a few stalls.
+    std::sort(all.by_second.begin(), all.by_second.end());
+    for (std::size_t i = 0; i < all.by_second.size();) {
+      const auto sec = all.by_second[i].first;
+      std::vector<std::uint32_t> in;
+      for (; i < all.by_second.size() && all.by_second[i].first == sec; ++i) in.push_back(all.by_second[i].second);
+      std::printf("  second %3u  n %5zu  p50 %7s ms  p99 %7s ms  max %7s ms\n", sec, in.size(),
+                  fmt_ms(percentile(in, 50)).c_str(), fmt_ms(percentile(in, 99)).c_str(),
+                  fmt_ms(static_cast<double>(in.back())).c_str());
+    }
+  }
   if (o.rate > 0) {
     std::printf("  %-22s p50 %s ms  p99 %s ms  (from the scheduled send time)\n",
                 "POST latency (sched)", fmt_ms(percentile(all.sched_latency_us, 50)).c_str(),

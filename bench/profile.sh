@@ -2,11 +2,12 @@
 # Where the time goes in one intake load: for finding the next lever, not a target of its own
 # (docs/PERFORMANCE.md, "Where the time goes").
 #
-#   bash bench/profile.sh [--clients 8] [--rate 0] [--subscribers 4] [--duration 10] [--keep]
+#   bash bench/profile.sh [--clients 8] [--rate 0] [--subscribers 4] [--duration 10] [--timeline] [--keep]
 #
 # Starts a private durable PostgreSQL with pg_stat_statements, xiaonaod on it, runs xiaonao-bench
 # once (closed loop, or --rate R alerts/s) and prints:
-#   - the load generator's own summary (rate, POST and feed latency, its CPU);
+#   - the load generator's own summary (rate, POST and feed latency, its CPU; with --timeline
+#     the POST latency of every second, to tell a steady tail from a few stalls);
 #   - CPU per alert of the server, of PostgreSQL in all and of its busiest processes (each named
 #     by the last statement it ran: the intake writers run `EXECUTE xn_...`);
 #   - the intake batches from /metrics: mean batch, mean transaction time, the feed listener's
@@ -18,15 +19,16 @@
 # machine, and more than once: a single run on a shared machine is a hint, not a measurement.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-clients=8 rate=0 subscribers=4 duration=10 keep=0
+clients=8 rate=0 subscribers=4 duration=10 keep=0 timeline=()
 while (($#)); do
   case $1 in
     --clients) clients=$2; shift 2 ;;
     --rate) rate=$2; shift 2 ;;
     --subscribers) subscribers=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
+    --timeline) timeline=(--timeline); shift ;;
     --keep) keep=1; shift ;;
-    *) echo "usage: bash bench/profile.sh [--clients N] [--rate R] [--subscribers M] [--duration S] [--keep]" >&2; exit 2 ;;
+    *) echo "usage: bash bench/profile.sh [--clients N] [--rate R] [--subscribers M] [--duration S] [--timeline] [--keep]" >&2; exit 2 ;;
   esac
 done
 # shellcheck source=bench/lib.sh
@@ -56,7 +58,7 @@ mode="closed loop"
 ((rate > 0)) && mode="$rate alerts/s"
 say "load average at start $(cut -d' ' -f1 /proc/loadavg); $clients clients, $mode, $subscribers subscribers, ${duration}s"
 XIAONAO_API_KEY=$api_key "$bench_bin" --url "$url" --clients "$clients" --rate "$rate" \
-  --subscribers "$subscribers" --warmup 2 --duration "$duration" >"$results/bench.txt" 2>&1 &
+  --subscribers "$subscribers" --warmup 2 --duration "$duration" "${timeline[@]}" >"$results/bench.txt" 2>&1 &
 bpid=$!
 bench_on_exit="kill $bpid 2>/dev/null || true"
 sleep 2  # the warm-up
