@@ -136,7 +136,7 @@ int serve(const config::Config& cfg, const std::string& port_file) {
       cfg.db.conninfo, cfg.db.statement_timeout_ms, store::fusion_options(cfg.fusion),
       [&hub](std::vector<domain::Frame> frames) { hub.offer(std::move(frames)); },
       [&metrics](double s) { metrics.observe_fusion("after_commit", s); },
-      cfg.fusion.after_commit ? cfg.fusion.sweep_interval_s : 0, 100000, &in_flight);
+      cfg.fusion.after_commit ? cfg.fusion.sweep_interval_s : 0);
   const auto lo = store::locate_options(cfg.fusion);
   wopt.nearest_zone_m = lo.nearest_zone_m;
   wopt.address_min_score = lo.address_min_score;
@@ -222,7 +222,6 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   eopt.statement_timeout_ms = cfg.db.statement_timeout_ms;
   eopt.scan_ms = cfg.loop.escalation_scan_ms;
   eopt.batch = cfg.loop.escalation_batch;
-  eopt.in_flight = &in_flight;
   store::EscalationScheduler escalation(
       eopt, [&hub](std::vector<domain::Frame> frames) { hub.offer(std::move(frames)); },
       [&metrics](const std::string& kind, double lag_s) { metrics.observe_deadline_missed(kind, lag_s); });
@@ -294,8 +293,7 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   // each takes security.argon2_memory_kib).
   net::thread_pool hashing(2);
   http::Server server(ioc, http::Context{cfg, pool, writer, hub, metrics, categories, credentials, guard, &positions,
-                                          cfg.loop.order_writer_threads > 0 ? &order_writer : nullptr, &hashing,
-                                          &in_flight},
+                                          cfg.loop.order_writer_threads > 0 ? &order_writer : nullptr, &hashing},
                       tls);
   edge = &server;
   unsigned short port = 0;

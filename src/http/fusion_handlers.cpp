@@ -49,7 +49,7 @@ void patch_incident(Context& ctx, Call& call, Reply reply) {
   if (!body) return reply(error_response(body.error()));
   auto parsed = domain::fusion::parse_relocation(*body);
   if (!parsed) return reply(error_response(parsed.error()));
-  on_db_events(ctx, std::move(reply), call.request_id,
+  on_db(ctx, std::move(reply), call.request_id,
         [&ctx, id, r = std::move(*parsed), who = call.principal](pqxx::connection& c) {
           auto change = store::relocate_incident(c, id, r, ctx.cfg.fusion.nearest_zone_m, visibility(who));
           if (!change) return error_response(change.error());
@@ -64,7 +64,7 @@ void split_alert(Context& ctx, Call& call, Reply reply) {
   if (!domain::is_uuid(id)) return reply(error_response({ErrorKind::bad_request, "id must be a UUID", "id"}));
   if (!domain::is_uuid(alert_id))
     return reply(error_response({ErrorKind::bad_request, "alert_id must be a UUID", "alert_id"}));
-  on_db_events(ctx, std::move(reply), call.request_id, [&ctx, id, alert_id, who = call.principal](pqxx::connection& c) {
+  on_db(ctx, std::move(reply), call.request_id, [&ctx, id, alert_id, who = call.principal](pqxx::connection& c) {
     auto change = store::split_alert(c, id, alert_id, store::locate_options(ctx.cfg.fusion),
                                      ctx.cfg.utc_offset_minutes, visibility(who));
     if (!change) return error_response(change.error());

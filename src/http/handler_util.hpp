@@ -11,7 +11,6 @@
 #include "xiaonao/domain/error.hpp"
 #include "xiaonao/http/server.hpp"
 #include "xiaonao/log/log.hpp"
-#include "xiaonao/store/commits_in_flight.hpp"
 #include "xiaonao/store/db_pool.hpp"
 
 namespace xiaonao::http {
@@ -43,19 +42,6 @@ void on_db(Context& ctx, Reply reply, const std::string& rid, F query) {
     }
   });
   if (!queued) (*shared_reply)(error_response({ErrorKind::unavailable, "server busy, retry later", ""}));
-}
-
-/// on_db for a handler that commits feed events and offers their frames to the hub itself: it
-/// holds a store::CommitsInFlight ticket from before its transaction until `query` returns
-/// (after the offer), so the notify listener waits for those frames instead of reading them
-/// back from the events table.
-template <class F>
-void on_db_events(Context& ctx, Reply reply, const std::string& rid, F query) {
-  on_db(ctx, std::move(reply), rid, [in_flight = ctx.in_flight, query = std::move(query)](pqxx::connection& c) mutable {
-    std::optional<store::CommitsInFlight::Ticket> ticket;
-    if (in_flight) ticket.emplace(in_flight->begin());
-    return query(c);
-  });
 }
 
 /// The request body as a JSON object: 415 unless application/json, 400 when malformed or

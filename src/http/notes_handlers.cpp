@@ -27,7 +27,7 @@ void add_note(Context& ctx, Call& call, Reply reply) {
   store::LoopActor actor{who->ref(), [who](const std::string& station, const std::vector<std::string>& shares) {
                            return who->sees_station(station, shares);
                          }};
-  on_db_events(ctx, std::move(reply), call.request_id,
+  on_db(ctx, std::move(reply), call.request_id,
         [&ctx, id, in = std::move(*in), actor = std::move(actor)](pqxx::connection& c) {
           auto change = store::add_note(c, id, in, actor);
           if (!change) return error_response(change.error());

@@ -62,7 +62,7 @@ void post_transition(Context& ctx, Call& call, Reply reply) {
   if (!body) return reply(error_response(body.error()));
   auto parsed = orders::parse_transition(*body);
   if (!parsed) return reply(error_response(parsed.error()));
-  on_db_events(ctx, std::move(reply), call.request_id,
+  on_db(ctx, std::move(reply), call.request_id,
         [&ctx, id, r = std::move(*parsed), who = caller_of(call.principal)](pqxx::connection& c) {
           auto done = store::apply_transition(c, id, r, who);
           if (!done) return error_response(done.error());
@@ -87,7 +87,7 @@ void post_orders(Context& ctx, Call& call, Reply reply) {
     return to_order_writer(std::move(reply), 201, [&](store::OrderWriter::Callback done) {
       return ctx.orders->submit_issue(id, std::move(*parsed), caller_of(call.principal), std::move(done));
     });
-  on_db_events(ctx, std::move(reply), call.request_id,
+  on_db(ctx, std::move(reply), call.request_id,
         [&ctx, id, r = std::move(*parsed), who = caller_of(call.principal)](pqxx::connection& c) {
           auto done = store::issue_orders(c, id, r, who, ctx.cfg.deadlines, ctx.cfg.utc_offset_minutes);
           if (!done) return error_response(done.error());
@@ -107,7 +107,7 @@ void post_order_event(Context& ctx, Call& call, Reply reply) {
     return to_order_writer(std::move(reply), 200, [&](store::OrderWriter::Callback done) {
       return ctx.orders->submit_event(id, std::move(*parsed), caller_of(call.principal), std::move(done));
     });
-  on_db_events(ctx, std::move(reply), call.request_id,
+  on_db(ctx, std::move(reply), call.request_id,
         [&ctx, id, r = std::move(*parsed), who = caller_of(call.principal)](pqxx::connection& c) {
           auto done = store::record_order_event(c, id, r, who, ctx.cfg.deadlines, ctx.cfg.utc_offset_minutes);
           if (!done) return error_response(done.error());

@@ -49,7 +49,7 @@ void body_change(Context& ctx, Call& call, Reply reply, unsigned status, Parse p
   if (!body) return reply(error_response(body.error()));
   auto in = parse(*body);
   if (!in) return reply(error_response(in.error()));
-  on_db_events(ctx, std::move(reply), call.request_id,
+  on_db(ctx, std::move(reply), call.request_id,
         [&ctx, status, id = call.params.at(0), in = std::move(*in), who = actor_of(call.principal),
          change](pqxx::connection& c) { return publish(ctx, change(c, id, in, who), status); });
 }
@@ -85,7 +85,7 @@ void external_support(Context& ctx, Call& call, Reply reply) {
                   actor = call.principal->ref()](domain::Result<store::IngestResult> r) {
         if (!r) return (*shared_reply)(error_response(r.error()));
         const auto alert = json::parse(store::answer_json(*r));
-        on_db_events(ctx, [shared_reply](Response res) { (*shared_reply)(std::move(res)); }, rid,
+        on_db(ctx, [shared_reply](Response res) { (*shared_reply)(std::move(res)); }, rid,
               [&ctx, input, alert, actor](pqxx::connection& c) {
                 auto change = store::open_external_support(c, alert["incident_id"].get<std::string>(), *input, actor,
                                                            ctx.cfg.deadlines, ctx.cfg.utc_offset_minutes);

@@ -118,7 +118,7 @@ void patch_unit(Context& ctx, Call& call, Reply reply) {
   auto status = domain::parse_status_body(*body);
   if (!status) return reply(error_response(status.error()));
   const auto scope = unit_scope(*call.principal);
-  on_db_events(ctx, std::move(reply), call.request_id,
+  on_db(ctx, std::move(reply), call.request_id,
         [&hub = ctx.hub, id, status = *status, station = scope, actor = call.principal->ref()](pqxx::connection& c) {
           auto change = store::set_unit_status(c, id, status, station, actor);
           if (!change.found) return error_response(kNoUnit);

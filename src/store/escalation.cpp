@@ -210,13 +210,10 @@ void EscalationScheduler::run() {
       bool fired_any = false;
       for (;;) {
         const auto started = Clock::now();
-        std::optional<CommitsInFlight::Ticket> ticket;
-        if (options_.in_flight) ticket.emplace(options_.in_flight->begin());
         auto round = fire_due_deadlines(*conn, options_.batch, options_.instance_id);
         if (round.missed.empty()) break;
         fired_any = true;
         if (!round.frames.empty()) sink_(std::move(round.frames));
-        ticket.reset();
         // Lag: late when the round read the clock, plus the round's own time to publication.
         const double spent = std::chrono::duration<double>(Clock::now() - started).count();
         fired_ += round.missed.size();

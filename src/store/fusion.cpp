@@ -1068,8 +1068,7 @@ std::vector<domain::Frame> fuse_incidents(pqxx::connection& c, const std::vector
 // ---- the worker ---------------------------------------------------------------------------
 
 FusionWorker::FusionWorker(std::string conninfo, int statement_timeout_ms, FusionOptions options, FrameSink sink,
-                           std::function<void(double)> observe, int sweep_interval_s, std::size_t queue_limit,
-                           CommitsInFlight* in_flight)
+                           std::function<void(double)> observe, int sweep_interval_s, std::size_t queue_limit)
     : conninfo_(std::move(conninfo)),
       statement_timeout_ms_(statement_timeout_ms),
       options_(options),
@@ -1077,7 +1076,6 @@ FusionWorker::FusionWorker(std::string conninfo, int statement_timeout_ms, Fusio
       observe_(std::move(observe)),
       sweep_interval_s_(sweep_interval_s),
       queue_limit_(queue_limit),
-      in_flight_(in_flight),
       thread_([this] { run(); }) {}
 
 FusionWorker::~FusionWorker() { stop(); }
@@ -1179,8 +1177,6 @@ void FusionWorker::run() {
     for (int attempt = 1; attempt <= 3; ++attempt) {
       try {
         if (!conn) conn = open_connection(conninfo_, statement_timeout_ms_, true);
-        std::optional<CommitsInFlight::Ticket> ticket;
-        if (in_flight_) ticket.emplace(in_flight_->begin());
         const auto started = clock::now();
         auto frames = fuse_incidents(*conn, ids, options_);
         if (observe_) {

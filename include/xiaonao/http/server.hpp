@@ -18,7 +18,6 @@
 #include "xiaonao/service/feed_hub.hpp"
 #include "xiaonao/service/metrics.hpp"
 #include "xiaonao/store/alert_writer.hpp"
-#include "xiaonao/store/commits_in_flight.hpp"
 #include "xiaonao/store/db_pool.hpp"
 #include "xiaonao/store/order_writer.hpp"
 #include "xiaonao/store/units_store.hpp"
@@ -42,9 +41,6 @@ struct Context {
   /// Where Argon2id runs (a login's check, a new password's hash), holding no database
   /// connection; null: inline, on the thread that asks.
   boost::asio::thread_pool* hashing = nullptr;
-  /// Held by the handlers that commit feed events on a pool connection (on_db_events); null:
-  /// none held.
-  store::CommitsInFlight* in_flight = nullptr;
 };
 
 /// Something the server can ask to wind down on shutdown.

@@ -15,7 +15,6 @@
 
 #include "xiaonao/domain/escalation.hpp"
 #include "xiaonao/domain/feed_order.hpp"
-#include "xiaonao/store/commits_in_flight.hpp"
 
 namespace xiaonao::store {
 
@@ -57,8 +56,6 @@ struct EscalationOptions {
   int scan_ms = 250;        ///< config loop.escalation_scan_ms: the longest sleep
   int batch = 500;          ///< config loop.escalation_batch: deadlines per transaction
   std::string instance_id;  ///< written to deadlines.fired_by (empty: host:pid)
-  /// Held from each round's transaction until its frames are offered; null: none.
-  CommitsInFlight* in_flight = nullptr;
 };
 
 /// The escalation scheduler: a thread with its own connection that LISTENs on

@@ -24,7 +24,6 @@
 #include "xiaonao/domain/fusion.hpp"
 #include "xiaonao/domain/json_text.hpp"
 #include "xiaonao/config/config.hpp"
-#include "xiaonao/store/commits_in_flight.hpp"
 #include "xiaonao/store/event_log.hpp"
 
 namespace xiaonao::domain::reference {
@@ -187,10 +186,8 @@ std::vector<domain::Frame> fuse_incidents(pqxx::connection& c, const std::vector
 class FusionWorker {
  public:
   using FrameSink = std::function<void(std::vector<domain::Frame>)>;
-  /// `in_flight`: a ticket is held from each batch's transaction until its frames are offered.
   FusionWorker(std::string conninfo, int statement_timeout_ms, FusionOptions options, FrameSink sink,
-               std::function<void(double)> observe, int sweep_interval_s = 0, std::size_t queue_limit = 100000,
-               CommitsInFlight* in_flight = nullptr);
+               std::function<void(double)> observe, int sweep_interval_s = 0, std::size_t queue_limit = 100000);
   ~FusionWorker();
   FusionWorker(const FusionWorker&) = delete;
   FusionWorker& operator=(const FusionWorker&) = delete;
@@ -213,7 +210,6 @@ class FusionWorker {
   std::function<void(double)> observe_;
   int sweep_interval_s_;
   std::size_t queue_limit_;
-  CommitsInFlight* in_flight_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::string> queue_;
