@@ -13,7 +13,8 @@
 #   - the intake batches from /metrics: mean batch, mean transaction time, the feed listener's
 #     reads of the events table;
 #   - the statements by total execution time (pg_stat_statements; execution only: parsing,
-#     executor start-up and commit are not in it).
+#     executor start-up and commit are not in it), with how often each was planned and the
+#     planning time (a statement planned on every call shows plans close to calls).
 # XIAONAO_* variables in the environment reach the server; SKIP_BUILD=1 uses build/ as it is;
 # BIN_DIR=DIR takes xiaonaod and xiaonao-bench from another build directory. Run it on a quiet
 # machine, and more than once: a single run on a shared machine is a hint, not a measurement.
@@ -43,6 +44,8 @@ psql_x -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/d
 bash "$repo/scripts/pg.sh" stop "$pg_dir" >/dev/null
 bash "$repo/scripts/pg.sh" start "$pg_dir" >>"$work/pg.out" 2>&1
 psql_x -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+# Planning too: a statement re-planned on most calls shows as plans close to calls.
+psql_x -c "ALTER SYSTEM SET pg_stat_statements.track_planning = on" -c "SELECT pg_reload_conf()" >/dev/null
 api_key=$(XIAONAO_DB="$db" "$server_bin" apikey create --name profile --sources '*' \
   --scopes alerts:write,feed:read,metrics:read 2>>"$work/apikey.log")
 bench_start_server
@@ -72,8 +75,9 @@ b1=$(bench_metric xiaonao_intake_batches_total) a1=$(bench_metric xiaonao_intake
 s1=$(bench_metric xiaonao_intake_transaction_seconds_total) r1=$(bench_metric xiaonao_feed_table_reads_total)
 # What each PostgreSQL process ran last, to name it.
 psql_x -F'|' -c "SELECT pid, left(regexp_replace(query, '\s+', ' ', 'g'), 50) FROM pg_stat_activity" >"$results/names"
-psql_x -F' | ' -c "SELECT calls, round(total_exec_time::numeric, 0), round((total_exec_time / calls)::numeric, 3),
-  left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12" \
+psql_x -F' | ' -c "SELECT calls, round(total_exec_time::numeric, 0), round((total_exec_time / nullif(calls, 0))::numeric, 3),
+  plans, round(total_plan_time::numeric, 0),
+  left(regexp_replace(query, '\s+', ' ', 'g'), 80) FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12" \
   >"$results/statements"
 wait "$bpid" || true
 bench_on_exit=""
@@ -100,5 +104,5 @@ awk -v b0="${b0:-0}" -v b1="${b1:-0}" -v a="$alerts" -v s0="${s0:-0}" -v s1="${s
   if (b > 0) printf "intake batches: %d, %.1f alerts each, %.2f ms each (BEGIN to COMMIT)\n", b, a / b, (s1 - s0) * 1000 / b
   printf "feed listener reads of the events table: %d\n", r1 - r0 }'
 echo
-echo "statements by total execution time (calls | ms | ms/call | statement):"
+echo "statements by total execution time (calls | ms | ms/call | plans | planning ms | statement):"
 cat "$results/statements"

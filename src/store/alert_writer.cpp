@@ -149,6 +149,8 @@ std::unique_ptr<pqxx::connection> open_writer_connection(const AlertWriterOption
   c->prepare("xn_merge_alerts", merge_alerts_sql);
   c->prepare("xn_bump_incidents", bump_incidents_sql);
   c->prepare("xn_append", append_events_sql);
+  // Prepared, as a plain query it was planned on every batch (about 30 µs here).
+  c->prepare("xn_appended", "SELECT current_setting('xiaonao.appended')::bigint");
   prepare_fusion(*c);
   return c;
 }
@@ -761,7 +763,7 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
     deferred.add(w, "xn_append", events_param(events), static_cast<std::int64_t>(events.size()), now_text);
     deferred.add_sql("COMMIT");
     // After the commit, in a transaction of its own: the seq the append kept for the session.
-    last = deferred.exec_sql(w, "SELECT current_setting('xiaonao.appended')::bigint").at(0)[0].as<std::int64_t>();
+    last = deferred.exec(w, "xn_appended").at(0)[0].as<std::int64_t>();
   } else {
     deferred.exec_sql(w, "COMMIT");
   }
