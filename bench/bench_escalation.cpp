@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
   }
   std::string why;
   const auto ep = xiaonao::client::parse_http_url(url, why);
-  if (!ep || expect <= 0) return usage();
+  if (!ep || ep->tls || expect <= 0) return usage();  // plain ws:// only
   std::vector<std::pair<std::string, std::string>> headers;
   if (const char* key = std::getenv("XIAONAO_API_KEY")) headers.emplace_back("Authorization", std::string("Bearer ") + key);
 

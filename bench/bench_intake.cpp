@@ -123,6 +123,7 @@ void parse_url(const std::string& url, Options& o) {
   std::string why;
   const auto e = xiaonao::client::parse_http_url(url, why);
   if (!e) usage(why.c_str());
+  if (e->tls) usage("the load generator speaks plain HTTP only: use an http:// URL");
   o.host = e->host;
   o.port = e->port;
 }

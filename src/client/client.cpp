@@ -14,8 +14,10 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 
 namespace xiaonao::client {
@@ -100,35 +102,89 @@ struct HttpClient::Impl {
   unsigned short port;
   std::chrono::milliseconds timeout;
   asio::io_context ioc{1};
-  beast::tcp_stream stream{ioc};
+  beast::tcp_stream stream{ioc};  // plain HTTP
+  // HTTPS: the context, and a stream made afresh for every connection (a TLS stream cannot be
+  // reused after a close).
+  std::unique_ptr<asio::ssl::context> tls_ctx;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
   bool connected = false;
   /// How many responses this connection has delivered; only a reused connection may have been
   /// closed by the server while idle, so only then is a failure retried on a fresh one.
   std::uint64_t used = 0;
 
-  Impl(std::string h, unsigned short p, std::chrono::milliseconds t)
-      : host(std::move(h)), port(p), timeout(t) {}
+  Impl(std::string h, unsigned short p, std::chrono::milliseconds t, const std::optional<TlsTrust>& trust)
+      : host(std::move(h)), port(p), timeout(t) {
+    if (!trust) return;
+    tls_ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    tls_ctx->set_verify_mode(asio::ssl::verify_peer);
+    boost::system::error_code ec;
+    if (trust->ca_file.empty()) {
+      tls_ctx->set_default_verify_paths(ec);
+    } else {
+      tls_ctx->load_verify_file(trust->ca_file, ec);
+    }
+    if (ec)
+      throw std::runtime_error("TLS trust " + (trust->ca_file.empty() ? std::string("(system)") : trust->ca_file) +
+                               ": " + ec.message());
+  }
+
+  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : stream; }
 
   void disconnect() {
-    if (!connected) return;
+    if (!connected && !tls) return;
     boost::system::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream.close();
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    lowest().close();
     connected = false;
     used = 0;
     buffer.clear();
-    // Retire the handlers of anything the close aborted.
+    // Retire the handlers of anything the close aborted (before the stream they refer to goes).
     drain(ioc);
+    tls.reset();
   }
 
   void connect() {
     disconnect();
-    stream.expires_never();
-    connect_stream(ioc, stream, host, port, timeout);
+    if (!tls_ctx) {
+      stream.expires_never();
+      connect_stream(ioc, stream, host, port, timeout);
+    } else {
+      tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc, *tls_ctx);
+      try {
+        handshake();
+      } catch (...) {
+        disconnect();
+        throw;
+      }
+    }
     connected = true;
     used = 0;
     buffer.clear();
+  }
+
+  /// Connects `tls` and shakes hands: the certificate must chain to the trusted CAs and name
+  /// the host (an IP literal is checked against the certificate's IP addresses).
+  void handshake() {
+    connect_stream(ioc, tls->next_layer(), host, port, timeout);
+    boost::system::error_code ec;
+    asio::ip::make_address(host, ec);
+    if (ec && !SSL_set_tlsext_host_name(tls->native_handle(), host.c_str()))  // SNI, for names only
+      throw std::runtime_error("TLS " + host + ": cannot set the server name");
+    tls->set_verify_callback(asio::ssl::host_name_verification(host));
+    bool done = false;
+    boost::system::error_code hec;
+    lowest().expires_after(timeout);
+    tls->async_handshake(asio::ssl::stream_base::client, [&](const boost::system::error_code& e) {
+      hec = e;
+      done = true;
+    });
+    if (!run_until(ioc, done, Clock::now() + timeout + std::chrono::seconds(1)))
+      throw std::runtime_error("TLS handshake with " + host + ":" + std::to_string(port) + ": timed out");
+    if (hec)
+      throw std::runtime_error("TLS handshake with " + host + ":" + std::to_string(port) + ": " +
+                               (hec == beast::error::timeout ? std::string("timed out") : hec.message()));
+    lowest().expires_never();
   }
 
   /// The outcome of one attempt: either a response, or an error and whether any response byte
@@ -148,20 +204,26 @@ struct HttpClient::Impl {
     // A response to HEAD announces a body it does not carry.
     if (req.method() == http::verb::head) parser.skip(true);
 
-    stream.expires_after(timeout);
-    http::async_write(stream, req, [&](const boost::system::error_code& ec, std::size_t) {
-      if (ec) {
-        a.ec = ec;
-        done = true;
-        return;
-      }
-      http::async_read(stream, buffer, parser,
-                       [&](const boost::system::error_code& rec, std::size_t n) {
-                         a.ec = rec;
-                         a.got_bytes = n > 0 || parser.got_some();
-                         done = true;
-                       });
-    });
+    lowest().expires_after(timeout);
+    const auto exchange = [&](auto& s) {
+      http::async_write(s, req, [&](const boost::system::error_code& ec, std::size_t) {
+        if (ec) {
+          a.ec = ec;
+          done = true;
+          return;
+        }
+        http::async_read(s, buffer, parser, [&](const boost::system::error_code& rec, std::size_t n) {
+          a.ec = rec;
+          a.got_bytes = n > 0 || parser.got_some();
+          done = true;
+        });
+      });
+    };
+    if (tls) {
+      exchange(*tls);
+    } else {
+      exchange(stream);
+    }
     // The tcp_stream's own timer aborts the operation on time-out; the extra second only
     // guards against a handler that never runs.
     if (!run_until(ioc, done, Clock::now() + timeout + std::chrono::seconds(1))) {
@@ -172,7 +234,7 @@ struct HttpClient::Impl {
       return a;
     }
     if (a.ec) return a;
-    stream.expires_never();
+    lowest().expires_never();
 
     auto& res = parser.get();
     Response out;
@@ -221,7 +283,7 @@ struct HttpClient::Impl {
       bool stale = reused && !a.got_bytes &&
                    (a.ec == http::error::end_of_stream || a.ec == asio::error::eof ||
                     a.ec == asio::error::connection_reset || a.ec == asio::error::broken_pipe ||
-                    a.ec == asio::error::connection_aborted);
+                    a.ec == asio::error::connection_aborted || a.ec == asio::ssl::error::stream_truncated);
       if (round == 0 && stale) continue;
       throw std::runtime_error(std::string(method) + " " + std::string(target) + ": " +
                                (a.ec == beast::error::timeout ? std::string("timed out")
@@ -231,8 +293,9 @@ struct HttpClient::Impl {
   }
 };
 
-HttpClient::HttpClient(std::string host, unsigned short port, std::chrono::milliseconds timeout)
-    : impl_(new Impl(std::move(host), port, timeout)) {}
+HttpClient::HttpClient(std::string host, unsigned short port, std::chrono::milliseconds timeout,
+                       std::optional<TlsTrust> tls)
+    : impl_(new Impl(std::move(host), port, timeout, tls)) {}
 
 HttpClient::~HttpClient() {
   try {
@@ -414,14 +477,18 @@ void WsClient::close() { impl_->close(); }
 
 std::optional<Endpoint> parse_http_url(std::string_view url, std::string& why) {
   std::string_view rest = url;
+  Endpoint e;
   if (rest.substr(0, 7) == "http://") {
     rest.remove_prefix(7);
+  } else if (rest.substr(0, 8) == "https://") {
+    rest.remove_prefix(8);
+    e.tls = true;
+    e.port = 443;
   } else if (rest.find("://") != std::string_view::npos) {
-    why = "the URL must be http://HOST:PORT";
+    why = "the URL must be http://HOST:PORT or https://HOST:PORT";
     return std::nullopt;
   }
   if (const auto slash = rest.find('/'); slash != std::string_view::npos) rest = rest.substr(0, slash);
-  Endpoint e;
   const auto colon = rest.rfind(':');
   const auto bracket = rest.rfind(']');
   if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {

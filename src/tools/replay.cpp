@@ -78,13 +78,15 @@ struct Options {
   long long since = -1;  // --watch: replay from this seq; -1 = live only
   std::string county;    // a directory written by xiaonao-county: alerts that fuse with it
   double unit_reports = -1;  // seconds between a county unit's position reports; -1: 30 with --county
+  std::optional<xiaonao::client::TlsTrust> tls;  // https://: whom to trust (--ca FILE, else the system's CAs)
+  std::string ca_file;
 };
 
 [[noreturn]] void usage(const char* msg = nullptr) {
   if (msg) std::cerr << "xiaonao-replay: " << msg << "\n\n";
   std::cerr << "usage: xiaonao-replay --url http://HOST:PORT [--rate R] [--history N] [--count N]\n"
                "                      [--seed S] [--county DIR [--unit-reports S]] [--quiet] [--dry-run]\n"
-               "                      [--api-key KEY]\n"
+               "                      [--api-key KEY] [--ca FILE]\n"
                "       xiaonao-replay --url http://HOST:PORT --watch [--since N]\n"
                "  --rate R      live alerts per second (fractional allowed), default 2\n"
                "  --history N   first post N back-dated alerts over the past 30 days, default 0\n"
@@ -107,6 +109,8 @@ struct Options {
                "                --watch a token with feed:read);\n"
                "                default: the environment variable XIAONAO_API_KEY, which is\n"
                "                better (command lines are visible to other users in ps)\n"
+               "  --ca FILE     with an https:// URL: trust the CA certificates (PEM) in FILE\n"
+               "                instead of the system's\n"
                "  --watch       print the live feed (/ws/feed), one JSON frame per line, until\n"
                "                Ctrl-C; posts nothing\n"
                "  --since N     with --watch: first replay the events after seq N\n"
@@ -114,13 +118,14 @@ struct Options {
   std::exit(2);
 }
 
-/// Parses "http://host:port[/]" into host and port.
+/// Parses "http[s]://host:port[/]" into host, port and whether to speak TLS.
 void parse_url(const std::string& url, Options& o) {
   std::string why;
   const auto e = xiaonao::client::parse_http_url(url, why);
   if (!e) usage(why.c_str());
   o.host = e->host;
   o.port = e->port;
+  if (e->tls) o.tls = xiaonao::client::TlsTrust{};
 }
 
 Options parse_args(int argc, char** argv) {
@@ -159,6 +164,8 @@ Options parse_args(int argc, char** argv) {
         o.dry_run = true;
       } else if (a == "--api-key") {
         o.api_key = value();
+      } else if (a == "--ca") {
+        o.ca_file = value();
       } else if (a == "--watch") {
         o.watch = true;
       } else if (a == "--since") {
@@ -175,6 +182,9 @@ Options parse_args(int argc, char** argv) {
   }
   if (!have_url) usage("--url is required");
   if (o.since >= 0 && !o.watch) usage("--since goes with --watch");
+  if (!o.ca_file.empty() && !o.tls) usage("--ca goes with an https:// URL");
+  if (o.tls) o.tls->ca_file = o.ca_file;
+  if (o.tls && o.watch) usage("--watch speaks plain WebSocket only: use an http:// URL");
   if (o.unit_reports >= 0 && o.county.empty()) usage("--unit-reports goes with --county");
   if (o.unit_reports < 0) o.unit_reports = o.county.empty() ? 0 : 30;
   if (o.api_key.empty()) {
@@ -966,7 +976,7 @@ void wander(std::vector<SimUnit>& units, double seconds, std::mt19937_64& rng) {
 /// (1,000 at most a request). A refused credential ends the reports with a message (the
 /// alerts go on); any other failure is counted and the next round tries again.
 void report_units(const Options& o, std::vector<SimUnit> units) {
-  xiaonao::client::HttpClient http(o.host, o.port, std::chrono::seconds(10));
+  xiaonao::client::HttpClient http(o.host, o.port, std::chrono::seconds(10), o.tls);
   if (!o.api_key.empty()) http.set_header("Authorization", "Bearer " + o.api_key);
   std::mt19937_64 rng(o.seed ^ 0x756e697473ull);
   long rounds = 0, moved = 0, failed = 0;
@@ -1061,13 +1071,20 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
   if (opt.watch) return watch_feed(opt);
+  try {
+    // The trusted certificates are read here, before any thread needs them (a bad --ca).
+    xiaonao::client::HttpClient check(opt.host, opt.port, std::chrono::seconds(1), opt.tls);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "xiaonao-replay: %s\n", e.what());
+    return 2;
+  }
   if (opt.api_key.empty() && !g_dry_run) {
     std::fprintf(stderr, "xiaonao-replay: warning: no credentials (XIAONAO_API_KEY or --api-key); the "
                          "server will answer 401\n");
   }
 
-  std::fprintf(g_log, "xiaonao-replay: url=http://%s:%u rate=%g/s history=%ld count=%s seed=%llu\n",
-              opt.host.c_str(), opt.port, opt.rate, opt.history,
+  std::fprintf(g_log, "xiaonao-replay: url=%s://%s:%u rate=%g/s history=%ld count=%s seed=%llu\n",
+              opt.tls ? "https" : "http", opt.host.c_str(), opt.port, opt.rate, opt.history,
               opt.count < 0 ? "unlimited" : std::to_string(opt.count).c_str(),
               static_cast<unsigned long long>(opt.seed));
   std::fflush(g_log);
@@ -1102,7 +1119,7 @@ int main(int argc, char** argv) {
     }
   } join_at_exit{unit_thread};
 
-  xiaonao::client::HttpClient http(opt.host, opt.port, std::chrono::seconds(10));
+  xiaonao::client::HttpClient http(opt.host, opt.port, std::chrono::seconds(10), opt.tls);
   if (!opt.api_key.empty()) http.set_header("Authorization", "Bearer " + opt.api_key);
   Generator gen(opt.seed);
   if (county) gen.use_county(&*county);

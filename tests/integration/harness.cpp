@@ -1,14 +1,5 @@
 #include "harness.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
-
 #include <cstdio>
 #include <mutex>
 
@@ -1013,50 +1004,8 @@ std::pair<fs::path, fs::path> make_self_signed(const fs::path& dir, const std::s
 client::Response tls_request(unsigned short port, const std::string& ca_file, const std::string& method,
                              const std::string& target, const std::vector<std::pair<std::string, std::string>>& headers,
                              const std::string& body, std::chrono::milliseconds timeout) {
-  namespace net = boost::asio;
-  namespace ssl = net::ssl;
-  namespace beast = boost::beast;
-  namespace bhttp = beast::http;
-  net::io_context ioc;
-  ssl::context ctx(ssl::context::tls_client);
-  ctx.load_verify_file(ca_file);
-  ctx.set_verify_mode(ssl::verify_peer);
-  ctx.set_verify_callback(ssl::host_name_verification("127.0.0.1"));
-  beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
-  client::Response out;
-  std::exception_ptr error;
-  net::co_spawn(
-      ioc,
-      [&]() -> net::awaitable<void> {
-        auto& lowest = beast::get_lowest_layer(stream);
-        lowest.expires_after(timeout);  // bounds the whole exchange
-        co_await lowest.async_connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port),
-                                      net::use_awaitable);
-        co_await stream.async_handshake(ssl::stream_base::client, net::use_awaitable);
-        bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
-        req.set(bhttp::field::host, "127.0.0.1:" + std::to_string(port));
-        for (const auto& [k, v] : headers) req.set(k, v);
-        if (!body.empty()) {
-          req.set(bhttp::field::content_type, "application/json");
-          req.body() = body;
-        }
-        req.prepare_payload();
-        co_await bhttp::async_write(stream, req, net::use_awaitable);
-        beast::flat_buffer buffer;
-        bhttp::response<bhttp::string_body> res;
-        co_await bhttp::async_read(stream, buffer, res, net::use_awaitable);
-        out.status = static_cast<int>(res.result_int());
-        out.body = res.body();
-        for (const auto& f : res) {
-          std::string name(f.name_string());
-          std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-          out.headers[name] = std::string(f.value());
-        }
-      },
-      [&](std::exception_ptr e) { error = e; });
-  ioc.run();
-  if (error) std::rethrow_exception(error);
-  return out;
+  client::HttpClient http("127.0.0.1", port, timeout, client::TlsTrust{ca_file});
+  return http.request(method, target, body, "application/json", headers);
 }
 
 }  // namespace xiaonao::itest

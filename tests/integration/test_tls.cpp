@@ -91,6 +91,30 @@ TEST_F(Tls, PlainHttpOnTheTlsPortIsRefusedAndTheServerKeepsServing) {
   EXPECT_TRUE(server.running());
 }
 
+// The tools' HTTP client speaks TLS: xiaonao-replay posts to an https:// URL trusting the CA
+// given with --ca, and refuses a server whose certificate it cannot verify.
+TEST_F(Tls, TheReplayPostsOverHttps) {
+  Server& server = start_tls_server();
+  const std::string url = "https://127.0.0.1:" + std::to_string(server.port());
+  auto r = run_command({XIAONAO_REPLAY_PATH, "--url", url, "--ca", cert_.string(), "--rate", "20", "--count", "3",
+                        "--seed", "5"},
+                       {{"XIAONAO_API_KEY", test_api_key()}}, dir(), 60s);
+  EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM alerts"), 3);
+
+  // Without --ca the system's CAs do not know this self-signed certificate: nothing is posted.
+  r = run_command({XIAONAO_REPLAY_PATH, "--url", url, "--rate", "20", "--count", "1", "--seed", "6"},
+                  {{"XIAONAO_API_KEY", test_api_key()}}, dir(), 60s);
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE((r.out + r.err).find("certificate verify failed"), std::string::npos) << r.out << r.err;
+  // An unreadable CA file is a usage error, said at once.
+  r = run_command({XIAONAO_REPLAY_PATH, "--url", url, "--ca", (dir() / "no-such.pem").string(), "--count", "1"},
+                  {{"XIAONAO_API_KEY", test_api_key()}}, dir(), 60s);
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("no-such.pem"), std::string::npos) << r.err;
+  EXPECT_EQ(sql().scalar("SELECT count(*) FROM alerts"), 3);
+}
+
 TEST_F(Tls, FeedWorksOverWss) {
   Server& server = start_tls_server();
   net::io_context ioc;

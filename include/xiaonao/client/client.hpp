@@ -17,10 +17,12 @@ namespace xiaonao::client {
 struct Endpoint {
   std::string host;
   unsigned short port{80};
+  bool tls{false};  ///< https://
 };
 
-/// Parses "http://HOST[:PORT][/...]" (or "HOST:PORT"); IPv6 hosts in brackets. Returns nullopt
-/// with a reason in `why` for anything else.
+/// Parses "http://HOST[:PORT][/...]", "https://HOST[:PORT][/...]" (port 443 by default) or
+/// "HOST:PORT"; IPv6 hosts in brackets. Returns nullopt with a reason in `why` for anything
+/// else.
 std::optional<Endpoint> parse_http_url(std::string_view url, std::string& why);
 
 /// One HTTP response. Header names are lowercased.
@@ -32,12 +34,20 @@ struct Response {
   nlohmann::json json() const { return nlohmann::json::parse(body); }
 };
 
-/// One keep-alive connection to host:port; reconnects once when the server closed it.
-/// Not thread-safe: one per thread.
+/// Whom an HTTPS client trusts: the CA certificates in `ca_file` (PEM), or the system's when
+/// empty. The server's certificate must also name the host connected to.
+struct TlsTrust {
+  std::string ca_file;
+};
+
+/// One keep-alive connection to host:port, over TLS when `tls` is given; reconnects once when
+/// the server closed it. Not thread-safe: one per thread. Throws std::runtime_error when the
+/// trusted certificates cannot be read.
 class HttpClient {
  public:
   HttpClient(std::string host, unsigned short port,
-             std::chrono::milliseconds timeout = std::chrono::seconds(30));
+             std::chrono::milliseconds timeout = std::chrono::seconds(30),
+             std::optional<TlsTrust> tls = std::nullopt);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;

@@ -22,10 +22,20 @@ TEST(ParseHttpUrl, AcceptsTheFormsTheToolsTake) {
   e = parse_http_url("http://[::1]", why);
   ASSERT_TRUE(e);
   EXPECT_EQ(e->host, "::1");
+  EXPECT_FALSE(e->tls);
+  e = parse_http_url("https://dispatch.example:8443/api", why);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->host, "dispatch.example");
+  EXPECT_EQ(e->port, 8443);
+  EXPECT_TRUE(e->tls);
+  e = parse_http_url("https://127.0.0.1", why);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->port, 443);
+  EXPECT_TRUE(e->tls);
 }
 
 TEST(ParseHttpUrl, RefusesWhatItCannotUse) {
-  for (const char* bad : {"https://h:1", "ws://h:1", "http://h:0", "http://h:65536", "http://h:12x", "http://:80",
+  for (const char* bad : {"ftp://h:1", "ws://h:1", "https://h:0", "http://h:0", "http://h:65536", "http://h:12x", "http://:80",
                           "http://h:", ""}) {
     std::string why;
     EXPECT_FALSE(parse_http_url(bad, why).has_value()) << bad;
