@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <memory>
 #include <stdexcept>
+#include <type_traits>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -91,6 +93,50 @@ void connect_stream(asio::io_context& ioc, beast::tcp_stream& stream, const std:
   stream.socket().set_option(tcp::no_delay(true), ec);
 }
 
+/// A client TLS context that trusts `trust`'s CA file, or the system's CAs.
+std::unique_ptr<asio::ssl::context> make_tls_context(const TlsTrust& trust) {
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  ctx->set_verify_mode(asio::ssl::verify_peer);
+  boost::system::error_code ec;
+  if (trust.ca_file.empty()) {
+    ctx->set_default_verify_paths(ec);
+  } else {
+    ctx->load_verify_file(trust.ca_file, ec);
+  }
+  if (ec)
+    throw std::runtime_error("TLS trust " + (trust.ca_file.empty() ? std::string("(system)") : trust.ca_file) + ": " +
+                             ec.message());
+  return ctx;
+}
+
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+/// Connects `tls` to host:port and shakes hands within `timeout`: the certificate must chain to
+/// the trusted CAs and name the host (an IP literal is checked against its IP addresses).
+void connect_tls(asio::io_context& ioc, TlsStream& tls, const std::string& host, unsigned short port,
+                 std::chrono::milliseconds timeout) {
+  connect_stream(ioc, tls.next_layer(), host, port, timeout);
+  boost::system::error_code ec;
+  asio::ip::make_address(host, ec);
+  if (ec && !SSL_set_tlsext_host_name(tls.native_handle(), host.c_str()))  // SNI, for names only
+    throw std::runtime_error("TLS " + host + ": cannot set the server name");
+  tls.set_verify_callback(asio::ssl::host_name_verification(host));
+  bool done = false;
+  boost::system::error_code hec;
+  tls.next_layer().expires_after(timeout);
+  tls.async_handshake(asio::ssl::stream_base::client, [&](const boost::system::error_code& e) {
+    hec = e;
+    done = true;
+  });
+  const std::string where = host + ":" + std::to_string(port);
+  if (!run_until(ioc, done, Clock::now() + timeout + std::chrono::seconds(1)))
+    throw std::runtime_error("TLS handshake with " + where + ": timed out");
+  if (hec)
+    throw std::runtime_error("TLS handshake with " + where + ": " +
+                             (hec == beast::error::timeout ? std::string("timed out") : hec.message()));
+  tls.next_layer().expires_never();
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -106,7 +152,7 @@ struct HttpClient::Impl {
   // HTTPS: the context, and a stream made afresh for every connection (a TLS stream cannot be
   // reused after a close).
   std::unique_ptr<asio::ssl::context> tls_ctx;
-  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+  std::unique_ptr<TlsStream> tls;
   beast::flat_buffer buffer;
   bool connected = false;
   /// How many responses this connection has delivered; only a reused connection may have been
@@ -115,18 +161,7 @@ struct HttpClient::Impl {
 
   Impl(std::string h, unsigned short p, std::chrono::milliseconds t, const std::optional<TlsTrust>& trust)
       : host(std::move(h)), port(p), timeout(t) {
-    if (!trust) return;
-    tls_ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-    tls_ctx->set_verify_mode(asio::ssl::verify_peer);
-    boost::system::error_code ec;
-    if (trust->ca_file.empty()) {
-      tls_ctx->set_default_verify_paths(ec);
-    } else {
-      tls_ctx->load_verify_file(trust->ca_file, ec);
-    }
-    if (ec)
-      throw std::runtime_error("TLS trust " + (trust->ca_file.empty() ? std::string("(system)") : trust->ca_file) +
-                               ": " + ec.message());
+    if (trust) tls_ctx = make_tls_context(*trust);
   }
 
   beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : stream; }
@@ -150,9 +185,9 @@ struct HttpClient::Impl {
       stream.expires_never();
       connect_stream(ioc, stream, host, port, timeout);
     } else {
-      tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc, *tls_ctx);
+      tls = std::make_unique<TlsStream>(ioc, *tls_ctx);
       try {
-        handshake();
+        connect_tls(ioc, *tls, host, port, timeout);
       } catch (...) {
         disconnect();
         throw;
@@ -161,30 +196,6 @@ struct HttpClient::Impl {
     connected = true;
     used = 0;
     buffer.clear();
-  }
-
-  /// Connects `tls` and shakes hands: the certificate must chain to the trusted CAs and name
-  /// the host (an IP literal is checked against the certificate's IP addresses).
-  void handshake() {
-    connect_stream(ioc, tls->next_layer(), host, port, timeout);
-    boost::system::error_code ec;
-    asio::ip::make_address(host, ec);
-    if (ec && !SSL_set_tlsext_host_name(tls->native_handle(), host.c_str()))  // SNI, for names only
-      throw std::runtime_error("TLS " + host + ": cannot set the server name");
-    tls->set_verify_callback(asio::ssl::host_name_verification(host));
-    bool done = false;
-    boost::system::error_code hec;
-    lowest().expires_after(timeout);
-    tls->async_handshake(asio::ssl::stream_base::client, [&](const boost::system::error_code& e) {
-      hec = e;
-      done = true;
-    });
-    if (!run_until(ioc, done, Clock::now() + timeout + std::chrono::seconds(1)))
-      throw std::runtime_error("TLS handshake with " + host + ":" + std::to_string(port) + ": timed out");
-    if (hec)
-      throw std::runtime_error("TLS handshake with " + host + ":" + std::to_string(port) + ": " +
-                               (hec == beast::error::timeout ? std::string("timed out") : hec.message()));
-    lowest().expires_never();
   }
 
   /// The outcome of one attempt: either a response, or an error and whether any response byte
@@ -324,23 +335,56 @@ Response HttpClient::request(std::string_view method, std::string_view target,
 // ---------------------------------------------------------------------------------------------
 // WsClient
 
-struct WsClient::Impl {
+namespace {
+
+/// A WebSocket connection over `Next`: beast::tcp_stream (ws://) or TlsStream (wss://).
+struct WsConn {
+  virtual ~WsConn() = default;
+  virtual std::optional<std::string> read(std::chrono::milliseconds timeout) = 0;
+  virtual void close() = 0;
+  virtual void abort() = 0;
+  bool closed = false;
+  int close_code = 0;
+};
+
+template <class Next>
+struct WsConnOver final : WsConn {
   asio::io_context ioc{1};
-  websocket::stream<beast::tcp_stream> ws{ioc};
+  std::unique_ptr<asio::ssl::context> tls_ctx;  // wss:// only
+  std::optional<websocket::stream<Next>> ws_slot;
   beast::flat_buffer buffer;
   /// A read stays in flight across read() calls that time out, so that no frame is lost and
   /// the stream is never left with a cancelled (and thus unusable) read.
   bool read_pending = false;
   bool read_done = false;
   boost::system::error_code read_ec;
-  bool closed = false;
   bool close_done = false;
-  int close_code = 0;
+
+  explicit WsConnOver(const std::optional<TlsTrust>& trust) {
+    if constexpr (std::is_same_v<Next, TlsStream>) {
+      tls_ctx = make_tls_context(*trust);
+      ws_slot.emplace(ioc, *tls_ctx);
+    } else {
+      ws_slot.emplace(ioc);
+    }
+  }
+
+  websocket::stream<Next>& ws_stream() { return *ws_slot; }
 
   void connect(const std::string& host, unsigned short port, const std::string& target,
                std::chrono::milliseconds timeout, const std::vector<std::pair<std::string, std::string>>& headers) {
+    auto& ws = ws_stream();
     auto& lowest = beast::get_lowest_layer(ws);
-    connect_stream(ioc, lowest, host, port, timeout);
+    if constexpr (std::is_same_v<Next, TlsStream>) {
+      try {
+        connect_tls(ioc, ws.next_layer(), host, port, timeout);
+      } catch (...) {
+        abort();
+        throw;
+      }
+    } else {
+      connect_stream(ioc, lowest, host, port, timeout);
+    }
 
     // Beast's advice: no tcp_stream timer under a websocket; the websocket has its own.
     lowest.expires_never();
@@ -379,8 +423,8 @@ struct WsClient::Impl {
   }
 
   /// Closes the socket at once and lets any pending handler finish.
-  void abort() {
-    auto& lowest = beast::get_lowest_layer(ws);
+  void abort() override {
+    auto& lowest = beast::get_lowest_layer(ws_stream());
     boost::system::error_code ec;
     lowest.socket().shutdown(tcp::socket::shutdown_both, ec);
     lowest.close();
@@ -392,7 +436,7 @@ struct WsClient::Impl {
   void start_read() {
     read_pending = true;
     read_done = false;
-    ws.async_read(buffer, [this](const boost::system::error_code& ec, std::size_t) {
+    ws_stream().async_read(buffer, [this](const boost::system::error_code& ec, std::size_t) {
       read_ec = ec;
       read_done = true;
     });
@@ -404,7 +448,10 @@ struct WsClient::Impl {
     read_done = false;
     if (read_ec) {
       closed = true;
-      if (read_ec == websocket::error::closed) close_code = static_cast<int>(ws.reason().code);
+      // The server's close code, also when the teardown after it failed (a TLS peer that
+      // hung up without its close_notify).
+      if (const auto code = ws_stream().reason().code; code != websocket::close_code::none)
+        close_code = static_cast<int>(code);
       return std::nullopt;
     }
     std::string msg = beast::buffers_to_string(buffer.data());
@@ -412,7 +459,7 @@ struct WsClient::Impl {
     return msg;
   }
 
-  std::optional<std::string> read(std::chrono::milliseconds timeout) {
+  std::optional<std::string> read(std::chrono::milliseconds timeout) override {
     if (closed) return std::nullopt;
     if (!read_pending) start_read();
     if (!read_done) {
@@ -429,9 +476,10 @@ struct WsClient::Impl {
     return finish_read();
   }
 
-  void close() {
+  void close() override {
     if (closed) return;
     close_done = false;
+    auto& ws = ws_stream();
     ws.async_close(websocket::close_code::normal,
                    [this](const boost::system::error_code&) { close_done = true; });
     auto deadline = Clock::now() + std::chrono::seconds(2);
@@ -445,12 +493,29 @@ struct WsClient::Impl {
   }
 };
 
+template <class Next>
+std::unique_ptr<WsConn> open_ws(const std::string& host, unsigned short port, const std::string& target,
+                                std::chrono::milliseconds timeout,
+                                const std::vector<std::pair<std::string, std::string>>& headers,
+                                const std::optional<TlsTrust>& tls) {
+  auto c = std::make_unique<WsConnOver<Next>>(tls);
+  c->connect(host, port, target, timeout, headers);
+  return c;
+}
+
+}  // namespace
+
+struct WsClient::Impl {
+  std::unique_ptr<WsConn> conn;
+};
+
 WsClient::WsClient(std::string host, unsigned short port, std::string target,
                    std::chrono::milliseconds connect_timeout,
-                   const std::vector<std::pair<std::string, std::string>>& headers)
+                   const std::vector<std::pair<std::string, std::string>>& headers, std::optional<TlsTrust> tls)
     : impl_(new Impl) {
   try {
-    impl_->connect(host, port, target, connect_timeout, headers);
+    impl_->conn = tls ? open_ws<TlsStream>(host, port, target, connect_timeout, headers, tls)
+                      : open_ws<beast::tcp_stream>(host, port, target, connect_timeout, headers, tls);
   } catch (...) {
     delete impl_;
     throw;
@@ -459,21 +524,21 @@ WsClient::WsClient(std::string host, unsigned short port, std::string target,
 
 WsClient::~WsClient() {
   try {
-    if (!impl_->closed) impl_->abort();
+    if (!impl_->conn->closed) impl_->conn->abort();
   } catch (...) {
   }
   delete impl_;
 }
 
 std::optional<std::string> WsClient::read(std::chrono::milliseconds timeout) {
-  return impl_->read(timeout);
+  return impl_->conn->read(timeout);
 }
 
-bool WsClient::closed() const { return impl_->closed; }
+bool WsClient::closed() const { return impl_->conn->closed; }
 
-int WsClient::close_code() const { return impl_->close_code; }
+int WsClient::close_code() const { return impl_->conn->close_code; }
 
-void WsClient::close() { impl_->close(); }
+void WsClient::close() { impl_->conn->close(); }
 
 std::optional<Endpoint> parse_http_url(std::string_view url, std::string& why) {
   std::string_view rest = url;

@@ -184,7 +184,6 @@ Options parse_args(int argc, char** argv) {
   if (o.since >= 0 && !o.watch) usage("--since goes with --watch");
   if (!o.ca_file.empty() && !o.tls) usage("--ca goes with an https:// URL");
   if (o.tls) o.tls->ca_file = o.ca_file;
-  if (o.tls && o.watch) usage("--watch speaks plain WebSocket only: use an http:// URL");
   if (o.unit_reports >= 0 && o.county.empty()) usage("--unit-reports goes with --county");
   if (o.unit_reports < 0) o.unit_reports = o.county.empty() ? 0 : 30;
   if (o.api_key.empty()) {
@@ -1029,7 +1028,7 @@ int watch_feed(const Options& o) {
   std::unique_ptr<xiaonao::client::WsClient> ws;
   try {
     ws = std::make_unique<xiaonao::client::WsClient>(o.host, o.port, target, std::chrono::seconds(10),
-                                                      headers);
+                                                      headers, o.tls);
   } catch (const std::exception& e) {
     // The client reports a refused upgrade as "...: HTTP <status> <body>".
     const std::string what = e.what();

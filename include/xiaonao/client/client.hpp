@@ -69,14 +69,16 @@ class HttpClient {
   Impl* impl_;
 };
 
-/// A WebSocket client connected to ws://host:port/target. Throws on a failed handshake
+/// A WebSocket client connected to ws://host:port/target (wss:// with `tls`, trusted as for
+/// HttpClient). Throws on a failed handshake
 /// (the exception message carries the HTTP status when the server refused the upgrade).
 class WsClient {
  public:
   /// `headers` go with the handshake (e.g. Authorization, or Sec-WebSocket-Protocol).
   WsClient(std::string host, unsigned short port, std::string target,
            std::chrono::milliseconds connect_timeout = std::chrono::seconds(10),
-           const std::vector<std::pair<std::string, std::string>>& headers = {});
+           const std::vector<std::pair<std::string, std::string>>& headers = {},
+           std::optional<TlsTrust> tls = std::nullopt);
   ~WsClient();
   WsClient(const WsClient&) = delete;
   WsClient& operator=(const WsClient&) = delete;
