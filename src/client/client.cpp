@@ -349,9 +349,10 @@ struct WsConn {
 
 template <class Next>
 struct WsConnOver final : WsConn {
+  static constexpr bool kTls = std::is_same_v<Next, TlsStream>;
   asio::io_context ioc{1};
-  std::unique_ptr<asio::ssl::context> tls_ctx;  // wss:// only
-  std::optional<websocket::stream<Next>> ws_slot;
+  std::unique_ptr<asio::ssl::context> tls_ctx;  // wss:// only; declared before the stream on it
+  websocket::stream<Next> ws;
   beast::flat_buffer buffer;
   /// A read stays in flight across read() calls that time out, so that no frame is lost and
   /// the stream is never left with a cancelled (and thus unusable) read.
@@ -360,22 +361,21 @@ struct WsConnOver final : WsConn {
   boost::system::error_code read_ec;
   bool close_done = false;
 
-  explicit WsConnOver(const std::optional<TlsTrust>& trust) {
-    if constexpr (std::is_same_v<Next, TlsStream>) {
-      tls_ctx = make_tls_context(*trust);
-      ws_slot.emplace(ioc, *tls_ctx);
+  explicit WsConnOver(const std::optional<TlsTrust>& trust)
+      : tls_ctx(kTls ? make_tls_context(*trust) : nullptr), ws(make_stream()) {}
+
+  websocket::stream<Next> make_stream() {
+    if constexpr (kTls) {
+      return websocket::stream<Next>(ioc, *tls_ctx);
     } else {
-      ws_slot.emplace(ioc);
+      return websocket::stream<Next>(ioc);
     }
   }
 
-  websocket::stream<Next>& ws_stream() { return *ws_slot; }
-
   void connect(const std::string& host, unsigned short port, const std::string& target,
                std::chrono::milliseconds timeout, const std::vector<std::pair<std::string, std::string>>& headers) {
-    auto& ws = ws_stream();
     auto& lowest = beast::get_lowest_layer(ws);
-    if constexpr (std::is_same_v<Next, TlsStream>) {
+    if constexpr (kTls) {
       try {
         connect_tls(ioc, ws.next_layer(), host, port, timeout);
       } catch (...) {
@@ -424,7 +424,7 @@ struct WsConnOver final : WsConn {
 
   /// Closes the socket at once and lets any pending handler finish.
   void abort() override {
-    auto& lowest = beast::get_lowest_layer(ws_stream());
+    auto& lowest = beast::get_lowest_layer(ws);
     boost::system::error_code ec;
     lowest.socket().shutdown(tcp::socket::shutdown_both, ec);
     lowest.close();
@@ -436,7 +436,7 @@ struct WsConnOver final : WsConn {
   void start_read() {
     read_pending = true;
     read_done = false;
-    ws_stream().async_read(buffer, [this](const boost::system::error_code& ec, std::size_t) {
+    ws.async_read(buffer, [this](const boost::system::error_code& ec, std::size_t) {
       read_ec = ec;
       read_done = true;
     });
@@ -450,7 +450,7 @@ struct WsConnOver final : WsConn {
       closed = true;
       // The server's close code, also when the teardown after it failed (a TLS peer that
       // hung up without its close_notify).
-      if (const auto code = ws_stream().reason().code; code != websocket::close_code::none)
+      if (const auto code = ws.reason().code; code != websocket::close_code::none)
         close_code = static_cast<int>(code);
       return std::nullopt;
     }
@@ -479,7 +479,6 @@ struct WsConnOver final : WsConn {
   void close() override {
     if (closed) return;
     close_done = false;
-    auto& ws = ws_stream();
     ws.async_close(websocket::close_code::normal,
                    [this](const boost::system::error_code&) { close_done = true; });
     auto deadline = Clock::now() + std::chrono::seconds(2);

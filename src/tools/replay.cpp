@@ -79,7 +79,6 @@ struct Options {
   std::string county;    // a directory written by xiaonao-county: alerts that fuse with it
   double unit_reports = -1;  // seconds between a county unit's position reports; -1: 30 with --county
   std::optional<xiaonao::client::TlsTrust> tls;  // https://: whom to trust (--ca FILE, else the system's CAs)
-  std::string ca_file;
 };
 
 [[noreturn]] void usage(const char* msg = nullptr) {
@@ -130,6 +129,7 @@ void parse_url(const std::string& url, Options& o) {
 
 Options parse_args(int argc, char** argv) {
   Options o;
+  std::string ca_file;
   bool have_url = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -165,7 +165,7 @@ Options parse_args(int argc, char** argv) {
       } else if (a == "--api-key") {
         o.api_key = value();
       } else if (a == "--ca") {
-        o.ca_file = value();
+        ca_file = value();
       } else if (a == "--watch") {
         o.watch = true;
       } else if (a == "--since") {
@@ -182,8 +182,8 @@ Options parse_args(int argc, char** argv) {
   }
   if (!have_url) usage("--url is required");
   if (o.since >= 0 && !o.watch) usage("--since goes with --watch");
-  if (!o.ca_file.empty() && !o.tls) usage("--ca goes with an https:// URL");
-  if (o.tls) o.tls->ca_file = o.ca_file;
+  if (!ca_file.empty() && !o.tls) usage("--ca goes with an https:// URL");
+  if (o.tls) o.tls->ca_file = ca_file;
   if (o.unit_reports >= 0 && o.county.empty()) usage("--unit-reports goes with --county");
   if (o.unit_reports < 0) o.unit_reports = o.county.empty() ? 0 : 30;
   if (o.api_key.empty()) {

@@ -124,6 +124,19 @@ class Fusion : public IntegrationTest {
     return wait_fused_view(http, id, query);
   }
 
+  /// One unlabelled metric of the server (-1 when absent).
+  static double metric(ApiClient& http, const char* name) {
+    return metric_value(http.get("/metrics").body, name).value_or(-1);
+  }
+
+  /// Waits, at most 60 s, until the reference copy in memory has loaded more than `after` times.
+  static bool reloaded_after(ApiClient& http, double after) {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (metric(http, "xiaonao_reference_reloads_total") <= after && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(20ms);
+    return metric(http, "xiaonao_reference_reloads_total") > after;
+  }
+
   static std::vector<std::string> ids_of(const json& list, const char* key = "id") {
     std::vector<std::string> out;
     for (const auto& e : list) out.push_back(e[key].get<std::string>());
@@ -935,11 +948,7 @@ TEST_F(Fusion, ReferenceChangesReachTheNextAlertAtOnce) {
   build_county();
   Server& server = start_fusing();
   ApiClient http(server.port());
-  const auto metric = [&](const char* name) { return metric_value(http.get("/metrics").body, name).value_or(-1); };
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (metric("xiaonao_reference_reloads_total") < 1 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
-  ASSERT_GE(metric("xiaonao_reference_reloads_total"), 1) << "the copy never loaded";
+  ASSERT_TRUE(reloaded_after(http, 0)) << "the copy never loaded";
 
   json a = make_alert("noise");
   a["location"] = located_at(0, 0);
@@ -948,7 +957,7 @@ TEST_F(Fusion, ReferenceChangesReachTheNextAlertAtOnce) {
   EXPECT_EQ(v["location"]["address_id"], "A1");
   EXPECT_EQ(v["zone"]["id"], "Z1");
   EXPECT_EQ(ids_of(v["cameras"]), (std::vector<std::string>{"C1", "C4", "CM", "C2"}));
-  const double stale_before = metric("xiaonao_reference_stale_batches_total");
+  const double stale_before = metric(http, "xiaonao_reference_stale_batches_total");
 
   // Changed behind the server's back: a new camera at P, C1 offline, Z1 moved to another station.
   sql().exec("INSERT INTO cameras (id, name, bearing_deg, fov_deg, range_m, stream_url, online, geog) VALUES"
@@ -962,17 +971,15 @@ TEST_F(Fusion, ReferenceChangesReachTheNextAlertAtOnce) {
   EXPECT_EQ(v["incident"]["station_id"], "S02");
 
   // The copy catches up, and alerts are fused from it again with the same answers.
-  while (metric("xiaonao_reference_reloads_total") < 2 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
-  EXPECT_GE(metric("xiaonao_reference_reloads_total"), 2);
-  const double stale_after_reload = metric("xiaonao_reference_stale_batches_total");
+  EXPECT_TRUE(reloaded_after(http, 1));
+  const double stale_after_reload = metric(http, "xiaonao_reference_stale_batches_total");
   EXPECT_LE(stale_before, stale_after_reload);
   json c = make_alert("gambling");
   c["location"] = located_at(-1, 1);
   v = fused_view(server.port(), post(server.port(), c)["incident_id"]);
   EXPECT_EQ(ids_of(v["cameras"]), (std::vector<std::string>{"C9", "C4", "CM", "C2"}));
   EXPECT_EQ(v["incident"]["station_id"], "S02");
-  EXPECT_EQ(metric("xiaonao_reference_stale_batches_total"), stale_after_reload) << "fused from the copy";
+  EXPECT_EQ(metric(http, "xiaonao_reference_stale_batches_total"), stale_after_reload) << "fused from the copy";
 }
 
 // A picture behind the tables is caught by the intake batch's own version read, without a
@@ -983,18 +990,14 @@ TEST_F(Fusion, AStalePictureIsCaughtByTheBatchThatReadsIt) {
   build_county();
   Server& server = start_fusing({{"XIAONAO_DB_WRITER_THREADS", "1"}});
   ApiClient http(server.port());
-  const auto metric = [&](const char* name) { return metric_value(http.get("/metrics").body, name).value_or(-1); };
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (metric("xiaonao_reference_reloads_total") < 1 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
-  ASSERT_GE(metric("xiaonao_reference_reloads_total"), 1) << "the copy never loaded";
+  ASSERT_TRUE(reloaded_after(http, 0)) << "the copy never loaded";
 
   json a = make_alert("noise");
   a["location"] = located_at(0, 0);
   auto v = fused_view(server.port(), post(server.port(), a)["incident_id"]);
   EXPECT_EQ(v["incident"]["station_id"], "S01");
-  const double stale_before = metric("xiaonao_reference_stale_batches_total");
-  const double reloads_before = metric("xiaonao_reference_reloads_total");
+  const double stale_before = metric(http, "xiaonao_reference_stale_batches_total");
+  const double reloads_before = metric(http, "xiaonao_reference_reloads_total");
 
   // Z1 moves to S02 behind the copy's back.
   sql().exec("ALTER TABLE zones DISABLE TRIGGER zones_changed");
@@ -1006,17 +1009,15 @@ TEST_F(Fusion, AStalePictureIsCaughtByTheBatchThatReadsIt) {
   v = fused_view(server.port(), post(server.port(), b)["incident_id"]);
   EXPECT_EQ(v["incident"]["station_id"], "S02");
   EXPECT_EQ(v["zone"]["id"], "Z1");
-  EXPECT_EQ(metric("xiaonao_reference_stale_batches_total"), stale_before + 1);
+  EXPECT_EQ(metric(http, "xiaonao_reference_stale_batches_total"), stale_before + 1);
 
   // The batch asked for the reload; once it is done, the copy answers S02 too.
-  while (metric("xiaonao_reference_reloads_total") <= reloads_before && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
-  ASSERT_GT(metric("xiaonao_reference_reloads_total"), reloads_before) << "the stale batch asked for no reload";
+  ASSERT_TRUE(reloaded_after(http, reloads_before)) << "the stale batch asked for no reload";
   json c = make_alert("gambling");
   c["location"] = located_at(-1, 1);
   v = fused_view(server.port(), post(server.port(), c)["incident_id"]);
   EXPECT_EQ(v["incident"]["station_id"], "S02");
-  EXPECT_EQ(metric("xiaonao_reference_stale_batches_total"), stale_before + 1) << "fused from the copy";
+  EXPECT_EQ(metric(http, "xiaonao_reference_stale_batches_total"), stale_before + 1) << "fused from the copy";
 }
 
 TEST_F(Fusion, AFailingFusionNeverCostsTheAlert) {
