@@ -676,7 +676,6 @@ class AsyncSubscribers {
     std::array<char, 64 * 1024> buf;
     std::string early;  // bytes that arrived with the 101
     Parser parser{16 * 1024 * 1024, Parser::Sender::server};
-    std::vector<xiaonao::domain::ws::ClientEvent> events;
     std::string out;      // control frames (pongs, our close reply) being written
     std::string pending;  // control frames waiting for that write
     long long last_seq = -1;
@@ -697,27 +696,35 @@ class AsyncSubscribers {
     });
   }
 
-  // Handles what arrived; false once the connection is over.
+  // Handles what arrived; false once the connection is over. Frames are read where they lie
+  // in the read buffer (FrameParser's sink form): nothing is allocated per frame.
   bool on_bytes(Sub* s, std::string_view bytes) {
-    auto& r = results_[static_cast<std::size_t>(s->id)];
-    const std::int64_t t = now_ns();
-    s->events.clear();
-    const auto error = s->parser.feed(bytes, s->events);
-    for (auto& ev : s->events) {
-      if (ev.op == Opcode::text) {
-        on_frame(sh_, s->id, ev.payload, t, r, s->last_seq);
-      } else if (ev.op == Opcode::ping) {
-        send_control(s, Opcode::ping, ev.payload);
-      } else if (ev.op == Opcode::close) {
-        r.closed = true;
-        r.close_code = ev.code;
-        send_control(s, Opcode::close, {});
-        return false;
+    struct Sink final : Parser::EventSink {
+      AsyncSubscribers& self;
+      Sub* s;
+      SubscriberResult& r;
+      std::int64_t t;
+      bool over = false;
+      Sink(AsyncSubscribers& a, Sub* sub, SubscriberResult& res, std::int64_t at) : self(a), s(sub), r(res), t(at) {}
+      void on_event(const Parser::EventView& ev) override {
+        if (over) return;
+        if (ev.op == Opcode::text) {
+          on_frame(self.sh_, s->id, ev.payload, t, r, s->last_seq);
+        } else if (ev.op == Opcode::ping) {
+          self.send_control(s, Opcode::ping, ev.payload);
+        } else if (ev.op == Opcode::close) {
+          r.closed = true;
+          r.close_code = ev.code;
+          self.send_control(s, Opcode::close, {});
+          over = true;
+        }
       }
-    }
+    } sink(*this, s, results_[static_cast<std::size_t>(s->id)], now_ns());
+    const auto error = s->parser.feed(bytes, sink);
+    if (sink.over) return false;
     if (error) {
-      r.closed = true;
-      r.error = "bad frame from the server (" + std::to_string(error) + ")";
+      sink.r.closed = true;
+      sink.r.error = "bad frame from the server (" + std::to_string(error) + ")";
       return false;
     }
     return true;

@@ -76,7 +76,8 @@ s1=$(bench_metric xiaonao_intake_transaction_seconds_total) r1=$(bench_metric xi
 # What each PostgreSQL process ran last, to name it.
 psql_x -F'|' -c "SELECT pid, left(regexp_replace(query, '\s+', ' ', 'g'), 50) FROM pg_stat_activity" >"$results/names"
 psql_x -F' | ' -c "SELECT calls, round(total_exec_time::numeric, 0), round((total_exec_time / nullif(calls, 0))::numeric, 3),
-  plans, round(total_plan_time::numeric, 0),
+  plans, round(total_plan_time::numeric, 0), jit_functions,
+  round((jit_generation_time + jit_inlining_time + jit_optimization_time + jit_emission_time)::numeric, 0),
   left(regexp_replace(query, '\s+', ' ', 'g'), 80) FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12" \
   >"$results/statements"
 wait "$bpid" || true
@@ -104,5 +105,5 @@ awk -v b0="${b0:-0}" -v b1="${b1:-0}" -v a="$alerts" -v s0="${s0:-0}" -v s1="${s
   if (b > 0) printf "intake batches: %d, %.1f alerts each, %.2f ms each (BEGIN to COMMIT)\n", b, a / b, (s1 - s0) * 1000 / b
   printf "feed listener reads of the events table: %d\n", r1 - r0 }'
 echo
-echo "statements by total execution time (calls | ms | ms/call | plans | planning ms | statement):"
+echo "statements by total execution time (calls | ms | ms/call | plans | planning ms | JIT functions | JIT ms | statement):"
 cat "$results/statements"

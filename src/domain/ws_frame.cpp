@@ -63,23 +63,40 @@ std::uint16_t FrameParser::fail(std::uint16_t code) {
 }
 
 std::uint16_t FrameParser::feed(std::string_view bytes, std::vector<ClientEvent>& out) {
+  struct Copy final : EventSink {
+    std::vector<ClientEvent>& out;
+    explicit Copy(std::vector<ClientEvent>& o) : out(o) {}
+    void on_event(const EventView& ev) override { out.push_back({ev.op, std::string(ev.payload), ev.code}); }
+  } copy(out);
+  return feed(bytes, copy);
+}
+
+std::uint16_t FrameParser::feed(std::string_view bytes, EventSink& sink) {
   if (error_) return error_;
-  buf_.append(bytes);
+  // Whole frames are parsed where they lie: in `bytes` when nothing is held back (the usual
+  // case), else in buf_ with `bytes` appended. Only an incomplete tail is copied.
+  const bool direct = buf_.empty();
+  if (!direct) buf_.append(bytes);
+  const std::string_view data = direct ? bytes : std::string_view(buf_);
   std::size_t pos = 0;
-  while (pos < buf_.size()) {
-    const auto used = parse_one(pos, out);
+  while (pos < data.size()) {
+    const auto used = parse_one(data, pos, sink);
     if (error_) return error_;
     if (used == 0) break;
     pos += used;
   }
-  buf_.erase(0, pos);
+  if (direct) {
+    buf_.assign(bytes.substr(pos));
+  } else {
+    buf_.erase(0, pos);
+  }
   return 0;
 }
 
-std::size_t FrameParser::parse_one(std::size_t pos, std::vector<ClientEvent>& out) {
-  const auto avail = buf_.size() - pos;
+std::size_t FrameParser::parse_one(std::string_view data, std::size_t pos, EventSink& sink) {
+  const auto avail = data.size() - pos;
   if (avail < 2) return 0;
-  const auto* p = reinterpret_cast<const unsigned char*>(buf_.data() + pos);
+  const auto* p = reinterpret_cast<const unsigned char*>(data.data() + pos);
   const bool fin = (p[0] & 0x80) != 0;
   const std::uint8_t op_bits = p[0] & 0x0F;
   const bool masked = (p[1] & 0x80) != 0;
@@ -121,25 +138,27 @@ std::size_t FrameParser::parse_one(std::size_t pos, std::vector<ClientEvent>& ou
   if (masked_) header += 4;  // the masking key
   if (avail < header || avail - header < length) return 0;
 
-  std::string payload(reinterpret_cast<const char*>(p + header), static_cast<std::size_t>(length));
+  std::string_view payload(reinterpret_cast<const char*>(p + header), static_cast<std::size_t>(length));
   if (masked_) {
     const unsigned char* key = p + header - 4;
-    for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(payload[i] ^ key[i & 3]);
+    unmasked_.assign(payload);
+    for (std::size_t i = 0; i < unmasked_.size(); ++i) unmasked_[i] = static_cast<char>(unmasked_[i] ^ key[i & 3]);
+    payload = unmasked_;
   }
   const std::size_t used = header + static_cast<std::size_t>(length);
   if (fin && (op == Opcode::text || op == Opcode::binary)) {
     // A whole message in one frame (nearly all of them): no detour through message_.
-    out.push_back({op, std::move(payload), 0});
+    sink.on_event({op, payload, 0});
     return used;
   }
 
   switch (op) {
     case Opcode::ping:
     case Opcode::pong:
-      out.push_back({op, std::move(payload), 0});
+      sink.on_event({op, payload, 0});
       break;
     case Opcode::close: {
-      ClientEvent ev{Opcode::close, {}, close_code::no_status};
+      EventView ev{Opcode::close, {}, close_code::no_status};
       if (payload.size() == 1) { fail(close_code::protocol_error); return 0; }
       if (payload.size() >= 2) {
         ev.code = static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8) |
@@ -147,7 +166,7 @@ std::size_t FrameParser::parse_one(std::size_t pos, std::vector<ClientEvent>& ou
         if (!is_valid_close_code(ev.code)) { fail(close_code::protocol_error); return 0; }
         ev.payload = payload.substr(2);
       }
-      out.push_back(std::move(ev));
+      sink.on_event(ev);
       break;
     }
     case Opcode::continuation:
@@ -161,7 +180,7 @@ std::size_t FrameParser::parse_one(std::size_t pos, std::vector<ClientEvent>& ou
       message_ += payload;
       if (fin) {
         in_message_ = false;
-        out.push_back({message_op_, std::move(message_), 0});
+        sink.on_event({message_op_, message_, 0});
         message_.clear();
       }
       break;

@@ -80,20 +80,40 @@ class FrameParser {
   /// the error are still appended.
   std::uint16_t feed(std::string_view bytes, std::vector<ClientEvent>& out);
 
+  /// One completed event, seen in place: `payload` points into `bytes` (an unmasked frame that
+  /// arrived whole in one piece), or into the parser's own buffers, and is valid only during
+  /// the call to EventSink::on_event.
+  struct EventView {
+    Opcode op;
+    std::string_view payload;
+    std::uint16_t code;  ///< for close, as in ClientEvent
+  };
+  class EventSink {
+   public:
+    virtual void on_event(const EventView& ev) = 0;
+
+   protected:
+    ~EventSink() = default;
+  };
+  /// The same, handing each event to `sink` without copying it: a reader of many frames (the
+  /// benchmark's subscribers, 300,000 a second) allocates nothing per frame.
+  std::uint16_t feed(std::string_view bytes, EventSink& sink);
+
   /// The code of the first error, or 0.
   std::uint16_t error() const { return error_; }
   /// Bytes held back waiting for the rest of a frame (at most a header plus max_message).
   std::size_t buffered() const { return buf_.size(); }
 
  private:
-  // Returns bytes consumed from buf_ starting at `pos` (0 = needs more input); sets error_.
-  std::size_t parse_one(std::size_t pos, std::vector<ClientEvent>& out);
+  // Returns bytes consumed from `data` starting at `pos` (0 = needs more input); sets error_.
+  std::size_t parse_one(std::string_view data, std::size_t pos, EventSink& sink);
   std::uint16_t fail(std::uint16_t code);
 
   std::size_t max_message_;
   bool masked_;                 // frames must be masked (from a client) or must not be (from a server)
   std::string buf_;             // unparsed input
   std::string message_;         // fragments of a data message received so far
+  std::string unmasked_;        // a masked frame's payload, unmasked
   Opcode message_op_{Opcode::text};
   bool in_message_{false};
   std::uint16_t error_{0};

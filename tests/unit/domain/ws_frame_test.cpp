@@ -227,5 +227,34 @@ TEST(WsFrameParse, ServerSideFramesMustBeUnmasked) {
   EXPECT_EQ(q.feed(client_frame(Opcode::text, "masked"), out), close_code::protocol_error);
 }
 
+// The sink form reads whole frames where they lie: a frame that arrived in one piece is seen
+// inside the caller's bytes (no copy); one cut across two reads is seen whole, once.
+TEST(WsFrameParse, TheSinkSeesWholeFramesInPlace) {
+  struct Seen final : FrameParser::EventSink {
+    std::string_view bytes;
+    std::vector<ClientEvent> events;
+    std::vector<bool> in_place;
+    void on_event(const FrameParser::EventView& ev) override {
+      events.push_back({ev.op, std::string(ev.payload), ev.code});
+      in_place.push_back(ev.payload.data() >= bytes.data() && ev.payload.data() < bytes.data() + bytes.size());
+    }
+  } seen;
+  std::string stream;
+  append_frame(stream, Opcode::text, "first");
+  append_frame(stream, Opcode::text, "second");
+  const auto cut = stream.size() - 3;  // inside "second"
+  FrameParser p(4096, FrameParser::Sender::server);
+  seen.bytes = std::string_view(stream).substr(0, cut);
+  ASSERT_EQ(p.feed(seen.bytes, seen), 0);
+  EXPECT_EQ(p.buffered(), cut - 7);  // the cut frame's header and the 3 bytes of it so far
+  seen.bytes = std::string_view(stream).substr(cut);
+  ASSERT_EQ(p.feed(seen.bytes, seen), 0);
+  EXPECT_EQ(p.buffered(), 0u);
+  ASSERT_EQ(seen.events.size(), 2u);
+  EXPECT_EQ(seen.events[0], (ClientEvent{Opcode::text, "first", 0}));
+  EXPECT_EQ(seen.events[1], (ClientEvent{Opcode::text, "second", 0}));
+  EXPECT_EQ(seen.in_place, (std::vector<bool>{true, false}));
+}
+
 }  // namespace
 }  // namespace xiaonao::domain::ws
