@@ -173,7 +173,7 @@ struct Addresses::Impl {
   bool fuzzy_ready;
   std::vector<Address> all;  ///< by id after build()
   std::vector<Pending> pending;
-  trigram::Index norms;      ///< all[i]'s normalised text is norms.text(i)
+  trigram::Index norms;      ///< all[i]'s normalised text is norms.text(i); its aliases follow, in group i
   std::unordered_map<std::string_view, std::uint32_t> by_norm;  ///< views into `norms`
   std::unordered_map<std::string, std::uint32_t> by_alias;
 
@@ -204,6 +204,10 @@ void Addresses::build() {
     m.norms.add(m.pending[i].norm);
   }
   m.all = std::move(sorted);
+  // Each alias after every standard text, in its address's group: the fuzzy match scores an
+  // address by the best of its texts, as the locate statement does with address_aliases (021).
+  for (std::uint32_t k = 0; k < order.size(); ++k)
+    for (const auto& alias : m.pending[order[k]].aliases) m.norms.add(alias, k);
   m.norms.build();
   // In id order, so the first to claim a text is the smallest id.
   for (std::uint32_t k = 0; k < order.size(); ++k) {

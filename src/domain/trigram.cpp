@@ -172,8 +172,11 @@ float similarity(const Set& a, const Set& b) {
 
 Index::Index(CharRules rules) : rules_(std::move(rules)) {}
 
-void Index::add(std::string_view t) {
+void Index::add(std::string_view t) { add(t, size()); }
+
+void Index::add(std::string_view t, std::size_t group) {
   const auto i = static_cast<std::uint64_t>(size());
+  groups_.push_back(static_cast<std::uint32_t>(group));
   arena_.append(t);
   starts_.push_back(static_cast<std::uint32_t>(arena_.size()));
   const auto set = trigrams(t, rules_);
@@ -229,9 +232,16 @@ std::vector<Match> Index::best(std::string_view query, std::size_t limit, double
   const auto before = [](const Match& a, const Match& b) {
     return a.score > b.score || (a.score == b.score && a.index < b.index);
   };
+  // `top` holds each group once, with its best text's score so far. A text whose bound cannot
+  // beat the last of a full `top` cannot change it: were its group in `top`, that group's
+  // score is already at least the last one's.
   const auto offer = [&](const Match& m) {
     if (static_cast<double>(m.score) < floor) return;
-    if (top.size() == limit) {
+    const auto same = std::find_if(top.begin(), top.end(), [&](const Match& t) { return t.index == m.index; });
+    if (same != top.end()) {
+      if (!before(m, *same)) return;
+      top.erase(same);
+    } else if (top.size() == limit) {
       if (!before(m, top.back())) return;
       top.pop_back();
     }
@@ -244,7 +254,7 @@ std::vector<Match> Index::best(std::string_view query, std::size_t limit, double
   }
   std::sort(seeds.begin(), seeds.end());
   seeds.erase(std::unique(seeds.begin(), seeds.end()), seeds.end());
-  for (const auto t : seeds) offer({t, similarity(q, trigrams(text(t), rules_))});
+  for (const auto t : seeds) offer({groups_[t], similarity(q, trigrams(text(t), rules_))});
   const double threshold = top.size() == limit ? std::max(floor, static_cast<double>(top.back().score)) : floor;
   std::size_t skip = 0;
   while (static_cast<double>(skip + 1) < threshold * static_cast<double>(nq) * (1.0 - 1e-6)) ++skip;
@@ -274,11 +284,11 @@ std::vector<Match> Index::best(std::string_view query, std::size_t limit, double
     if (top.size() == limit && bucket_bound < top.back().score) break;
     for (const auto t : by_count[n]) {
       const std::size_t size = sizes_[t];
-      const Match bound{t, calcsml(std::min(reach, size), nq, size)};
+      const Match bound{groups_[t], calcsml(std::min(reach, size), nq, size)};
       if (static_cast<double>(bound.score) < floor) continue;
       if (top.size() == limit && !before(bound, top.back())) continue;
       if (std::binary_search(seeds.begin(), seeds.end(), t)) continue;  // scored already
-      offer({t, similarity(q, trigrams(text(t), rules_))});
+      offer({groups_[t], similarity(q, trigrams(text(t), rules_))});
     }
   }
   return top;

@@ -73,52 +73,74 @@ LEFT JOIN LATERAL (
 ) ax ON true
 LEFT JOIN LATERAL (
   -- Fast candidates for a text with a slip (a dropped, doubled or swapped character): such a
-  -- text keeps its first or its last (n-2)/2 characters intact, so the addresses that start
-  -- with the one or end with the other (and, narrower, with its first or last three quarters)
-  -- are ranked by similarity. "Starts with p" is written as the range p <= norm < p || U+10FFFF in the
-  -- pattern (byte-wise) order, which the text_pattern_ops btrees of 010 serve with p taken
-  -- from the outer row (a LIKE pattern is indexable only when it is a constant).
-  SELECT json_agg(json_build_object('address_id', f.id, 'text', f.text, 'score', round(f.s::numeric, 3),
-                                    'lon', ST_X(f.geog::geometry), 'lat', ST_Y(f.geog::geometry))
+  -- text keeps its first or its last (n-2)/2 characters intact, so the standard texts and the
+  -- aliases (021) that start with the one or end with the other (and, narrower, with its first
+  -- or last three quarters) are ranked by similarity, an address by the best of its texts.
+  -- "Starts with p" is written as the range p <= norm < p || U+10FFFF in the pattern (byte-wise)
+  -- order, which the text_pattern_ops btrees of 010 and 021 serve with p taken from the outer
+  -- row (a LIKE pattern is indexable only when it is a constant). The gate sits in `h`: when it
+  -- gives no row, none of the scans runs.
+  SELECT json_agg(json_build_object('address_id', f.id, 'text', a.text, 'score', round(f.s::numeric, 3),
+                                    'lon', ST_X(a.geog::geometry), 'lat', ST_Y(a.geog::geometry))
                   ORDER BY f.s DESC, f.id) AS cands,
          max(f.s) AS best
-  FROM (SELECT c.id, c.text, c.geog, similarity(c.norm, i.addr) AS s
+  FROM (SELECT c.id, max(similarity(c.norm, i.addr)) AS s
         FROM (SELECT left(i.addr, greatest((length(i.addr) - 2) / 2, 1)) AS first_half,
                      left(reverse(i.addr), greatest((length(i.addr) - 2) / 2, 1)) AS last_half,
                      left(i.addr, length(i.addr) * 3 / 4) AS first_three_quarters,
-                     left(reverse(i.addr), length(i.addr) * 3 / 4) AS last_three_quarters) h,
-             LATERAL ((SELECT id, text, geog, norm FROM addresses
-               WHERE i.addr IS NOT NULL AND i.lon IS NULL AND m.id IS NULL AND ax.id IS NULL
-                 AND norm ~>=~ h.first_half AND norm ~<~ (h.first_half || chr(1114111)) LIMIT 500)
+                     left(reverse(i.addr), length(i.addr) * 3 / 4) AS last_three_quarters,
+                     length(i.addr) >= 8 AS long_enough
+              WHERE i.addr IS NOT NULL AND i.lon IS NULL AND m.id IS NULL AND ax.id IS NULL) h,
+             LATERAL ((SELECT id, norm FROM addresses
+                       WHERE norm ~>=~ h.first_half AND norm ~<~ (h.first_half || chr(1114111)) LIMIT 500)
               UNION
-              (SELECT id, text, geog, norm FROM addresses
-               WHERE i.addr IS NOT NULL AND i.lon IS NULL AND m.id IS NULL AND ax.id IS NULL
-                 AND reverse(norm) ~>=~ h.last_half AND reverse(norm) ~<~ (h.last_half || chr(1114111)) LIMIT 500)
+              (SELECT id, norm FROM addresses
+               WHERE reverse(norm) ~>=~ h.last_half AND reverse(norm) ~<~ (h.last_half || chr(1114111)) LIMIT 500)
               UNION
-              (SELECT id, text, geog, norm FROM addresses
-               WHERE i.addr IS NOT NULL AND i.lon IS NULL AND m.id IS NULL AND ax.id IS NULL
-                 AND length(i.addr) >= 8
+              (SELECT id, norm FROM addresses
+               WHERE h.long_enough
                  AND norm ~>=~ h.first_three_quarters AND norm ~<~ (h.first_three_quarters || chr(1114111)) LIMIT 100)
               UNION
-              (SELECT id, text, geog, norm FROM addresses
-               WHERE i.addr IS NOT NULL AND i.lon IS NULL AND m.id IS NULL AND ax.id IS NULL
-                 AND length(i.addr) >= 8
-                 AND reverse(norm) ~>=~ h.last_three_quarters
+              (SELECT id, norm FROM addresses
+               WHERE h.long_enough AND reverse(norm) ~>=~ h.last_three_quarters
+                 AND reverse(norm) ~<~ (h.last_three_quarters || chr(1114111)) LIMIT 100)
+              UNION
+              (SELECT address_id, norm FROM address_aliases
+               WHERE norm ~>=~ h.first_half AND norm ~<~ (h.first_half || chr(1114111)) LIMIT 500)
+              UNION
+              (SELECT address_id, norm FROM address_aliases
+               WHERE reverse(norm) ~>=~ h.last_half AND reverse(norm) ~<~ (h.last_half || chr(1114111)) LIMIT 500)
+              UNION
+              (SELECT address_id, norm FROM address_aliases
+               WHERE h.long_enough
+                 AND norm ~>=~ h.first_three_quarters AND norm ~<~ (h.first_three_quarters || chr(1114111)) LIMIT 100)
+              UNION
+              (SELECT address_id, norm FROM address_aliases
+               WHERE h.long_enough AND reverse(norm) ~>=~ h.last_three_quarters
                  AND reverse(norm) ~<~ (h.last_three_quarters || chr(1114111)) LIMIT 100)) c
+        GROUP BY c.id
         ORDER BY s DESC, c.id LIMIT 5) f
+  JOIN addresses a ON a.id = f.id
   WHERE f.s >= 0.2
 ) ff ON true
 LEFT JOIN LATERAL (
   -- Only when the fast candidates hold nothing usable (none at or above the minimum score $2):
-  -- the trigram KNN walk (009), which finds a text garbled anywhere but reads much more of the
-  -- index (a hundred milliseconds and more at 200,000 addresses).
-  SELECT json_agg(json_build_object('address_id', f.id, 'text', f.text, 'score', round(f.s::numeric, 3),
-                                    'lon', ST_X(f.geog::geometry), 'lat', ST_Y(f.geog::geometry))
+  -- the trigram KNN walks over the standard texts (009) and the aliases (021), which find a
+  -- text garbled anywhere but read much more of the index (a hundred milliseconds and more at
+  -- 200,000 addresses). The twenty nearest aliases, as an address may have several (when one
+  -- address has more than that close to the text, this misses others: a fast path, not exact).
+  SELECT json_agg(json_build_object('address_id', f.id, 'text', a.text, 'score', round(f.s::numeric, 3),
+                                    'lon', ST_X(a.geog::geometry), 'lat', ST_Y(a.geog::geometry))
                   ORDER BY f.s DESC, f.id) AS cands
-  FROM (SELECT id, text, geog, similarity(norm, i.addr) AS s FROM addresses
-        WHERE i.addr IS NOT NULL AND i.lon IS NULL AND m.id IS NULL AND ax.id IS NULL
-          AND coalesce(ff.best, 0) < $2::float8
-        ORDER BY norm <-> i.addr LIMIT 5) f
+  FROM (SELECT c.id, max(similarity(c.norm, i.addr)) AS s
+        FROM (SELECT WHERE i.addr IS NOT NULL AND i.lon IS NULL AND m.id IS NULL AND ax.id IS NULL
+                       AND coalesce(ff.best, 0) < $2::float8) g,
+             LATERAL ((SELECT id, norm FROM addresses ORDER BY norm <-> i.addr LIMIT 5)
+                      UNION ALL
+                      (SELECT address_id, norm FROM address_aliases ORDER BY norm <-> i.addr LIMIT 20)) c
+        GROUP BY c.id
+        ORDER BY s DESC, c.id LIMIT 5) f
+  JOIN addresses a ON a.id = f.id
   WHERE f.s >= 0.2
 ) fs ON true
 LEFT JOIN LATERAL (

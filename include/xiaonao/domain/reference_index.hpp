@@ -126,13 +126,14 @@ class Addresses {
 
   struct Scored {
     const Address* address;
-    float score;  ///< pg_trgm similarity(norm, query)
+    float score;  ///< pg_trgm similarity(text, query), the best over its norm and alias norms
   };
   /// Whether `fuzzy` answers as pg_trgm would in this database.
   bool fuzzy_ready() const;
-  /// The at most `limit` addresses whose normalised text is most similar to `norm` with a
-  /// similarity of at least `floor`: best first, equal scores by id. Over every address (the
-  /// SQL look-up, for speed, ranks only addresses that share a first or last part).
+  /// The at most `limit` addresses whose normalised text or one of whose aliases is most
+  /// similar to `norm` (an address scores as the best of them) with a similarity of at least
+  /// `floor`: best first, equal scores by id. Over every address (the SQL look-up, for speed,
+  /// ranks only texts that share a first or last part).
   std::vector<Scored> fuzzy(const std::string& norm, std::size_t limit, double floor) const;
   std::size_t size() const;
 

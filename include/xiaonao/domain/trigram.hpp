@@ -46,7 +46,8 @@ Set trigrams(std::string_view text, const CharRules& rules);
 /// pg_trgm's similarity of two trigram sets.
 float similarity(const Set& a, const Set& b);
 
-/// A match: the text's position in the order of `Index::add`, and its similarity.
+/// A match: the group of the best-matching text (by default the text's position in the order
+/// of `Index::add`), and that text's similarity.
 struct Match {
   std::size_t index;
   float score;
@@ -56,13 +57,17 @@ struct Match {
 class Index {
  public:
   explicit Index(CharRules rules);
-  /// Adds a text; its position is the number of texts added before it.
+  /// Adds a text; its position is the number of texts added before it, and it is its own group.
   void add(std::string_view text);
+  /// Adds a text in `group`: several texts of one thing (an address and its aliases) score as
+  /// the thing, with the best of their similarities.
+  void add(std::string_view text, std::size_t group);
   /// Builds the inverted lists; call once, after the last `add` and before `best`.
   void build();
-  /// The at most `limit` texts most similar to `query` whose similarity (as a double) is at
-  /// least `floor`: best first, equal scores by position. Exact: the same answer as computing
-  /// `similarity` against every text, found through the rarer trigrams' lists.
+  /// The at most `limit` groups most similar to `query` (a group's similarity is its best
+  /// text's) whose similarity (as a double) is at least `floor`: best first, equal scores by
+  /// group. Exact: the same answer as computing `similarity` against every text, found through
+  /// the rarer trigrams' lists.
   std::vector<Match> best(std::string_view query, std::size_t limit, double floor) const;
   std::size_t size() const { return starts_.empty() ? 0 : starts_.size() - 1; }
   const CharRules& rules() const { return rules_; }
@@ -74,6 +79,7 @@ class Index {
   std::string arena_;                        ///< the texts, back to back
   std::vector<std::uint32_t> starts_{0};     ///< text i is arena_[starts_[i], starts_[i+1])
   std::vector<std::uint32_t> sizes_;         ///< |trigrams(text i)|
+  std::vector<std::uint32_t> groups_;        ///< the group of text i
   std::vector<std::uint64_t> pending_;       ///< (trigram << 32 | text) until build()
   std::vector<std::uint32_t> codes_;         ///< distinct trigrams, ascending
   std::vector<std::uint32_t> list_starts_;   ///< list of codes_[k] is postings_[list_starts_[k], [k+1])

@@ -99,5 +99,53 @@ TEST(TrigramIndex, BestIsTheBruteForceTopList) {
   }
 }
 
+// Texts in groups (an address and its aliases): each group scores as its best text, appears
+// once, and the list is the brute-force one over groups. Groups are given out of order and
+// some texts repeat within a group or across groups.
+TEST(TrigramIndex, GroupsScoreAsTheirBestText) {
+  const auto rules = CharRules::of_locale("C.UTF-8").value_or(CharRules::ascii());
+  const std::vector<std::string> pieces{"城关镇", "人民路", "解放街", "1", "2", "3", "号", "栋", "单元", "新村", "东", "西"};
+  std::mt19937 rng(20261128);
+  const auto random_text = [&] {
+    std::string s;
+    const auto n = 1 + rng() % 6;
+    for (unsigned k = 0; k < n; ++k) s += pieces[rng() % pieces.size()];
+    return s;
+  };
+  constexpr std::size_t kGroups = 1500;
+  std::vector<std::vector<std::string>> groups(kGroups);
+  for (auto& g : groups) g.push_back(random_text());
+  Index index(rules);
+  for (std::size_t i = 0; i < kGroups; ++i) index.add(groups[i][0], i);
+  for (int k = 0; k < 2000; ++k) {
+    const auto g = rng() % kGroups;
+    groups[g].push_back(rng() % 10 == 0 ? groups[rng() % kGroups][0] : random_text());
+    index.add(groups[g].back(), g);
+  }
+  index.build();
+  for (int q = 0; q < 300; ++q) {
+    const auto query = random_text() + (q % 2 ? "号" : "");
+    const double floor = q % 3 ? 0.2 : 0.4;
+    const std::size_t limit = 1 + q % 6;
+    const auto qs = trigrams(query, rules);
+    std::vector<Match> want;
+    for (std::size_t g = 0; g < kGroups; ++g) {
+      float best = 0;
+      for (const auto& t : groups[g]) best = std::max(best, similarity(qs, trigrams(t, rules)));
+      if (static_cast<double>(best) >= floor) want.push_back({g, best});
+    }
+    std::sort(want.begin(), want.end(), [](const Match& a, const Match& b) {
+      return a.score > b.score || (a.score == b.score && a.index < b.index);
+    });
+    if (want.size() > limit) want.resize(limit);
+    const auto got = index.best(query, limit, floor);
+    ASSERT_EQ(got.size(), want.size()) << query;
+    for (std::size_t k = 0; k < got.size(); ++k) {
+      EXPECT_EQ(got[k].index, want[k].index) << query << " #" << k;
+      EXPECT_EQ(got[k].score, want[k].score) << query << " #" << k;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace xiaonao::domain::trigram
