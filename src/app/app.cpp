@@ -293,7 +293,8 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   // each takes security.argon2_memory_kib).
   net::thread_pool hashing(2);
   http::Server server(ioc, http::Context{cfg, pool, writer, hub, metrics, categories, credentials, guard, &positions,
-                                          cfg.loop.order_writer_threads > 0 ? &order_writer : nullptr, &hashing},
+                                          cfg.loop.order_writer_threads > 0 ? &order_writer : nullptr, &hashing,
+                                          cfg.fusion.reference_in_memory ? &reference : nullptr},
                       tls);
   edge = &server;
   unsigned short port = 0;

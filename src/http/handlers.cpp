@@ -210,6 +210,7 @@ void readyz(Context& ctx, Call& call, Reply reply) {
   const auto not_ready = [](const std::string& reason) {
     return json_response(503, json{{"status", "not_ready"}, {"reason", reason}}.dump());
   };
+  if (ctx.reference && !ctx.reference->first_load_tried()) return (*shared_reply)(not_ready("reference data loading"));
   const bool queued = ctx.pool.submit([shared_reply, not_ready, rid = call.request_id](pqxx::connection* c) {
     if (!c) return (*shared_reply)(not_ready("database unreachable"));
     try {

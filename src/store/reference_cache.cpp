@@ -148,6 +148,7 @@ void ReferenceCache::run() {
         std::lock_guard lk(mu_);
         index_ = next;
       }
+      tried_ = true;
       ++reloads_;
       log::info("reference.loaded",
                 {{"version", next->version_sum()},
@@ -161,6 +162,7 @@ void ReferenceCache::run() {
     } catch (const std::exception& e) {
       if (is_connection_error(e)) conn.reset();
       log::warn("reference.load_failed", {{"error", e.what()}});
+      tried_ = true;
       // Fusion goes on with SQL meanwhile; the next stale batch or notification asks again,
       // and so does this, after a pause.
       std::unique_lock lk(mu_);

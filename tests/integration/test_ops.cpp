@@ -131,6 +131,38 @@ TEST_F(Readiness, WithoutMigrationsTheServerRefusesToStartOrIsNotReady) {
       << "/readyz stayed " << http.get("/readyz").status << " after the migrations were applied";
 }
 
+// Until the reference data has been loaded into memory once, intake would fuse from the
+// tables (much slower at a county's size): the instance serves, but does not call itself ready.
+// A lock held on the zones table keeps the first load waiting for as long as the test wants.
+TEST_F(Readiness, NotReadyUntilTheReferenceDataHasLoaded) {
+  pqxx::connection locker(db_conninfo());
+  auto hold = std::make_unique<pqxx::work>(locker);
+  hold->exec0("LOCK TABLE zones IN ACCESS EXCLUSIVE MODE");
+  ServerOptions options;
+  options.wait_ready = false;
+  Server& server = add_server(options);
+  server.start();
+  ApiClient http(server.port());
+  for (int k = 0; k < 3; ++k) {
+    const auto r = http.get("/readyz");
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_NE(r.body.find("reference data loading"), std::string::npos) << r.body;
+    std::this_thread::sleep_for(100ms);
+  }
+  hold->abort();
+  hold.reset();
+  EXPECT_TRUE(wait_until([&] { return http.get("/readyz").status == 200; }, 30s))
+      << "/readyz stayed " << http.get("/readyz").body << " after the lock was released";
+  // Without the copy in memory there is nothing to wait for.
+  server.terminate();
+  hold = std::make_unique<pqxx::work>(locker);
+  hold->exec0("LOCK TABLE zones IN ACCESS EXCLUSIVE MODE");
+  ServerOptions tables_only;
+  tables_only.env = {{"XIAONAO_FUSION_REFERENCE_IN_MEMORY", "false"}};
+  Server& second = start_server(tables_only);
+  EXPECT_EQ(ApiClient(second.port()).get("/readyz").status, 200);
+}
+
 TEST_F(Readiness, DatabaseOutageGives503AndTheServerRecoversWithoutGaps) {
   Server& a = start_server();
   Server& b = start_server();  // a second instance: its feed needs NOTIFY (or its poll) back

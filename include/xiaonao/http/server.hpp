@@ -20,6 +20,7 @@
 #include "xiaonao/store/alert_writer.hpp"
 #include "xiaonao/store/db_pool.hpp"
 #include "xiaonao/store/order_writer.hpp"
+#include "xiaonao/store/reference_cache.hpp"
 #include "xiaonao/store/units_store.hpp"
 
 namespace xiaonao::http {
@@ -41,6 +42,9 @@ struct Context {
   /// Where Argon2id runs (a login's check, a new password's hash), holding no database
   /// connection; null: inline, on the thread that asks.
   boost::asio::thread_pool* hashing = nullptr;
+  /// The reference data in memory; null when fusion reads the tables only. /readyz answers 503
+  /// until its first load has been tried.
+  const store::ReferenceCache* reference = nullptr;
 };
 
 /// Something the server can ask to wind down on shutdown.

@@ -41,6 +41,10 @@ class ReferenceCache {
   /// for a reload): what an intake batch calls with the sum its first statement read.
   std::shared_ptr<const domain::reference::Index> current_for(std::int64_t db_version_sum);
 
+  /// Whether the first load has been tried (loaded or failed): until then intake fuses from the
+  /// tables, much slower at a county's size, so /readyz waits for it.
+  bool first_load_tried() const { return tried_; }
+
   std::uint64_t reloads() const { return reloads_; }
   std::uint64_t stale_reads() const { return stale_reads_; }
 
@@ -53,6 +57,7 @@ class ReferenceCache {
   bool stopping_{false};
   std::shared_ptr<const domain::reference::Index> index_;
   std::atomic<std::uint64_t> reloads_{0}, stale_reads_{0};
+  std::atomic<bool> tried_{false};
   std::thread thread_;
 };
 
