@@ -1043,8 +1043,8 @@ int watch_feed(const Options& o) {
     std::fprintf(stderr, "xiaonao-replay: %s\n", what.c_str());
     return 1;
   }
-  std::fprintf(stderr, "xiaonao-replay: watching ws://%s:%u%s (Ctrl-C stops)\n", o.host.c_str(), o.port,
-               target.c_str());
+  std::fprintf(stderr, "xiaonao-replay: watching %s://%s:%u%s (Ctrl-C stops)\n", o.tls ? "wss" : "ws", o.host.c_str(),
+               o.port, target.c_str());
   while (!g_stop.load()) {
     if (auto msg = ws->read(std::chrono::milliseconds(200))) {
       std::fputs(msg->c_str(), stdout);

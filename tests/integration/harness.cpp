@@ -60,13 +60,6 @@ std::string random_hex(std::size_t n) {
   return out;
 }
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 /// Quotes a conninfo value when it needs it.
 std::string conn_quote(const std::string& v) {
@@ -96,6 +89,14 @@ constexpr const char* kTemplate = "xn_template";
 constexpr const char* kTemplateBuild = "xn_template_build";
 
 }  // namespace
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 const char* server_path() { return XIAONAOD_PATH; }
 const char* sql_dir() { return XIAONAO_SQL_DIR; }

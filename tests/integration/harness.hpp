@@ -134,6 +134,9 @@ class Process {
   std::optional<int> exit_;
 };
 
+/// A whole file's bytes ("" when it cannot be read).
+std::string read_file(const std::filesystem::path& path);
+
 /// Runs a command to completion (SIGKILL at the deadline). Returns the exit result (as
 /// Process::wait_for; -1000 on a timeout), stdout and stderr.
 struct RunResult {

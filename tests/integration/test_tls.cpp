@@ -100,6 +100,33 @@ TEST_F(Tls, TheReplayPostsOverHttps) {
   EXPECT_EQ(sql().scalar("SELECT count(*) FROM alerts"), 3);
 }
 
+// --watch follows the feed over wss:// as well: the events before it started (--since 0),
+// then one posted while it watches; SIGTERM ends it cleanly.
+TEST_F(Tls, TheReplayWatchesTheFeedOverWss) {
+  Server& server = start_tls_server();
+  const auto post = [&] {
+    auto r = tls_request(server.port(), cert_.string(), "POST", "/api/v1/alerts", auth_headers(),
+                         make_alert("theft").dump());
+    ASSERT_EQ(r.status, 201) << r.body;
+  };
+  post();
+  const auto out = dir() / "watch.out", err = dir() / "watch.err";
+  Process watch({XIAONAO_REPLAY_PATH, "--url", "https://127.0.0.1:" + std::to_string(server.port()), "--ca",
+                 cert_.string(), "--watch", "--since", "0"},
+                {{"XIAONAO_API_KEY", test_api_key()}}, out, err);
+  const auto received = [&] {
+    std::size_t n = 0;
+    for (std::size_t at = 0; (at = read_file(out).find("\"type\":\"alert.received\"", at)) != std::string::npos; ++at) ++n;
+    return n;
+  };
+  ASSERT_TRUE(wait_until([&] { return received() == 1; }, 30s)) << read_file(out) << read_file(err);
+  post();
+  EXPECT_TRUE(wait_until([&] { return received() == 2; }, 30s)) << read_file(out) << read_file(err);
+  EXPECT_NE(read_file(err).find("watching wss://"), std::string::npos) << read_file(err);
+  watch.signal(SIGTERM);
+  EXPECT_EQ(watch.wait_for(30s), 0) << read_file(err);
+}
+
 TEST_F(Tls, FeedWorksOverWss) {
   Server& server = start_tls_server();
   // 1. Connect, TLS handshake (the certificate checked), WebSocket upgrade with the key.
