@@ -189,7 +189,8 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   // 4. LISTEN/NOTIFY: brings in what other instances commit, and fills any gap.
   store::NotifyListener listener(
       cfg.db.conninfo, cfg.feed.poll_interval_ms, [&hub] { return hub.last_released(); },
-      [&hub](std::vector<domain::Frame> frames) { hub.offer(std::move(frames)); }, &in_flight);
+      [&hub](std::vector<domain::Frame> frames) { hub.offer(std::move(frames)); }, &in_flight,
+      cfg.feed.local_wait_ms);
   // Checked credentials, dropped whenever any instance revokes something.
   service::CredentialCache credentials(std::chrono::milliseconds(cfg.security.credential_cache_ms));
   service::AbuseGuard guard(cfg.security);

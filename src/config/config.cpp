@@ -166,6 +166,7 @@ const std::vector<KeySpec>& key_specs() {
        0, 60000},
       {"feed.poll_interval_ms", [](Config& c) -> Ref { return &c.feed.poll_interval_ms; }, 10,
        600000},
+      {"feed.local_wait_ms", [](Config& c) -> Ref { return &c.feed.local_wait_ms; }, 0, 600000},
       {"db.conninfo", [](Config& c) -> Ref { return &c.db.conninfo; }, 0, 0, check_conninfo},
       {"db.pool_size", [](Config& c) -> Ref { return &c.db.pool_size; }, 1, 64},
       {"db.queue_limit", [](Config& c) -> Ref { return &c.db.queue_limit; }, 1, 1000000},

@@ -1,5 +1,6 @@
 #include "xiaonao/store/notify_listener.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <pqxx/pqxx>
@@ -42,16 +43,19 @@ class ChangeReceiver final : public pqxx::notification_receiver {
 };
 
 constexpr int catch_up_page = 1000;
-// How long a notified seq waits for this instance's own batches in flight before it is read.
-constexpr std::chrono::milliseconds local_wait{250};
+// While it waits for this instance's batches, the listener takes the notifications that arrive
+// this often: a revocation, a category or reference change must not wait for a stuck batch.
+constexpr std::chrono::milliseconds notify_slice{10};
 
 }  // namespace
 
 NotifyListener::NotifyListener(std::string conninfo, int poll_interval_ms,
                                std::function<std::int64_t()> last_published,
-                               std::function<void(std::vector<domain::Frame>)> publish, CommitsInFlight* local)
+                               std::function<void(std::vector<domain::Frame>)> publish, CommitsInFlight* local,
+                               int local_wait_ms)
     : conninfo_(std::move(conninfo)),
       poll_interval_ms_(poll_interval_ms),
+      local_wait_(local_wait_ms),
       last_published_(std::move(last_published)),
       publish_(std::move(publish)),
       local_(local) {}
@@ -111,8 +115,17 @@ void NotifyListener::run() {
       // seq announced is most often that of a local batch whose writer is about to offer its
       // frames (the NOTIFY and the writer's answer leave PostgreSQL together): wait for the
       // local batches begun by now first, a bounded wait (a batch stuck on a lock must not hold
-      // up what other instances commit for long).
-      if (woke && announced > last_published_() && local_) local_->wait_ended(local_->begun(), local_wait);
+      // up what other instances commit for long). Other channels' notifications are taken in
+      // between, as they come.
+      if (woke && announced > last_published_() && local_) {
+        const auto begun = local_->begun();
+        const auto until = std::chrono::steady_clock::now() + local_wait_;
+        while (!stopping_) {
+          const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+          if (left <= std::chrono::milliseconds::zero() || local_->wait_ended(begun, std::min(left, notify_slice))) break;
+          conn->get_notifs();
+        }
+      }
       if (!woke || announced > last_published_()) catch_up();
     } catch (const std::exception& e) {
       log::warn("feed.listener_error", {{"error", e.what()}});

@@ -468,6 +468,38 @@ TEST_F(Security, OpenFeedsCloseWhenTheirCredentialIsRevokedOrExpires) {
   EXPECT_EQ(by_token.close_code(), 4003);
 }
 
+// The notify listener, told of a seq it has not published, waits for this instance's batches in
+// flight (feed.local_wait_ms). A revocation that arrives meanwhile must not wait with it: here a
+// batch is stuck on the merge lock that the test holds, the wait is made a minute long, and
+// the revoked key's feed must still close at once.
+TEST_F(Security, ARevocationIsNotHeldUpByAStuckBatch) {
+  ServerOptions o;
+  o.env = {{"XIAONAO_FEED_LOCAL_WAIT_MS", "60000"}, {"XIAONAO_FUSION_MERGE_RADIUS_M", "200"}};
+  Server& server = start_server(o);
+  const auto r = cli({"apikey", "create", "--name", "watcher", "--sources", "*", "--scopes", "feed:read"});
+  const auto key = r.out.substr(0, r.out.find('\n'));
+  FeedReader by_key(server.port(), "", {{"Authorization", "Bearer " + key}});
+  new_incident(server.port());
+  ASSERT_TRUE(by_key.read_count(2, 30s));
+
+  // Every located alert takes the global merge key in shared mode: held exclusively here, the
+  // next batch waits on it, holding its ticket.
+  pqxx::connection locker(db_conninfo());
+  pqxx::nontransaction(locker).exec("SELECT pg_advisory_lock(7384001)");
+  std::thread stuck([&] { new_incident(server.port()); });
+  EXPECT_TRUE(wait_until([&] {
+    return sql().scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted") > 0;
+  }, 30s));
+  // A seq nobody has published yet: the listener starts its (minute-long) wait for the batch.
+  sql().exec("SELECT pg_notify('xiaonao_feed', '999999999')");
+  ASSERT_EQ(cli({"apikey", "revoke", key.substr(4, 12)}).exit_code, 0);
+  EXPECT_TRUE(by_key.read_until_closed(20s));
+  EXPECT_EQ(by_key.close_code(), 4003);
+
+  pqxx::nontransaction(locker).exec("SELECT pg_advisory_unlock(7384001)");
+  stuck.join();
+}
+
 TEST_F(Security, CorsIsClosedByDefaultAndSecurityHeadersAreSet) {
   ServerOptions o;
   o.env = {{"XIAONAO_SECURITY_CORS_ORIGINS", "https://console.example"}};

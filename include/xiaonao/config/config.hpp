@@ -37,6 +37,7 @@ struct Feed {
   int replay_page = 1000;             ///< events read from the database per replay step
   int slow_close_grace_ms = 5000;     ///< how long a cut-off subscriber gets to take the close frame
   int poll_interval_ms = 1000;        ///< safety poll of the event table when no NOTIFY arrives
+  int local_wait_ms = 250;            ///< a notified seq waits this long for our own batches before it is read
 };
 
 /// Database access.

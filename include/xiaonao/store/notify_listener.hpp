@@ -3,6 +3,7 @@
 /// wake-up, the events table is the truth. Also polls now and then in case a NOTIFY was lost
 /// (for example while the connection was being re-established).
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -27,10 +28,12 @@ class NotifyListener {
  public:
   /// `last_published` tells how far the feed is; `publish` receives frames read from the table.
   /// `local` (may be null): this instance's batches in flight; a notified seq is read from the
-  /// table only once those begun by then have offered their frames and it is still missing.
+  /// table only once those begun by then have offered their frames (or after `local_wait_ms`)
+  /// and it is still missing.
   NotifyListener(std::string conninfo, int poll_interval_ms,
                  std::function<std::int64_t()> last_published,
-                 std::function<void(std::vector<domain::Frame>)> publish, CommitsInFlight* local = nullptr);
+                 std::function<void(std::vector<domain::Frame>)> publish, CommitsInFlight* local = nullptr,
+                 int local_wait_ms = 250);
   ~NotifyListener();
   /// Also LISTENs on `channel` (credential changes on store::kAuthChannel, categories_channel,
   /// reference_channel); `changed` runs on the listener's thread for each notification, and
@@ -46,6 +49,7 @@ class NotifyListener {
 
   std::string conninfo_;
   int poll_interval_ms_;
+  std::chrono::milliseconds local_wait_;
   std::function<std::int64_t()> last_published_;
   std::function<void(std::vector<domain::Frame>)> publish_;
   CommitsInFlight* local_;
