@@ -6,7 +6,7 @@ import { FeedClient } from './feed.js';
 import { categoryList, categoryName, formatTime, getLang, label, onLangChange, setCategories, setLang, t } from './i18n.js';
 import { ConsoleMap } from './map.js';
 import { IncidentQueue, OPEN_STATUSES, formatDuration } from './state.js';
-import { actionRequest, esc, renderForm, renderView } from './view.js';
+import { SUPPORT_OPEN, actionRequest, esc, renderForm, renderSupportPanel, renderView } from './view.js';
 
 const api = new Api();
 const app = document.getElementById('app');
@@ -77,6 +77,12 @@ let unitsTimer = null;
 let tickTimer = null;
 let fitted = false;
 let snapshotLoading = false;
+// The county's support desk (users with support:handle): the open requests, shown in the view's
+// place while `supportOpen`; `supportForm` is the answer or reject form being filled in.
+let supportOpen = false;
+let supportItems = [];
+let supportForm = null;
+let supportTimer = null;
 let buffered = [];
 const stats = { rendered: 0, snapshots: 0, alarms: 0, lastRenderMs: 0 };
 
@@ -90,6 +96,7 @@ function shell() {
       <div class="open-count" data-testid="open-count"></div>
       <div class="feed-status" data-testid="feed-status"></div>
       <div class="clock" id="clock"></div>
+      ${api.may('support:handle') ? `<button id="support-toggle" data-testid="support-toggle">${esc(t('support.toggle'))} <span class="count" data-testid="support-count"></span></button>` : ''}
       <button id="lang" data-testid="lang-switch">${esc(t('lang.switch'))}</button>
       <button id="logout">${esc(t('logout'))}</button>
     </header>
@@ -121,6 +128,15 @@ function shell() {
     const li = e.target.closest('li[data-id]');
     if (li) selectIncident(li.dataset.id);
   };
+  document.getElementById('support-toggle')?.addEventListener('click', () => {
+    supportOpen = true;
+    supportForm = null;
+    selectedId = null;
+    selectedView = null;
+    scheduleRender();
+    renderSupport();
+    loadSupport();
+  });
   document.getElementById('view').addEventListener('click', onViewClick);
   document.getElementById('view').addEventListener('submit', onViewSubmit);
 }
@@ -263,6 +279,7 @@ function applyEvent(ev) {
     beep();
   }
   if (ev.type === 'deadline.missed' && ev.data) escalationToast(ev.data);
+  if (ev.type.startsWith('support.') || (ev.type === 'deadline.missed' && ev.data?.subject_kind === 'support')) scheduleSupportLoad();
   // Order frames on the feed carry no deadlines (loop_api): read the order itself for them.
   if (ev.type.startsWith('order.') && ev.data?.id) fetchOrder(ev.data.id);
   if (r.changed) scheduleRender();
@@ -362,6 +379,7 @@ function scheduleViewReload() {
 }
 
 async function selectIncident(id) {
+  supportOpen = false;
   const changed = selectedId !== id;
   selectedId = id;
   if (changed) scheduleRender();
@@ -403,7 +421,60 @@ function message(text, error = false) {
   m.className = `msg ${error ? 'error' : 'ok'}`;
 }
 
+// ---- the county's support desk ----
+function scheduleSupportLoad() {
+  if (!api.may('support:handle') || supportTimer) return;
+  supportTimer = setTimeout(() => { supportTimer = null; loadSupport(); }, 200);
+}
+
+async function loadSupport() {
+  if (!api.may('support:handle')) return;
+  try {
+    const r = await api.get(`/api/v1/support-requests?state=${SUPPORT_OPEN.join(',')}&limit=200`);
+    supportItems = r.items || [];
+  } catch (err) {
+    if (supportOpen) message(`${t('error.generic')}: ${err.message}`, true);
+    return;
+  }
+  const c = document.querySelector('[data-testid="support-count"]');
+  if (c) c.textContent = supportItems.length ? String(supportItems.length) : '';
+  renderSupport();
+}
+
+function renderSupport() {
+  if (!supportOpen) return;
+  const el = document.getElementById('view');
+  if (!el) return;
+  // A form being typed in survives a reload of the list (another request changed meanwhile).
+  const typing = el.querySelector('form[data-support-form]');
+  el.innerHTML = renderSupportPanel(supportItems, { form: supportForm });
+  el.dataset.incident = '';
+  if (typing && supportForm) el.querySelector(`form[data-support-form][data-id="${CSS.escape(supportForm.id)}"]`)?.replaceWith(typing);
+}
+
+async function supportStep(id, body) {
+  try {
+    await api.call('POST', `/api/v1/support-requests/${encodeURIComponent(id)}/events`, body);
+    supportForm = null;
+    await loadSupport();
+    message(t('act.ok'));
+  } catch (err) {
+    message(`${t('error.generic')}: ${err.message}${err.field ? ` (${err.field})` : ''}${err.state ? ` [${err.state}]` : ''}`, true);
+  }
+}
+
 function onViewClick(e) {
+  const s = e.target.closest('[data-support-action]');
+  if (s) {
+    const { supportAction: step, id } = s.dataset;
+    if (step === 'accept' || step === 'close') supportStep(id, { type: step });
+    else {
+      supportForm = step === 'cancel-form' ? null : { id, type: step };
+      renderSupport();
+      document.querySelector('[data-testid="support-text"]')?.focus();
+    }
+    return;
+  }
   const b = e.target.closest('[data-action]');
   if (!b) return;
   const action = b.dataset.action;
@@ -433,6 +504,12 @@ function onViewClick(e) {
 async function onViewSubmit(e) {
   e.preventDefault();
   const form = e.target;
+  if (form.dataset.supportForm) {
+    const text = String(new FormData(form).get(form.dataset.supportForm === 'answer' ? 'answer' : 'note') || '');
+    const body = form.dataset.supportForm === 'answer' ? { type: 'answer', answer: text } : { type: 'reject', note: text };
+    await supportStep(form.dataset.id, body);
+    return;
+  }
   const action = form.dataset.form;
   const data = {};
   for (const [k, v] of new FormData(form)) {
@@ -506,10 +583,11 @@ async function startConsole() {
         loadSnapshot();
       }
     },
-    onGap: () => loadSnapshot(),
+    onGap: () => { loadSnapshot(); scheduleSupportLoad(); },
     onRevoked: () => api.refresh(),
   });
   feed.start();
+  loadSupport();
   pollUnits();
   unitsTimer = setInterval(pollUnits, 2000);
   tickTimer = setInterval(tick, 1000);
@@ -522,6 +600,10 @@ function stopConsole() {
   feed = null;
   clearInterval(unitsTimer);
   clearInterval(tickTimer);
+  clearTimeout(supportTimer);
+  supportTimer = null;
+  supportOpen = false;
+  supportForm = null;
   selectedId = null;
   selectedView = null;
   fitted = false;
@@ -540,7 +622,8 @@ onLangChange(() => {
   }
   setFeedStatus(feed?.status || 'connecting');
   scheduleRender();
-  if (selectedView) showView(selectedView);
+  if (!supportOpen && selectedView) showView(selectedView);
+  loadSupport();  // the desk (when open) and its count in the new header
 });
 
 // Browsers start audio only after a gesture: the first click anywhere (or the login) unlocks it.

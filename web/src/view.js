@@ -177,6 +177,43 @@ function header(v, nowMs, may) {
   </header>`;
 }
 
+/** States in which a support request still asks something of the county. */
+export const SUPPORT_OPEN = ['requested', 'accepted', 'answered'];
+
+/**
+ * The county's support desk (支撑请求处理): the open support requests of every station, newest
+ * first, each with the steps its state allows (POST /api/v1/support-requests/{id}/events).
+ * `form`: {id, type} of the answer or reject form being filled in, kept across re-renders.
+ */
+export function renderSupportPanel(items, { form = null, nowMs = Date.now() } = {}) {
+  const rows = items.map((s) => {
+    const step = (type) => `<button data-support-action="${type}" data-id="${esc(s.id)}" data-testid="support-${type}">${esc(t(`support.act.${type}`))}</button>`;
+    const steps = s.state === 'requested' ? step('accept') + step('reject')
+      : s.state === 'accepted' ? step('answer')
+      : step('answer') + step('close');
+    const dls = (s.deadlines || []).filter((d) => !d.met_at).map((d) => {
+      const left = (Date.parse(d.due_at) - nowMs) / 1000;
+      return `<span class="deadline ${left < 0 ? 'overdue' : ''}" data-due="${esc(d.due_at)}">${esc(label('deadline', d.kind))} ${esc(formatDuration(left))}</span>`;
+    }).join(' ');
+    const open = form && form.id === s.id;
+    const answer = form?.type === 'answer';
+    const formHtml = !open ? '' : `<form data-support-form="${esc(form.type)}" data-id="${esc(s.id)}">
+      <label><span>${esc(t(answer ? 'support.answer' : 'form.reason'))}</span><textarea name="${answer ? 'answer' : 'note'}" maxlength="2000" required data-testid="support-text"></textarea></label>
+      <div class="form-buttons"><button type="submit" data-testid="support-submit">${esc(t('act.submit'))}</button>
+      <button type="button" data-support-action="cancel-form" data-id="${esc(s.id)}">${esc(t('act.close_form'))}</button></div></form>`;
+    return `<li data-id="${esc(s.id)}" data-state="${esc(s.state)}" data-testid="support-row">
+      <b>${esc(s.number || '')}</b> ${esc(label('support', s.kind))} · ${esc(s.station_id || '')}
+      · <a href="#" data-action="open" data-id="${esc(s.incident_id)}">${esc(s.incident_number || '')}</a>
+      · <span class="state" data-testid="support-state">${esc(label('supstate', s.state))}</span> ${dls}
+      <div class="muted">${esc(s.origin ? `${s.origin} · ` : '')}${esc(s.detail || '')}</div>
+      ${s.answer ? `<div>${esc(s.answer)}</div>` : ''}
+      <div class="actions">${steps}</div>${formHtml}</li>`;
+  }).join('');
+  return `<div class="support-panel" data-testid="support-panel">
+    ${section('support.panel', items.length, rows ? `<ul class="list">${rows}</ul>` : none(), 'support-list')}
+    <div class="msg" data-testid="view-msg" role="status"></div></div>`;
+}
+
 /** The whole view. `may(permission)`: whether the signed-in officer holds it. */
 export function renderView(v, { nowMs = Date.now(), may = () => true } = {}) {
   if (!v) return `<div class="empty">${esc(t('view.empty'))}</div>`;

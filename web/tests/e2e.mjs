@@ -89,6 +89,8 @@ function setupDatabase() {
   }
   execFileSync(server, ['user', 'add', '--police-number', '000001', '--name', '陈明', '--station', 'S01', '--roles', 'duty_officer',
     '--password-stdin'], { env: dbEnv, input: 'e2e-duty-officer\n', stdio: ['pipe', 'ignore', 'pipe'] });
+  execFileSync(server, ['user', 'add', '--police-number', '000009', '--name', '周局', '--roles', 'county_commander',
+    '--password-stdin'], { env: dbEnv, input: 'e2e-county-commander\n', stdio: ['pipe', 'ignore', 'pipe'] });
   const key = execFileSync(server, ['apikey', 'create', '--name', 'e2e', '--sources', '*', '--scopes', 'alerts:write,units:write'],
     { env: dbEnv, stdio: ['ignore', 'pipe', 'pipe'] }).toString().match(/xnk_[A-Za-z0-9_-]+/)[0];
   const samples = JSON.parse(readFileSync(join(dir, 'samples.json'), 'utf8'));
@@ -362,6 +364,43 @@ async function main() {
     const entry = noted.json.timeline.find((e) => e.type === 'incident.note' && e.data.text === noteText);
     check(entry && entry.data.kind === 'scene_report' && entry.data.actor, `the server's timeline has the note: ${JSON.stringify(entry)}`);
     done(`seq ${entry.seq}`);
+
+    done = step('[loop] the station asks for support; the county commander accepts and answers it on the support desk');
+    const detail = `请调取周边视频，追踪嫌疑人去向 ${Date.now()}`;
+    const answerText = '已调取：嫌疑人沿中山街向东步行离开';
+    await page.getByTestId('act-support').click();
+    await page.locator('form[data-form="support"] select[name="kind"]').selectOption('video');
+    await page.locator('form[data-form="support"] textarea[name="detail"]').fill(detail);
+    await page.getByTestId('form-submit').click();
+    const asked = page.getByTestId('view-support').locator('li[data-id]').filter({ hasText: detail });
+    await asked.waitFor({ timeout: 5000 });
+    const requestId = await asked.getAttribute('data-id');
+    // The commander in a browser of their own (a separate login).
+    const desk = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
+    const cp = await desk.newPage();
+    cp.on('pageerror', (e) => consoleErrors.push(`desk: ${e}`));
+    await cp.goto(base + '/');
+    await cp.getByTestId('login-user').fill('000009');
+    await cp.getByTestId('login-password').fill('e2e-county-commander');
+    await cp.getByTestId('login-submit').click();
+    await cp.locator('.feed-status.live').waitFor({ timeout: 10000 });
+    await cp.getByTestId('support-count').filter({ hasText: /^[1-9]/ }).waitFor({ timeout: 5000 });
+    await cp.getByTestId('support-toggle').click();
+    const row = () => cp.locator(`[data-testid="support-row"][data-id="${requestId}"]`);
+    await row().filter({ hasText: detail }).waitFor({ timeout: 5000 });
+    await row().getByTestId('support-accept').click();
+    await cp.locator(`[data-testid="support-row"][data-id="${requestId}"][data-state="accepted"]`).waitFor({ timeout: 5000 });
+    await row().getByTestId('support-answer').click();
+    await cp.getByTestId('support-text').fill(answerText);
+    await cp.getByTestId('support-submit').click();
+    await cp.locator(`[data-testid="support-row"][data-id="${requestId}"][data-state="answered"]`).waitFor({ timeout: 5000 });
+    await cp.screenshot({ path: join(artifacts, 'console-support-desk-1920x1080.png') });
+    // The station hears the answer on its own feed, in the incident's view.
+    await page.getByTestId('view-support').filter({ hasText: answerText }).waitFor({ timeout: 5000 });
+    const stored = await rest('GET', `/api/v1/support-requests/${requestId}`, { token: await officerToken() });
+    check(stored.json?.state === 'answered' && stored.json?.answer === answerText, `the server has the answer: ${stored.text}`);
+    await desk.close();
+    done(`request ${requestId}`);
   } else {
     console.log('--- [loop] steps skipped (XIAONAO_E2E_LOOP=0)');
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { actionRequest, esc, renderView, renderForm, safeUrl } from '../../src/view.js';
+import { actionRequest, esc, renderSupportPanel, renderView, renderForm, safeUrl } from '../../src/view.js';
 import { setLang } from '../../src/i18n.js';
 
 test('action requests follow the documented API shapes', () => {
@@ -84,4 +84,25 @@ test('stream links keep video and web schemes only', () => {
   for (const bad of ['javascript:alert(1)', ' javascript:x', 'data:text/html,x', 'vbscript:x', '', null, '//evil']) {
     assert.equal(safeUrl(bad), '', String(bad));
   }
+});
+
+test('the support desk offers each request the steps its state allows, escaped', () => {
+  setLang('en');
+  const base = { number: 'S1', kind: 'video', station_id: 'S01', incident_id: 'I1', incident_number: 'XN-1', deadlines: [] };
+  const html = renderSupportPanel([
+    { ...base, id: 'R1', state: 'requested', detail: '<img src=x onerror=alert(1)>' },
+    { ...base, id: 'R2', state: 'accepted', deadlines: [{ kind: 'answer', due_at: new Date(Date.now() - 60000).toISOString(), met_at: null }] },
+    { ...base, id: 'R3', state: 'answered', answer: '已找到' },
+  ], { form: { id: 'R2', type: 'answer' } });
+  const row = (id) => html.slice(html.indexOf(`<li data-id="${id}"`), html.indexOf('</li>', html.indexOf(`<li data-id="${id}"`)));
+  const steps = (id) => [...row(id).matchAll(/data-support-action="(\w+)"/g)].map((m) => m[1]).filter((s) => s !== 'cancel');
+  assert.deepEqual(steps('R1'), ['accept', 'reject']);
+  assert.deepEqual(steps('R2'), ['answer']);
+  assert.deepEqual(steps('R3'), ['answer', 'close']);
+  assert.ok(!html.includes('<img'), 'detail is escaped');
+  assert.ok(row('R2').includes('data-support-form="answer"') && row('R2').includes('name="answer"'), 'the open form is R2\'s');
+  assert.ok(!row('R1').includes('<form'));
+  assert.ok(row('R2').includes('class="deadline overdue"'));
+  assert.ok(row('R1').includes('data-action="open" data-id="I1"'), 'each row opens its incident');
+  assert.ok(renderSupportPanel([]).includes('None'));
 });
