@@ -445,11 +445,12 @@ function renderSupport() {
   if (!supportOpen) return;
   const el = document.getElementById('view');
   if (!el) return;
-  // A form being typed in survives a reload of the list (another request changed meanwhile).
-  const typing = el.querySelector('form[data-support-form]');
+  // The form being typed in survives a reload of the list (another request changed meanwhile).
+  const old = el.querySelector('form[data-support-form]');
+  const typing = old && supportForm && old.dataset.id === supportForm.id && old.dataset.supportForm === supportForm.type ? old : null;
   el.innerHTML = renderSupportPanel(supportItems, { form: supportForm });
   el.dataset.incident = '';
-  if (typing && supportForm) el.querySelector(`form[data-support-form][data-id="${CSS.escape(supportForm.id)}"]`)?.replaceWith(typing);
+  if (typing) el.querySelector('form[data-support-form]')?.replaceWith(typing);
 }
 
 async function supportStep(id, body) {
