@@ -35,6 +35,21 @@ using detail::optional_text;
 using detail::text_or_null;
 using nlohmann::json;
 
+// The four range scans of a text with a slip (below) over one table of normalised texts: those
+// that start with the text's first half or end with its last half (500 each), and, for texts of
+// 8 characters or more, with its first or last three quarters (100 each). `id` names the
+// address the text belongs to. A macro, so that the statement stays one constant.
+#define XN_SLIP_SCANS(table, id)                                                                    \
+  "(SELECT " id ", norm FROM " table                                                               \
+  " WHERE norm ~>=~ h.first_half AND norm ~<~ (h.first_half || chr(1114111)) LIMIT 500)"           \
+  " UNION (SELECT " id ", norm FROM " table                                                        \
+  " WHERE reverse(norm) ~>=~ h.last_half AND reverse(norm) ~<~ (h.last_half || chr(1114111)) LIMIT 500)" \
+  " UNION (SELECT " id ", norm FROM " table " WHERE h.long_enough"                                 \
+  " AND norm ~>=~ h.first_three_quarters AND norm ~<~ (h.first_three_quarters || chr(1114111)) LIMIT 100)" \
+  " UNION (SELECT " id ", norm FROM " table " WHERE h.long_enough"                                 \
+  " AND reverse(norm) ~>=~ h.last_three_quarters"                                                  \
+  " AND reverse(norm) ~<~ (h.last_three_quarters || chr(1114111)) LIMIT 100)"
+
 // Locate: one set-based statement finds, for every inserted alert, what each way of locating it
 // gives: the marker's point (and its camera), the standard address by normalised text or alias,
 // the fuzzy candidates (fast prefix/suffix candidates first, the trigram KNN walk only when they
@@ -91,33 +106,9 @@ LEFT JOIN LATERAL (
                      left(reverse(i.addr), length(i.addr) * 3 / 4) AS last_three_quarters,
                      length(i.addr) >= 8 AS long_enough
               WHERE i.addr IS NOT NULL AND i.lon IS NULL AND m.id IS NULL AND ax.id IS NULL) h,
-             LATERAL ((SELECT id, norm FROM addresses
-                       WHERE norm ~>=~ h.first_half AND norm ~<~ (h.first_half || chr(1114111)) LIMIT 500)
+             LATERAL ()sql" XN_SLIP_SCANS("addresses", "id") R"sql(
               UNION
-              (SELECT id, norm FROM addresses
-               WHERE reverse(norm) ~>=~ h.last_half AND reverse(norm) ~<~ (h.last_half || chr(1114111)) LIMIT 500)
-              UNION
-              (SELECT id, norm FROM addresses
-               WHERE h.long_enough
-                 AND norm ~>=~ h.first_three_quarters AND norm ~<~ (h.first_three_quarters || chr(1114111)) LIMIT 100)
-              UNION
-              (SELECT id, norm FROM addresses
-               WHERE h.long_enough AND reverse(norm) ~>=~ h.last_three_quarters
-                 AND reverse(norm) ~<~ (h.last_three_quarters || chr(1114111)) LIMIT 100)
-              UNION
-              (SELECT address_id, norm FROM address_aliases
-               WHERE norm ~>=~ h.first_half AND norm ~<~ (h.first_half || chr(1114111)) LIMIT 500)
-              UNION
-              (SELECT address_id, norm FROM address_aliases
-               WHERE reverse(norm) ~>=~ h.last_half AND reverse(norm) ~<~ (h.last_half || chr(1114111)) LIMIT 500)
-              UNION
-              (SELECT address_id, norm FROM address_aliases
-               WHERE h.long_enough
-                 AND norm ~>=~ h.first_three_quarters AND norm ~<~ (h.first_three_quarters || chr(1114111)) LIMIT 100)
-              UNION
-              (SELECT address_id, norm FROM address_aliases
-               WHERE h.long_enough AND reverse(norm) ~>=~ h.last_three_quarters
-                 AND reverse(norm) ~<~ (h.last_three_quarters || chr(1114111)) LIMIT 100)) c
+              )sql" XN_SLIP_SCANS("address_aliases", "address_id") R"sql() c
         GROUP BY c.id
         ORDER BY s DESC, c.id LIMIT 5) f
   JOIN addresses a ON a.id = f.id

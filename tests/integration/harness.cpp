@@ -60,7 +60,6 @@ std::string random_hex(std::size_t n) {
   return out;
 }
 
-
 /// Quotes a conninfo value when it needs it.
 std::string conn_quote(const std::string& v) {
   bool plain = !v.empty();

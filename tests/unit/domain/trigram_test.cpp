@@ -55,6 +55,21 @@ TEST(Trigram, UnknownLocaleIsReported) {
 
 // Random addresses over a small alphabet (so that texts share many trigrams, the hard case for
 // the index's pruning): the index's answer is exactly the brute-force top list.
+// `index.best(query, limit, floor)` is `all` (every match at or above the floor, scored by
+// brute force) best first, equal scores by index, cut to `limit`.
+void expect_best(const Index& index, const std::string& query, std::size_t limit, double floor, std::vector<Match> all) {
+  std::sort(all.begin(), all.end(), [](const Match& a, const Match& b) {
+    return a.score > b.score || (a.score == b.score && a.index < b.index);
+  });
+  if (all.size() > limit) all.resize(limit);
+  const auto got = index.best(query, limit, floor);
+  ASSERT_EQ(got.size(), all.size()) << query;
+  for (std::size_t k = 0; k < got.size(); ++k) {
+    EXPECT_EQ(got[k].index, all[k].index) << query << " #" << k;
+    EXPECT_EQ(got[k].score, all[k].score) << query << " #" << k;
+  }
+}
+
 TEST(TrigramIndex, BestIsTheBruteForceTopList) {
   const auto rules = CharRules::of_locale("C.UTF-8").value_or(CharRules::ascii());
   const std::vector<std::string> pieces{"城关镇", "人民路", "解放街", "1", "2", "3", "号", "栋", "单元", "新村",
@@ -86,16 +101,7 @@ TEST(TrigramIndex, BestIsTheBruteForceTopList) {
       const float s = similarity(qs, sets[i]);
       if (static_cast<double>(s) >= floor) want.push_back({i, s});
     }
-    std::sort(want.begin(), want.end(), [](const Match& a, const Match& b) {
-      return a.score > b.score || (a.score == b.score && a.index < b.index);
-    });
-    if (want.size() > limit) want.resize(limit);
-    const auto got = index.best(query, limit, floor);
-    ASSERT_EQ(got.size(), want.size()) << query;
-    for (std::size_t k = 0; k < got.size(); ++k) {
-      EXPECT_EQ(got[k].index, want[k].index) << query << " #" << k;
-      EXPECT_EQ(got[k].score, want[k].score) << query << " #" << k;
-    }
+    expect_best(index, query, limit, floor, std::move(want));
   }
 }
 
@@ -134,16 +140,7 @@ TEST(TrigramIndex, GroupsScoreAsTheirBestText) {
       for (const auto& t : groups[g]) best = std::max(best, similarity(qs, trigrams(t, rules)));
       if (static_cast<double>(best) >= floor) want.push_back({g, best});
     }
-    std::sort(want.begin(), want.end(), [](const Match& a, const Match& b) {
-      return a.score > b.score || (a.score == b.score && a.index < b.index);
-    });
-    if (want.size() > limit) want.resize(limit);
-    const auto got = index.best(query, limit, floor);
-    ASSERT_EQ(got.size(), want.size()) << query;
-    for (std::size_t k = 0; k < got.size(); ++k) {
-      EXPECT_EQ(got[k].index, want[k].index) << query << " #" << k;
-      EXPECT_EQ(got[k].score, want[k].score) << query << " #" << k;
-    }
+    expect_best(index, query, limit, floor, std::move(want));
   }
 }
 
