@@ -227,6 +227,12 @@ const Address* Addresses::alias(const std::string& norm) const {
   return it == impl_->by_alias.end() ? nullptr : &impl_->all[it->second];
 }
 
+const Address* Addresses::find(std::string_view id) const {
+  const auto& all = impl_->all;
+  const auto it = std::lower_bound(all.begin(), all.end(), id, [](const Address& a, std::string_view k) { return a.id < k; });
+  return it != all.end() && it->id == id ? &*it : nullptr;
+}
+
 bool Addresses::fuzzy_ready() const { return impl_->fuzzy_ready; }
 
 std::vector<Addresses::Scored> Addresses::fuzzy(const std::string& norm, std::size_t limit, double floor) const {
@@ -236,6 +242,112 @@ std::vector<Addresses::Scored> Addresses::fuzzy(const std::string& norm, std::si
 }
 
 std::size_t Addresses::size() const { return impl_->all.size(); }
+
+// ---- Homes ----------------------------------------------------------------------------------
+
+namespace {
+
+// A phone of 1 to 17 digits as one integer (its value and its length, so that leading zeros
+// count); anything else has none.
+std::optional<std::uint64_t> phone_key(std::string_view s) {
+  if (s.empty() || s.size() > 17) return std::nullopt;
+  std::uint64_t v = 0;
+  for (const char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return v * 18 + s.size();
+}
+
+// An identity number of 17 digits and a check character (a digit or X) as one integer;
+// anything else has none.
+std::optional<std::uint64_t> id_key(std::string_view s) {
+  if (s.size() != 18) return std::nullopt;
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < 17; ++i) {
+    if (s[i] < '0' || s[i] > '9') return std::nullopt;
+    v = v * 10 + static_cast<std::uint64_t>(s[i] - '0');
+  }
+  const char check = s[17];
+  if (check == 'X') return v * 11 + 10;
+  if (check < '0' || check > '9') return std::nullopt;
+  return v * 11 + static_cast<std::uint64_t>(check - '0');
+}
+
+// One kind of key: (key, address) in the order added, then sorted by key keeping that order
+// among equal keys; keys with no integer form in a map.
+struct HomeKeys {
+  std::optional<std::uint64_t> (*encode)(std::string_view);
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> packed;
+  std::unordered_map<std::string, std::vector<std::uint32_t>> other;
+
+  void add(const std::string& key, std::uint32_t address) {
+    if (const auto k = encode(key)) {
+      packed.emplace_back(*k, address);
+    } else {
+      other[key].push_back(address);
+    }
+  }
+  void build() {
+    std::stable_sort(packed.begin(), packed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    packed.shrink_to_fit();
+  }
+  // The first address of `key` for which `found` gives one.
+  template <typename F>
+  const Address* first(const std::string& key, F&& found) const {
+    if (const auto k = encode(key)) {
+      auto it = std::lower_bound(packed.begin(), packed.end(), *k, [](const auto& e, std::uint64_t v) { return e.first < v; });
+      for (; it != packed.end() && it->first == *k; ++it)
+        if (const auto* a = found(it->second)) return a;
+      return nullptr;
+    }
+    const auto it = other.find(key);
+    if (it == other.end()) return nullptr;
+    for (const auto address : it->second)
+      if (const auto* a = found(address)) return a;
+    return nullptr;
+  }
+};
+
+}  // namespace
+
+struct Homes::Impl {
+  std::vector<std::string> address_ids;  ///< each once; the keys point here
+  std::unordered_map<std::string, std::uint32_t> address_at;  ///< while adding
+  HomeKeys phones{phone_key, {}, {}}, ids{id_key, {}, {}};
+  std::size_t persons = 0;
+};
+
+Homes::Homes() : impl_(std::make_unique<Impl>()) {}
+Homes::~Homes() = default;
+Homes::Homes(Homes&&) noexcept = default;
+Homes& Homes::operator=(Homes&&) noexcept = default;
+
+void Homes::add(const std::string& address_id, const std::vector<std::string>& phones,
+                const std::optional<std::string>& id_number) {
+  auto& m = *impl_;
+  const auto [it, fresh] = m.address_at.try_emplace(address_id, static_cast<std::uint32_t>(m.address_ids.size()));
+  if (fresh) m.address_ids.push_back(address_id);
+  for (const auto& p : phones) m.phones.add(p, it->second);
+  if (id_number) m.ids.add(*id_number, it->second);
+  ++m.persons;
+}
+
+void Homes::build() {
+  impl_->phones.build();
+  impl_->ids.build();
+  std::unordered_map<std::string, std::uint32_t>().swap(impl_->address_at);
+}
+
+const Address* Homes::by_phone(const std::string& phone, const Addresses& addresses) const {
+  return impl_->phones.first(phone, [&](std::uint32_t a) { return addresses.find(impl_->address_ids[a]); });
+}
+
+const Address* Homes::by_id_number(const std::string& id_number, const Addresses& addresses) const {
+  return impl_->ids.first(id_number, [&](std::uint32_t a) { return addresses.find(impl_->address_ids[a]); });
+}
+
+std::size_t Homes::size() const { return impl_->persons; }
 
 // ---- Index ----------------------------------------------------------------------------------
 

@@ -567,6 +567,36 @@ void fuzzy_from_memory(Located& l, const domain::reference::Addresses& addresses
 // Locates the alerts (docs/architecture.md "Fusion": location, marker, address exact, alias,
 // fuzzy, subject, caller phone) and finds the owner of each located point.
 
+// The subject's home (by phone, else by identity number), else the caller's (by phone), as
+// the locate statement's `sp` and `cp` joins find them; for an alert that nothing else placed.
+void find_home(Located& l, const domain::AlertInput& a, const ReferenceIndex& ref) {
+  const auto& homes = *ref.homes;
+  const auto& addresses = *ref.addresses;
+  const domain::reference::Address* home = nullptr;
+  if (a.subject && a.subject->phone) {
+    if (const auto phone = domain::normalize_phone(*a.subject->phone); !phone.empty())
+      home = homes.by_phone(phone, addresses);
+  }
+  if (!home && a.subject && a.subject->id_number) home = homes.by_id_number(*a.subject->id_number, addresses);
+  if (home) {
+    l.point = home->at;
+    l.located_by = "subject";
+    l.confidence = 0.7;
+    l.address_id = home->id;
+    return;
+  }
+  if (a.caller && a.caller->phone) {
+    if (const auto phone = domain::normalize_phone(*a.caller->phone); !phone.empty())
+      home = homes.by_phone(phone, addresses);
+  }
+  if (home) {
+    l.point = home->at;
+    l.located_by = "caller_phone";
+    l.confidence = 0.5;
+    l.address_id = home->id;
+  }
+}
+
 std::vector<Located> locate_alerts(pqxx::transaction_base& w, const std::vector<const domain::AlertInput*>& batch,
                                    const std::vector<bool>& inserted, const LocateOptions& options,
                                    const ReferenceIndex* ref) {
@@ -582,6 +612,20 @@ std::vector<Located> locate_alerts(pqxx::transaction_base& w, const std::vector<
   // Alerts whose address text memory has matched in every way (exact, alias, fuzzy): the
   // statement, still asked for the subject's or the caller's home, is not sent the text.
   std::vector<bool> text_done(count, false);
+  // The owner of a located point from memory: a zone that covers it; else, when no zone can be
+  // within the nearest-zone distance, none (the owner statement would find none either); else
+  // false, for that statement.
+  const auto own_from_memory = [&](Located& l) {
+    if (!ref) return false;
+    const auto* z = ref->zones->covering(*l.point);
+    if (!z && ref->zones->maybe_within(*l.point, options.nearest_zone_m)) return false;
+    l.zone_id = z ? z->id : std::string();
+    l.station_id = z ? z->station_id : std::string();
+    l.owner_flag = z ? std::string() : "no_zone";
+    const auto* g = ref->grids->covering(*l.point);
+    l.grid_id = g ? g->id : std::string();
+    return true;
+  };
   if (ref) {
     for (std::size_t i = 0; i < count; ++i) {
       if (!inserted[i]) continue;
@@ -602,25 +646,19 @@ std::vector<Located> locate_alerts(pqxx::transaction_base& w, const std::vector<
         settle(l, m->at, "marker");
       } else if (addr) {
         settle(l, addr->at, how);
-      } else if (!norm.empty() && ref->addresses->fuzzy_ready()) {
-        fuzzy_from_memory(l, *ref->addresses, norm, rule);
-        text_done[i] = true;
-        if (!l.point) continue;  // the statement looks for the subject's or the caller's home
-      } else {
+      } else if (!norm.empty() && !ref->addresses->fuzzy_ready()) {
         continue;  // the statement decides
+      } else {
+        if (!norm.empty()) {
+          fuzzy_from_memory(l, *ref->addresses, norm, rule);
+          text_done[i] = true;
+        }
+        // Not placed by its text: the subject's home, else the caller's.
+        if (!l.point && !ref->homes) continue;  // the statement looks for them
+        if (!l.point) find_home(l, a, *ref);
       }
       ask[i] = false;
-      // A zone that covers the point; else, when no zone can be within the nearest-zone
-      // distance, none (the owner statement would find none either); else that statement.
-      const auto* z = ref->zones->covering(*l.point);
-      if (z || !ref->zones->maybe_within(*l.point, options.nearest_zone_m)) {
-        l.zone_id = z ? z->id : std::string();
-        l.station_id = z ? z->station_id : std::string();
-        l.owner_flag = z ? std::string() : "no_zone";
-        const auto* g = ref->grids->covering(*l.point);
-        l.grid_id = g ? g->id : std::string();
-        owned[i] = true;
-      }
+      if (l.point) owned[i] = own_from_memory(l);
     }
   }
   std::string input;
@@ -688,8 +726,10 @@ std::vector<Located> locate_alerts(pqxx::transaction_base& w, const std::vector<
     domain::GeoPoint at;
   };
   std::vector<OwnerQuery> owners;
+  // (The points the statement found by a fuzzy text, a subject or a caller: from memory when
+  // it can, saving the owner statement's round trip.)
   for (std::size_t i = 0; i < count; ++i) {
-    if (out[i].point && !owned[i]) owners.push_back({i, *out[i].point});
+    if (out[i].point && !owned[i] && !own_from_memory(out[i])) owners.push_back({i, *out[i].point});
   }
   if (!owners.empty()) {
     std::string in;

@@ -72,6 +72,32 @@ std::shared_ptr<const std::unordered_map<std::string, ref::Marker>> load_markers
   return out;
 }
 
+// The persons with an address, in id order as the database sorts ids (the order the locate
+// statement picks the first of), read through a cursor: a million rows at once would hold
+// hundreds of megabytes of results while the index is built.
+std::shared_ptr<const ref::Homes> load_homes(pqxx::transaction_base& t) {
+  auto out = std::make_shared<ref::Homes>();
+  t.exec("DECLARE xn_homes NO SCROLL CURSOR FOR SELECT address_id, phones, id_number FROM persons"
+         " WHERE address_id IS NOT NULL ORDER BY id");
+  std::vector<std::string> phones;
+  for (;;) {
+    const auto rows = t.exec("FETCH 20000 FROM xn_homes");
+    for (const auto& r : rows) {
+      phones.clear();
+      if (!r[1].is_null()) {
+        auto parser = r[1].as_array();
+        for (auto next = parser.get_next(); next.first != pqxx::array_parser::juncture::done; next = parser.get_next())
+          if (next.first == pqxx::array_parser::juncture::string_value) phones.push_back(std::move(next.second));
+      }
+      out->add(r[0].as<std::string>(), phones, r[2].is_null() ? std::nullopt : std::optional(r[2].as<std::string>()));
+    }
+    if (rows.empty()) break;
+  }
+  t.exec("CLOSE xn_homes");
+  out->build();
+  return out;
+}
+
 }  // namespace
 
 std::shared_ptr<const ref::Index> load_reference(pqxx::connection& c, const ref::Index* previous) {
@@ -89,6 +115,7 @@ std::shared_ptr<const ref::Index> load_reference(pqxx::connection& c, const ref:
   next->addresses = same("addresses") ? previous->addresses : load_addresses(t);
   next->cameras = same("cameras") ? previous->cameras : load_cameras(t);
   next->markers = same("markers") ? previous->markers : load_markers(t);
+  next->homes = same("persons") ? previous->homes : load_homes(t);
   t.commit();
   return next;
 }
@@ -158,6 +185,7 @@ void ReferenceCache::run() {
                  {"fuzzy_in_memory", next->addresses->fuzzy_ready()},
                  {"cameras", next->cameras->size()},
                  {"markers", next->markers->size()},
+                 {"persons", next->homes->size()},
                  {"ms", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count()}});
     } catch (const std::exception& e) {
       if (is_connection_error(e)) conn.reset();

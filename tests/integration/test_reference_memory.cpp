@@ -53,7 +53,7 @@ class ReferenceMemory : public IntegrationTest {
   static constexpr int kN = 6;  // zones are the cells of a jittered kN × kN lattice
   std::mt19937_64 rng{20261126};
   std::vector<std::vector<domain::GeoPoint>> v;  // lattice vertices
-  std::vector<std::string> address_texts, alias_texts, marker_codes;
+  std::vector<std::string> address_texts, alias_texts, marker_codes, phones, id_numbers;
 
   double uniform(double a, double b) { return std::uniform_real_distribution<double>(a, b)(rng); }
   bool chance(double p) { return uniform(0, 1) < p; }
@@ -121,6 +121,43 @@ class ReferenceMemory : public IntegrationTest {
     }
   }
 
+  // Residents: phones and identity numbers shared between persons (the first by id whose
+  // address exists wins), addresses that do not exist or are not given, and keys of every shape
+  // (mobile, landline with its leading zero, too long for the packed form, old 15-digit and
+  // lower-case-x identity numbers, which the memory keeps in its map).
+  void add_persons() {
+    auto& s = sql();
+    const auto digits = [&](int n) {
+      std::string d;
+      for (int k = 0; k < n; ++k) d += static_cast<char>('0' + rng() % 10);
+      return d;
+    };
+    for (int k = 0; k < 60; ++k) {
+      switch (k % 4) {
+        case 0: phones.push_back("0578" + digits(7)); break;
+        case 1: phones.push_back("1" + digits(18)); break;
+        default: phones.push_back("139" + digits(8)); break;
+      }
+      switch (k % 5) {
+        case 0: id_numbers.push_back(digits(15)); break;
+        case 1: id_numbers.push_back(digits(17) + "x"); break;
+        case 2: id_numbers.push_back(digits(17) + "X"); break;
+        default: id_numbers.push_back(digits(18)); break;
+      }
+    }
+    const auto pick = [&](const std::vector<std::string>& from) { return from[rng() % from.size()]; };
+    for (int k = 0; k < 400; ++k) {
+      std::string ph = "{";
+      for (int n = static_cast<int>(rng() % 3); n > 0; --n) ph += (ph.size() > 1 ? "," : "") + pick(phones);
+      ph += "}";
+      const double x = uniform(0, 1);
+      const auto address = x < 0.15 ? std::string("A-gone") : "A" + std::to_string(701 + rng() % 300);
+      s.exec("INSERT INTO persons (id, name, id_number, phones, address_id) VALUES ($1, 'n', $2, $3::text[], $4)",
+             "P" + std::to_string(k), chance(0.1) ? nullptr : pick(id_numbers).c_str(), ph,
+             x > 0.92 ? nullptr : address.c_str());
+    }
+  }
+
   domain::GeoPoint random_point() { return {uniform(119.795, 119.865), uniform(28.395, 28.465)}; }
 
   // Points that test the edges: lattice vertices, points on the axis-aligned edges of Y1 and
@@ -161,6 +198,17 @@ class ReferenceMemory : public IntegrationTest {
     } else {
       a.caller = domain::Caller{std::string("13900000000"), std::nullopt};  // nobody: not located
     }
+    if (phones.empty() || chance(0.5)) return a;
+    // A subject and a caller, who place the alert when nothing else does: known or not, by
+    // phone (written as a caller might) or identity number or both.
+    const auto known = [&](const std::vector<std::string>& from) { return chance(0.8) ? pick(from) : std::string("123"); };
+    if (chance(0.5)) {
+      a.subject = domain::Subject{};
+      if (chance(0.6)) a.subject->phone = "+86 " + known(phones);
+      if (!a.subject->phone || chance(0.3)) a.subject->id_number = known(id_numbers);
+    }
+    if (chance(0.6)) a.caller = domain::Caller{known(phones), std::nullopt};
+    if (chance(0.5)) a.location.reset(), a.marker.reset(), a.address.reset();
     return a;
   }
 };
@@ -186,6 +234,7 @@ void expect_same(const store::Located& m, const store::Located& q, const std::st
 
 TEST_F(ReferenceMemory, LocateOwnerAndCamerasAnswerAsTheTablesDo) {
   build_county();
+  add_persons();
   pqxx::connection c(db_conninfo());
   store::prepare_fusion(c);
   const auto ref = store::load_reference(c, nullptr);
@@ -193,6 +242,7 @@ TEST_F(ReferenceMemory, LocateOwnerAndCamerasAnswerAsTheTablesDo) {
   EXPECT_EQ(ref->grids->size(), static_cast<std::size_t>(2 * (kN * kN - 1)));
   EXPECT_EQ(ref->cameras->size(), 3000u);
   EXPECT_EQ(ref->markers->size(), 40u);
+  EXPECT_EQ(ref->homes->size(), static_cast<std::size_t>(sql().scalar("SELECT count(address_id) FROM persons")));
   {
     pqxx::work w(c);
     EXPECT_EQ(version_sum(w), ref->version_sum());
@@ -200,7 +250,7 @@ TEST_F(ReferenceMemory, LocateOwnerAndCamerasAnswerAsTheTablesDo) {
 
   // Locate and owner, in batches of 20 as intake sends them.
   std::vector<domain::AlertInput> alerts;
-  for (int k = 0; k < 600; ++k) alerts.push_back(random_alert(k));
+  for (int k = 0; k < 1200; ++k) alerts.push_back(random_alert(k));
   const store::LocateOptions lo;
   std::map<std::string, int> seen;  // how each was located, and owner flags: the test covers them all
   for (std::size_t from = 0; from < alerts.size(); from += 20) {
@@ -217,8 +267,8 @@ TEST_F(ReferenceMemory, LocateOwnerAndCamerasAnswerAsTheTablesDo) {
       ++seen["zone:" + std::string(by_sql[k].zone_id.empty() ? "none" : by_sql[k].zone_id.substr(0, 1))];
     }
   }
-  for (const char* k : {"by:location", "by:marker", "by:address", "by:alias", "by:fuzzy", "by:", "flag:", "flag:nearest_zone",
-                        "flag:no_zone", "zone:Y", "zone:Z"})
+  for (const char* k : {"by:location", "by:marker", "by:address", "by:alias", "by:fuzzy", "by:subject", "by:caller_phone",
+                        "by:", "flag:", "flag:nearest_zone", "flag:no_zone", "zone:Y", "zone:Z"})
     EXPECT_GT(seen[k], 0) << "no alert covered " << k;
 
   // The camera part, for points near the markers and anywhere.
@@ -288,15 +338,18 @@ TEST_F(ReferenceMemory, AChangeMovesItsVersionAndAReloadSharesWhatDidNotChange) 
   sql().exec("INSERT INTO addresses (id, text, norm, geog) VALUES ('AX', 'x', 'x', $1)", point(119.8, 28.4));
   sql().exec("UPDATE zones SET name = 'n' WHERE id = 'Z00'");
   sql().exec("TRUNCATE grids");
+  sql().exec("INSERT INTO persons (id, name, phones, address_id) VALUES ('P1', 'n', '{13900000001}', 'AX')");
   {
     pqxx::connection other(db_conninfo());
     pqxx::work open(other);
     open.exec("UPDATE markers SET description = 'd'");
     pqxx::work w(c);
-    EXPECT_EQ(version_sum(w), before + 5);
+    EXPECT_EQ(version_sum(w), before + 6);
   }
   const auto third = store::load_reference(c, second.get());
   EXPECT_EQ(third->grids->size(), 0u);
+  EXPECT_EQ(third->homes->by_phone("13900000001", *third->addresses)->id, "AX");
+  EXPECT_EQ(second->homes->by_phone("13900000001", *second->addresses), nullptr);
   EXPECT_EQ(third->marker("M1"), nullptr);
   EXPECT_EQ(third->addresses->exact("x")->id, "AX");
   EXPECT_EQ(third->cameras, second->cameras);

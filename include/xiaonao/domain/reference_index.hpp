@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -123,6 +124,8 @@ class Addresses {
   const Address* exact(const std::string& norm) const;
   /// The address with `norm` among its aliases (several: the smallest id); null when none.
   const Address* alias(const std::string& norm) const;
+  /// The address with this id; null when none.
+  const Address* find(std::string_view id) const;
 
   struct Scored {
     const Address* address;
@@ -142,6 +145,37 @@ class Addresses {
   std::unique_ptr<Impl> impl_;
 };
 
+/// Where the county's residents live, by phone and by identity number: what locate needs to
+/// place an alert by its subject or by its caller (the persons table's phones, id_number and
+/// address_id; the household part stays in SQL). Compact: a key that is a plain number (a
+/// phone of up to 17 digits, an 18-character identity number) is held as a 64-bit integer, any
+/// other in a map of its own, so a county of a million persons takes some 40 MB.
+class Homes {
+ public:
+  Homes();
+  ~Homes();
+  Homes(Homes&&) noexcept;
+  Homes& operator=(Homes&&) noexcept;
+
+  /// Adds a person with an address, in the order of their ids as the database sorts them: the
+  /// look-ups answer with the first person who has the key and whose address exists, as the
+  /// locate statement's `ORDER BY p.id LIMIT 1` over persons joined with addresses does.
+  void add(const std::string& address_id, const std::vector<std::string>& phones,
+           const std::optional<std::string>& id_number);
+  /// Indexes what was added; call once, before the first look-up.
+  void build();
+  /// The address, among `addresses`, of the first person with this (normalised) phone or with
+  /// this identity number; null when none.
+  const Address* by_phone(const std::string& phone, const Addresses& addresses) const;
+  const Address* by_id_number(const std::string& id_number, const Addresses& addresses) const;
+  /// Persons added.
+  std::size_t size() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 /// One consistent picture of the cached kinds: each kind as of its version (reference_versions,
 /// bumped by a trigger in the transaction that changes the kind). Kinds are shared between
 /// pictures, so a reload copies only the kinds that changed.
@@ -151,6 +185,7 @@ struct Index {
   std::shared_ptr<const Cameras> cameras;
   std::shared_ptr<const std::unordered_map<std::string, Marker>> markers;
   std::shared_ptr<const Addresses> addresses;
+  std::shared_ptr<const Homes> homes;  ///< the persons kind
 
   /// The sum of the versions: every change raises one version, so a picture is current exactly
   /// when this equals the database's sum (the versions of a picture and of any snapshot are

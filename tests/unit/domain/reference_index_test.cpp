@@ -174,6 +174,67 @@ TEST(ReferenceAddresses, FuzzyRanksByTrigramSimilarityThenId) {
   EXPECT_FALSE(Addresses(std::nullopt).fuzzy_ready());
 }
 
+TEST(ReferenceHomes, TheFirstPersonAddedWhoseAddressExists) {
+  Addresses addresses;
+  addresses.add("A1", "a1", "a1", {}, {120.0, 30.0});
+  addresses.add("A2", "a2", "a2", {}, {120.1, 30.1});
+  addresses.build();
+  Homes homes;
+  // Added in the database's id order: P1 lives at an address that is gone, P2 at A2, P3 at A1.
+  homes.add("A-gone", {"13900000001"}, std::string("330100199001011234"));
+  homes.add("A2", {"13900000001", "057812345678"}, std::string("330100199001011234"));
+  homes.add("A1", {"57812345678", "1234567890123456789", "+86 139"}, std::string("33010019900101123X"));
+  homes.add("A1", {}, std::string("330100900101123"));  // an old 15-digit number
+  homes.add("A2", {}, std::string("33010019900101123x"));
+  homes.build();
+  EXPECT_EQ(homes.size(), 5u);
+  EXPECT_EQ(homes.by_phone("13900000001", addresses)->id, "A2");
+  // A leading zero is part of the number.
+  EXPECT_EQ(homes.by_phone("057812345678", addresses)->id, "A2");
+  EXPECT_EQ(homes.by_phone("57812345678", addresses)->id, "A1");
+  EXPECT_EQ(homes.by_phone("0057812345678", addresses), nullptr);
+  // Keys without the packed form: too long, not digits.
+  EXPECT_EQ(homes.by_phone("1234567890123456789", addresses)->id, "A1");
+  EXPECT_EQ(homes.by_phone("+86 139", addresses)->id, "A1");
+  EXPECT_EQ(homes.by_phone("139", addresses), nullptr);
+  EXPECT_EQ(homes.by_phone("", addresses), nullptr);
+  EXPECT_EQ(homes.by_id_number("330100199001011234", addresses)->id, "A2");
+  EXPECT_EQ(homes.by_id_number("33010019900101123X", addresses)->id, "A1");
+  EXPECT_EQ(homes.by_id_number("33010019900101123x", addresses)->id, "A2");
+  EXPECT_EQ(homes.by_id_number("330100900101123", addresses)->id, "A1");
+  EXPECT_EQ(homes.by_id_number("330100199001011235", addresses), nullptr);
+  // A phone is not an identity number.
+  EXPECT_EQ(homes.by_id_number("13900000001", addresses), nullptr);
+  EXPECT_EQ(addresses.find("A2")->id, "A2");
+  EXPECT_EQ(addresses.find("A3"), nullptr);
+}
+
+// Packed keys are exact: every digit string of up to 17 digits, leading zeros included, is
+// its own key (checked on random neighbours, which share most digits).
+TEST(ReferenceHomes, PackedPhonesNeverCollide) {
+  Addresses addresses;
+  std::mt19937_64 rng(7);
+  std::vector<std::string> phones;
+  for (int k = 0; k < 3000; ++k) {
+    std::string p(1 + rng() % 17, '0');
+    for (auto& c : p) c = static_cast<char>('0' + rng() % 3);  // few digits: many near neighbours
+    phones.push_back(p);
+  }
+  std::sort(phones.begin(), phones.end());
+  phones.erase(std::unique(phones.begin(), phones.end()), phones.end());
+  for (std::size_t k = 0; k < phones.size(); ++k)
+    addresses.add("A" + std::to_string(k), "t", "t" + std::to_string(k), {}, {120.0, 30.0});
+  addresses.build();
+  Homes homes;
+  for (std::size_t k = 0; k < phones.size(); ++k) homes.add("A" + std::to_string(k), {phones[k]}, std::nullopt);
+  homes.build();
+  for (std::size_t k = 0; k < phones.size(); ++k) {
+    const auto* a = homes.by_phone(phones[k], addresses);
+    ASSERT_NE(a, nullptr) << phones[k];
+    EXPECT_EQ(a->id, "A" + std::to_string(k)) << phones[k];
+  }
+}
+
 TEST(ReferenceIndex, VersionSumAndMarkers) {
   Index i;
   i.versions = {{"zones", 3}, {"cameras", 4}};
