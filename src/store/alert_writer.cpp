@@ -364,7 +364,7 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
   const domain::fusion::MergeRule rule{static_cast<double>(options.merge_radius_m), options.merge_window_s};
   // The parts are guessed in the merge look-up's round trip for each alert that no other alert
   // of the batch joins or is joined by (domain::fusion::plan_merges among the batch alone): the
-  // incident it opens, or the one open incident near it (near_parts; the plan below decides
+  // incident it opens, or the open incident near it that it would join (near_parts; the plan below decides
   // which guesses hold).
   std::vector<bool> spec(count, false);
   if (fuse) {
@@ -438,6 +438,7 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
       write_fuse_input(nw, own_incident(i), true);
       nw.key("near").boolean(look);
       nw.key("spec").boolean(spec[i]);
+      nw.key("category").string(alert(i).category);
       nw.key("cats").begin_array();
       for (const auto& c : domain::fusion::related_to(alert(i).category)) nw.string(c);
       nw.end_array();

@@ -356,10 +356,11 @@ LEFT JOIN LATERAL (
 // marked `near`: the open incidents of a related category ($1's cats) within $11 m and $12 s of
 // it (what domain::fusion::plan_merges decides on; its snapshot is taken after the merge locks,
 // sent just before it). For every alert marked `spec`, the parts are computed for a guess: no
-// open incident near → the incident it opens (its serial drawn when `draw`); exactly one → that
-// incident with the alert's markers, callers and subjects added to its own (when the incident
-// has no subject phones: those are stored as given and the parts compare them normalised); more →
-// no guess. The C++ side keeps a guess only when the merge plan agrees and runs the parts
+// open incident near → the incident it opens (its serial drawn when `draw`); else the one
+// merge_target would pick among them (same category first, then the nearest, the newest, the
+// smallest id) with the alert's markers, callers and subjects added to its own (its subject
+// phones, stored as given, in their normal form, xn_normalize_phone of 023, as the parts compare
+// them). The C++ side keeps a guess only when the merge plan agrees and runs the parts
 // statement for the rest. The parts' parameters are those of the parts statement, $2 to $10.
 // The look-up checks the time window and the categories (only those that can be joined,
 // domain::fusion::related_to); the choice is plan_merges'. Its `OFFSET 0` fence keeps the time
@@ -370,8 +371,8 @@ constexpr const char* near_parts_head_sql = R"sql(
 WITH i AS MATERIALIZED (
   SELECT * FROM json_to_recordset($1::json) AS i(
     idx int, id uuid, lon float8, lat float8, address_id text, received timestamptz, markers json,
-    caller_phones json, subject_phones json, subject_ids json, draw boolean, near boolean, cats text[],
-    spec boolean)
+    caller_phones json, subject_phones json, subject_ids json, draw boolean, near boolean, category text,
+    cats text[], spec boolean)
 ),
 nr AS MATERIALIZED (
   SELECT i.idx, c.id, c.number, c.category, c.location, c.received_at, c.station_id, c.address_id,
@@ -401,17 +402,24 @@ x AS (
          i.subject_ids, i.draw
   FROM i WHERE i.spec AND NOT EXISTS (SELECT 1 FROM nr WHERE nr.idx = i.idx)
   UNION ALL
-  SELECT i.idx, c.id, ST_X(c.location), ST_Y(c.location), c.address_id, c.received_at,
-         array_to_json(c.alert_markers || ARRAY(SELECT e.v FROM json_array_elements_text(i.markers) e(v)
-                                                WHERE e.v <> ALL (c.alert_markers))),
-         array_to_json(c.alert_callers || ARRAY(SELECT e.v FROM json_array_elements_text(i.caller_phones) e(v)
-                                                WHERE e.v <> ALL (c.alert_callers))),
-         i.subject_phones,
-         array_to_json(c.alert_subject_ids || ARRAY(SELECT e.v FROM json_array_elements_text(i.subject_ids) e(v)
-                                                    WHERE e.v <> ALL (c.alert_subject_ids))),
-         false
-  FROM i JOIN nr c ON c.idx = i.idx JOIN nj ON nj.idx = i.idx
-  WHERE i.spec AND nj.n = 1 AND cardinality(c.alert_subject_phones) = 0
+  (SELECT DISTINCT ON (i.idx) i.idx, c.id, ST_X(c.location), ST_Y(c.location), c.address_id, c.received_at,
+          array_to_json(c.alert_markers || ARRAY(SELECT e.v FROM json_array_elements_text(i.markers) e(v)
+                                                 WHERE e.v <> ALL (c.alert_markers))),
+          array_to_json(c.alert_callers || ARRAY(SELECT e.v FROM json_array_elements_text(i.caller_phones) e(v)
+                                                 WHERE e.v <> ALL (c.alert_callers))),
+          (SELECT coalesce(json_agg(DISTINCT u.v), '[]'::json)
+           FROM (SELECT xn_normalize_phone(e) AS v FROM unnest(c.alert_subject_phones) e
+                 UNION
+                 SELECT json_array_elements_text(i.subject_phones)) u
+           WHERE u.v <> ''),
+          array_to_json(c.alert_subject_ids || ARRAY(SELECT e.v FROM json_array_elements_text(i.subject_ids) e(v)
+                                                     WHERE e.v <> ALL (c.alert_subject_ids))),
+          false
+   FROM i JOIN nr c ON c.idx = i.idx
+   WHERE i.spec
+   ORDER BY i.idx, c.category <> i.category,
+            ST_Distance(c.location::geography, ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326)::geography, false),
+            c.received_at DESC, c.id)
 ),
 pt AS (
   SELECT x.idx, x.id, %CAMERAS% AS cam, un.j::text AS un, hh.j::text AS hh, hi.j::text AS hi, st.n AS st,

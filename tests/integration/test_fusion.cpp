@@ -9,12 +9,15 @@
 #include <iterator>
 #include <map>
 #include <ctime>
+#include <random>
 #include <set>
 #include <thread>
 #include <vector>
 
 #include "harness.hpp"
 #include "xiaonao/config/config.hpp"
+#include "xiaonao/domain/json_text.hpp"
+#include "xiaonao/domain/normalize.hpp"
 #include "xiaonao/store/fusion.hpp"
 
 namespace xiaonao::itest {
@@ -859,9 +862,10 @@ TEST_F(Fusion, AJoinedAndANewIncidentAreFusedByTheSameBatch) {
 }
 
 // The intake guesses the parts of the incident an alert will belong to in the merge look-up's
-// round trip (store::near_parts): the incident it opens, or the one open incident near it. Every
-// way through that (a guess that holds for a new and for a joined incident, a joined incident
-// with subject phones, which gets no guess, an alert without a location, two alerts of one
+// round trip (store::near_parts): the incident it opens, or the open incident near it that it
+// would join. Every way through that (a guess that holds for a new and for a joined incident, a
+// joined incident with subject phones given as written, which the guess reads in their normal
+// form, an alert between two open incidents, an alert without a location, two alerts of one
 // batch) stores the fusion that fusing the incident afresh from the tables gives, and draws
 // consecutive serials.
 TEST_F(Fusion, GuessedPartsAreThoseOfTheTables) {
@@ -877,10 +881,16 @@ TEST_F(Fusion, GuessedPartsAreThoseOfTheTables) {
   subject["location"] = located_at(20, 0);
   subject["subject"] = {{"phone", "139-1111-2222"}};
   answers.push_back(post(server.port(), subject));
-  json again = make_alert("fire");  // joins it again: it has a subject phone now, no guess
+  json again = make_alert("fire");  // joins it again: it has a subject phone now (F1's home still)
   again["location"] = located_at(30, 0);
   again["caller"]["phone"] = "13800000002";
   answers.push_back(post(server.port(), again));
+  json east = make_alert("fire");  // 250 m east: a new incident
+  east["location"] = located_at(250, 0);
+  answers.push_back(post(server.port(), east));
+  json between = make_alert("fire");  // 140 m from the first, 110 m from it: joins the nearer
+  between["location"] = located_at(140, 0);
+  answers.push_back(post(server.port(), between));
   json fraud = make_alert("fraud");  // at A2, a new incident with R1's identity number
   fraud["location"] = {{"lon", 119.915}, {"lat", 28.455}};
   fraud["subject"] = {{"id_number", "330102198001011111"}};
@@ -890,13 +900,16 @@ TEST_F(Fusion, GuessedPartsAreThoseOfTheTables) {
   EXPECT_TRUE(answers[1]["merged"].get<bool>());
   EXPECT_TRUE(answers[2]["merged"].get<bool>());
   EXPECT_FALSE(answers[3]["merged"].get<bool>());
-  EXPECT_FALSE(answers[4]["merged"].get<bool>());
+  EXPECT_TRUE(answers[4]["merged"].get<bool>());
+  EXPECT_EQ(answers[4]["incident_id"], answers[3]["incident_id"]);
+  EXPECT_FALSE(answers[5]["merged"].get<bool>());
+  EXPECT_FALSE(answers[6]["merged"].get<bool>());
   {
     ApiClient http(server.port());
     const auto metrics = http.get("/metrics");
     ASSERT_EQ(metrics.status, 200);
-    EXPECT_EQ(metric_value(metrics.body, "xiaonao_fusion_parts_guessed_total"), 4.0);
-    EXPECT_EQ(metric_value(metrics.body, "xiaonao_fusion_parts_rerun_total"), 1.0);  // the third
+    EXPECT_EQ(metric_value(metrics.body, "xiaonao_fusion_parts_guessed_total"), 7.0);
+    EXPECT_EQ(metric_value(metrics.body, "xiaonao_fusion_parts_rerun_total"), 0.0);
   }
   // Two alerts that decide in one batch, far apart: both guesses hold.
   {
@@ -914,7 +927,7 @@ TEST_F(Fusion, GuessedPartsAreThoseOfTheTables) {
   }
   std::set<std::string> ids;
   for (const auto& a : answers) ids.insert(a.value("incident_id", ""));
-  ASSERT_EQ(ids.size(), 5u);
+  ASSERT_EQ(ids.size(), 6u);
   ASSERT_EQ(ids.count(""), 0u);
 
   // The stored fusion without the units' position ages (they grow while the test runs).
@@ -936,7 +949,7 @@ TEST_F(Fusion, GuessedPartsAreThoseOfTheTables) {
 
   // Serials: one for each incident opened, in order, none skipped.
   const auto serials = sql().exec("SELECT number FROM incidents ORDER BY created_at, number");
-  ASSERT_EQ(serials.size(), 5u);
+  ASSERT_EQ(serials.size(), 6u);
   std::vector<long> tail;
   for (const auto& r : serials) {
     const auto n = r[0].as<std::string>();
@@ -944,6 +957,38 @@ TEST_F(Fusion, GuessedPartsAreThoseOfTheTables) {
   }
   std::sort(tail.begin(), tail.end());
   for (std::size_t k = 1; k < tail.size(); ++k) EXPECT_EQ(tail[k], tail[k - 1] + 1);
+}
+
+// xn_normalize_phone (023), which the guess of a joined incident's parts uses on its stored
+// subject phones, gives what domain::normalize_phone gives, on random texts as callers write
+// numbers: ASCII and full-width digits, country prefixes, separators, letters, ideographs, emoji.
+TEST_F(Fusion, PhonesNormaliseInSqlAsInCpp) {
+  std::mt19937_64 rng(20261127);
+  static const std::vector<std::string> pieces{"1", "3", "9", "0", "86", "0086", "+86", "+", "-", " ", "(", ")",
+                                               "１", "３", "８", "０", "ext", "电话", "转", "😀", "\t", "138", "1390000"};
+  std::vector<std::string> texts{"", "86", "8613900001111", "008613900001111", "+86 139-0000-1111",
+                                 "８６１３９００００１１１１", "86139000011112", "0086239000011111", "013900001111"};
+  for (int k = 0; k < 3000; ++k) {
+    std::string t;
+    for (auto n = rng() % 9; n > 0; --n) t += pieces[rng() % pieces.size()];
+    texts.push_back(t);
+  }
+  std::string list = "[";
+  for (std::size_t k = 0; k < texts.size(); ++k) {
+    list += (k ? "," : "");
+    domain::append_json_string(list, texts[k]);
+  }
+  list += "]";
+  const auto rows = sql().exec("SELECT xn_normalize_phone(value) FROM json_array_elements_text($1::json) WITH ORDINALITY"
+                               " ORDER BY ordinality", list);
+  ASSERT_EQ(rows.size(), texts.size());
+  int mobiles = 0;
+  for (std::size_t k = 0; k < texts.size(); ++k) {
+    const auto cpp = domain::normalize_phone(texts[k]);
+    EXPECT_EQ(rows[k][0].as<std::string>(), cpp) << texts[k];
+    if (cpp.size() == 11 && cpp[0] == '1') ++mobiles;
+  }
+  EXPECT_GT(mobiles, 3);
 }
 
 // Incidents that one intake batch opens are not in the table when the batch fuses them: they
