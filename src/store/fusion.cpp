@@ -575,34 +575,25 @@ void fuzzy_from_memory(Located& l, const domain::reference::Addresses& addresses
 // Locates the alerts (docs/architecture.md "Fusion": location, marker, address exact, alias,
 // fuzzy, subject, caller phone) and finds the owner of each located point.
 
+// How sure a place found by the subject's or by the caller's home is.
+constexpr double kSubjectConfidence = 0.7, kCallerConfidence = 0.5;
+
 // The subject's home (by phone, else by identity number), else the caller's (by phone), as
 // the locate statement's `sp` and `cp` joins find them; for an alert that nothing else placed.
 void find_home(Located& l, const domain::AlertInput& a, const ReferenceIndex& ref) {
-  const auto& homes = *ref.homes;
-  const auto& addresses = *ref.addresses;
-  const domain::reference::Address* home = nullptr;
-  if (a.subject && a.subject->phone) {
-    if (const auto phone = domain::normalize_phone(*a.subject->phone); !phone.empty())
-      home = homes.by_phone(phone, addresses);
-  }
-  if (!home && a.subject && a.subject->id_number) home = homes.by_id_number(*a.subject->id_number, addresses);
-  if (home) {
-    l.point = home->at;
-    l.located_by = "subject";
-    l.confidence = 0.7;
-    l.address_id = home->id;
-    return;
-  }
-  if (a.caller && a.caller->phone) {
-    if (const auto phone = domain::normalize_phone(*a.caller->phone); !phone.empty())
-      home = homes.by_phone(phone, addresses);
-  }
-  if (home) {
-    l.point = home->at;
-    l.located_by = "caller_phone";
-    l.confidence = 0.5;
-    l.address_id = home->id;
-  }
+  const auto by_phone = [&](const std::optional<std::string>& given) -> const domain::reference::Address* {
+    const auto phone = given ? domain::normalize_phone(*given) : std::string();
+    return phone.empty() ? nullptr : ref.homes->by_phone(phone, *ref.addresses);
+  };
+  const auto* home = a.subject ? by_phone(a.subject->phone) : nullptr;
+  if (!home && a.subject && a.subject->id_number) home = ref.homes->by_id_number(*a.subject->id_number, *ref.addresses);
+  const bool subject = home != nullptr;
+  if (!home && a.caller) home = by_phone(a.caller->phone);
+  if (!home) return;
+  l.point = home->at;
+  l.located_by = subject ? "subject" : "caller_phone";
+  l.confidence = subject ? kSubjectConfidence : kCallerConfidence;
+  l.address_id = home->id;
 }
 
 std::vector<Located> locate_alerts(pqxx::transaction_base& w, const std::vector<const domain::AlertInput*>& batch,
@@ -719,13 +710,13 @@ std::vector<Located> locate_alerts(pqxx::transaction_base& w, const std::vector<
     if (!l.point && !r[10].is_null()) {
       l.point = point_of(r[11], r[12]);
       l.located_by = "subject";
-      l.confidence = 0.7;
+      l.confidence = kSubjectConfidence;
       l.address_id = r[10].as<std::string>();
     }
     if (!l.point && !r[13].is_null()) {
       l.point = point_of(r[14], r[15]);
       l.located_by = "caller_phone";
-      l.confidence = 0.5;
+      l.confidence = kCallerConfidence;
       l.address_id = r[13].as<std::string>();
     }
   }
