@@ -2,6 +2,8 @@
 #include "xiaonao/store/reference_cache.hpp"
 
 #include <chrono>
+
+#include <malloc.h>
 #include <unordered_map>
 
 #include "xiaonao/log/log.hpp"
@@ -175,6 +177,8 @@ void ReferenceCache::run() {
         std::lock_guard lk(mu_);
         index_ = next;
       }
+      // A load reads hundreds of megabytes of rows that are freed again; give them back.
+      malloc_trim(0);
       tried_ = true;
       ++reloads_;
       log::info("reference.loaded",
