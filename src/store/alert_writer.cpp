@@ -155,6 +155,10 @@ std::unique_ptr<pqxx::connection> open_writer_connection(const AlertWriterOption
   return c;
 }
 
+LocateOptions locate_options_of(const AlertWriterOptions& o) {
+  return {o.nearest_zone_m, o.address_min_score, o.address_sure_score};
+}
+
 }  // namespace
 
 std::string answer_json(const IngestResult& r) {
@@ -169,6 +173,13 @@ AlertWriter::AlertWriter(AlertWriterOptions options, CommitSink sink)
 AlertWriter::~AlertWriter() { stop(); }
 
 bool AlertWriter::submit(domain::AlertInput alert, Callback done) {
+  // Locate from memory here, on the caller's thread while earlier batches are in the database,
+  // rather than on the writer's, where every alert of a batch waits for the others'.
+  std::optional<PreLocated> pre;
+  if (options_.fuse && options_.reference) {
+    if (auto picture = options_.reference->current())
+      pre = prelocate(alert, std::move(picture), locate_options_of(options_));
+  }
   bool overflow = false;
   {
     std::lock_guard lk(mu_);
@@ -176,7 +187,7 @@ bool AlertWriter::submit(domain::AlertInput alert, Callback done) {
     // An overflow writer starts watching the first writer's batch when work begins to wait
     // behind it (once a batch, not once an alert).
     overflow = options_.threads > 1 && (options_.overflow_ms == 0 || (queue_.empty() && first_busy_since_));
-    queue_.push_back(Item{std::move(alert), std::move(done)});
+    queue_.push_back(Item{std::move(alert), std::move(done), std::move(pre)});
   }
   cv_.notify_one();
   if (overflow) overflow_cv_.notify_one();
@@ -232,6 +243,7 @@ struct PartsCount {
 // The statements' JSON parameters are written directly as text, without JSON trees.
 std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& conn,
                                                       const std::vector<const domain::AlertInput*>& batch,
+                                                      const std::vector<const PreLocated*>& pre,
                                                       const AlertWriterOptions& options, bool fuse,
                                                       std::vector<domain::Frame>& frames,
                                                       std::vector<std::string>& touched, PartsCount& parts) {
@@ -334,8 +346,7 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
   const auto fusion_started = std::chrono::steady_clock::now();
   std::vector<Located> located(count);
   if (inserted_count > 0)
-    located = locate_alerts(w, batch, inserted,
-                            {options.nearest_zone_m, options.address_min_score, options.address_sure_score}, ref);
+    located = locate_alerts(w, batch, inserted, locate_options_of(options), ref, pre);
 
   // The merge decision reads open incidents and then inserts new ones: two batches deciding at
   // once could each miss the other's new incident. Transaction-scoped advisory locks serialize
@@ -757,8 +768,13 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
       for (auto& e : fused_events) events.push_back(std::move(e));
       if (options.observe_fusion && inserted_count > 0) {
         options.observe_fusion("parts", seconds_since(parts_started));
+        // Each new alert's: the batch's, and its own locate when that was worked out ahead.
         const auto full = seconds_since(fusion_started);
-        for (std::size_t i = 0; i < inserted_count; ++i) options.observe_fusion("full", full);
+        for (std::size_t i = 0; i < count; ++i) {
+          if (!inserted[i]) continue;
+          const auto* ahead = worked_out_with(pre, i, ref);
+          options.observe_fusion("full", full + (ahead ? ahead->seconds : 0.0));
+        }
       }
     }
     deferred.add(w, "xn_append", events_param(events), static_cast<std::int64_t>(events.size()), now_text);
@@ -785,11 +801,12 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
 // back (the connection may be gone: then there is nothing to roll back).
 std::vector<domain::Result<IngestResult>> write_batch(pqxx::connection& conn,
                                                       const std::vector<const domain::AlertInput*>& batch,
+                                                      const std::vector<const PreLocated*>& pre,
                                                       const AlertWriterOptions& options, bool fuse,
                                                       std::vector<domain::Frame>& frames,
                                                       std::vector<std::string>& touched, PartsCount& parts) {
   try {
-    return write_batch_open(conn, batch, options, fuse, frames, touched, parts);
+    return write_batch_open(conn, batch, pre, options, fuse, frames, touched, parts);
   } catch (...) {
     try {
       pqxx::nontransaction r(conn);
@@ -843,8 +860,12 @@ void AlertWriter::run(bool first) {
       std::optional<CommitsInFlight::Ticket> ticket;
       if (options_.in_flight) ticket.emplace(options_.in_flight->begin());
       std::vector<const domain::AlertInput*> alerts;
+      std::vector<const PreLocated*> pre;
       alerts.reserve(items.size());
-      for (const auto& it : items) alerts.push_back(&it.alert);
+      for (const auto& it : items) {
+        alerts.push_back(&it.alert);
+        pre.push_back(it.pre ? &*it.pre : nullptr);
+      }
       const auto started = std::chrono::steady_clock::now();
       std::vector<domain::Frame> frames;
       std::vector<std::string> touched;
@@ -852,7 +873,7 @@ void AlertWriter::run(bool first) {
       std::vector<domain::Result<IngestResult>> results;
       PartsCount parts;
       try {
-        results = write_batch(*conn, alerts, options_, fuse, frames, touched, parts);
+        results = write_batch(*conn, alerts, pre, options_, fuse, frames, touched, parts);
       } catch (const std::exception& e) {
         // A fusion failure must not cost the alerts: run the batch again without it (the worker
         // fuses afterwards). Transient failures, and failures of the batch itself, go to
@@ -863,7 +884,7 @@ void AlertWriter::run(bool first) {
         frames.clear();
         touched.clear();
         parts = {};
-        results = write_batch(*conn, alerts, options_, fuse, frames, touched, parts);
+        results = write_batch(*conn, alerts, pre, options_, fuse, frames, touched, parts);
       }
       batch_micros_.fetch_add(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                               std::chrono::steady_clock::now() - started)

@@ -570,10 +570,9 @@ void fuzzy_from_memory(Located& l, const domain::reference::Addresses& addresses
   if (!cands.empty()) apply_fuzzy(l, cands, std::move(json), rule);
 }
 
-}  // namespace
-
-// Locates the alerts (docs/architecture.md "Fusion": location, marker, address exact, alias,
-// fuzzy, subject, caller phone) and finds the owner of each located point.
+domain::fusion::AddressRule address_rule(const LocateOptions& o) {
+  return {o.address_min_score, o.address_sure_score, 0.1};
+}
 
 // How sure a place found by the subject's or by the caller's home is.
 constexpr double kSubjectConfidence = 0.7, kCallerConfidence = 0.5;
@@ -596,68 +595,92 @@ void find_home(Located& l, const domain::AlertInput& a, const ReferenceIndex& re
   l.address_id = home->id;
 }
 
+// The owner of a located point from memory: a zone that covers it; else, when no zone can be
+// within the nearest-zone distance, none (the owner statement would find none either); else
+// false, for that statement.
+bool own_from_memory(const ReferenceIndex& ref, Located& l, int nearest_zone_m) {
+  const auto* z = ref.zones->covering(*l.point);
+  if (!z && ref.zones->maybe_within(*l.point, nearest_zone_m)) return false;
+  l.zone_id = z ? z->id : std::string();
+  l.station_id = z ? z->station_id : std::string();
+  l.owner_flag = z ? std::string() : "no_zone";
+  const auto* g = ref.grids->covering(*l.point);
+  l.grid_id = g ? g->id : std::string();
+  return true;
+}
+
+// What memory gives of the locate statement's marker, address (exact, alias, fuzzy), subject
+// and caller branches and of its owner joins. Not settled: the statement decides (the fuzzy
+// match when this machine cannot reproduce the database's pg_trgm, the homes when they are not
+// loaded); an owner not found: the owner statement (the nearest zone).
+PreLocated memory_locate(const domain::AlertInput& a, const ReferenceIndex& ref, const LocateOptions& options) {
+  PreLocated out;
+  auto& l = out.located;
+  const domain::reference::Address* addr = nullptr;
+  std::string how = "address";
+  const auto norm = a.address ? domain::normalize_address(*a.address) : std::string();
+  if (!norm.empty()) {
+    addr = ref.addresses->exact(norm);
+    if (!addr && (addr = ref.addresses->alias(norm))) how = "alias";
+  }
+  if (addr) l.address_id = addr->id;
+  const domain::reference::Marker* m = a.location || !a.marker ? nullptr : ref.marker(*a.marker);
+  if (a.location) {
+    settle(l, *a.location, "location");
+  } else if (m) {
+    settle(l, m->at, "marker");
+  } else if (addr) {
+    settle(l, addr->at, how);
+  } else if (!norm.empty() && !ref.addresses->fuzzy_ready()) {
+    return out;
+  } else {
+    if (!norm.empty()) {
+      fuzzy_from_memory(l, *ref.addresses, norm, address_rule(options));
+      out.text_done = true;
+    }
+    // Not placed by its text: the subject's home, else the caller's.
+    if (!l.point && !ref.homes) return out;
+    if (!l.point) find_home(l, a, ref);
+  }
+  out.settled = true;
+  out.owned = l.point && own_from_memory(ref, l, options.nearest_zone_m);
+  return out;
+}
+
+}  // namespace
+
+PreLocated prelocate(const domain::AlertInput& alert, std::shared_ptr<const ReferenceIndex> picture,
+                     const LocateOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  auto out = memory_locate(alert, *picture, options);
+  out.picture = std::move(picture);
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return out;
+}
+
+// Locates the alerts (docs/architecture.md "Fusion": location, marker, address exact, alias,
+// fuzzy, subject, caller phone) and finds the owner of each located point.
 std::vector<Located> locate_alerts(pqxx::transaction_base& w, const std::vector<const domain::AlertInput*>& batch,
                                    const std::vector<bool>& inserted, const LocateOptions& options,
-                                   const ReferenceIndex* ref) {
+                                   const ReferenceIndex* ref, const std::vector<const PreLocated*>& pre) {
   const std::size_t count = batch.size();
   std::vector<Located> out(count);
   std::vector<bool> owned(count, false);
-  // From memory: what the locate statement's address, marker and fuzzy branches and its owner
-  // joins would give. An alert that needs the subject's or the caller's home goes to the
-  // statement (without its address text when memory matched it); a point that no zone covers,
-  // to the owner statement (nearest zone).
-  const domain::fusion::AddressRule rule{options.address_min_score, options.address_sure_score, 0.1};
+  // From memory what it settles (memory_locate, or its result worked out ahead with this same
+  // picture); the rest goes to the statement, without the address text when memory matched it
+  // every way.
+  const auto rule = address_rule(options);
   std::vector<bool> ask = inserted;
-  // Alerts whose address text memory has matched in every way (exact, alias, fuzzy): the
-  // statement, still asked for the subject's or the caller's home, is not sent the text.
   std::vector<bool> text_done(count, false);
-  // The owner of a located point from memory: a zone that covers it; else, when no zone can be
-  // within the nearest-zone distance, none (the owner statement would find none either); else
-  // false, for that statement.
-  const auto own_from_memory = [&](Located& l) {
-    if (!ref) return false;
-    const auto* z = ref->zones->covering(*l.point);
-    if (!z && ref->zones->maybe_within(*l.point, options.nearest_zone_m)) return false;
-    l.zone_id = z ? z->id : std::string();
-    l.station_id = z ? z->station_id : std::string();
-    l.owner_flag = z ? std::string() : "no_zone";
-    const auto* g = ref->grids->covering(*l.point);
-    l.grid_id = g ? g->id : std::string();
-    return true;
-  };
   if (ref) {
     for (std::size_t i = 0; i < count; ++i) {
       if (!inserted[i]) continue;
-      const auto& a = *batch[i];
-      auto& l = out[i];
-      const domain::reference::Address* addr = nullptr;
-      std::string how = "address";
-      const auto norm = a.address ? domain::normalize_address(*a.address) : std::string();
-      if (!norm.empty()) {
-        addr = ref->addresses->exact(norm);
-        if (!addr && (addr = ref->addresses->alias(norm))) how = "alias";
-      }
-      if (addr) l.address_id = addr->id;
-      const domain::reference::Marker* m = a.location || !a.marker ? nullptr : ref->marker(*a.marker);
-      if (a.location) {
-        settle(l, *a.location, "location");
-      } else if (m) {
-        settle(l, m->at, "marker");
-      } else if (addr) {
-        settle(l, addr->at, how);
-      } else if (!norm.empty() && !ref->addresses->fuzzy_ready()) {
-        continue;  // the statement decides
-      } else {
-        if (!norm.empty()) {
-          fuzzy_from_memory(l, *ref->addresses, norm, rule);
-          text_done[i] = true;
-        }
-        // Not placed by its text: the subject's home, else the caller's.
-        if (!l.point && !ref->homes) continue;  // the statement looks for them
-        if (!l.point) find_home(l, a, *ref);
-      }
-      ask[i] = false;
-      if (l.point) owned[i] = own_from_memory(l);
+      const auto* ahead = worked_out_with(pre, i, ref);
+      auto step = ahead ? *ahead : memory_locate(*batch[i], *ref, options);
+      out[i] = std::move(step.located);
+      ask[i] = !step.settled;
+      owned[i] = step.owned;
+      text_done[i] = step.text_done;
     }
   }
   std::string input;
@@ -728,7 +751,8 @@ std::vector<Located> locate_alerts(pqxx::transaction_base& w, const std::vector<
   // (The points the statement found by a fuzzy text, a subject or a caller: from memory when
   // it can, saving the owner statement's round trip.)
   for (std::size_t i = 0; i < count; ++i) {
-    if (out[i].point && !owned[i] && !own_from_memory(out[i])) owners.push_back({i, *out[i].point});
+    if (out[i].point && !owned[i] && !(ref && own_from_memory(*ref, out[i], options.nearest_zone_m)))
+      owners.push_back({i, *out[i].point});
   }
   if (!owners.empty()) {
     std::string in;

@@ -355,6 +355,40 @@ TEST_F(ReferenceMemory, AChangeMovesItsVersionAndAReloadSharesWhatDidNotChange) 
   EXPECT_EQ(third->cameras, second->cameras);
 }
 
+// Intake works out each alert's locate from memory before its batch (store::prelocate); the
+// batch takes that result only when its own picture is the one it was worked out with.
+TEST_F(ReferenceMemory, ALocateWorkedOutAheadIsUsedOnlyWithItsOwnPicture) {
+  build_county();
+  pqxx::connection c(db_conninfo());
+  store::prepare_fusion(c);
+  const auto first = store::load_reference(c, nullptr);
+  domain::AlertInput a = random_alert(1);
+  a.location.reset();
+  a.marker.reset();
+  a.address = address_texts[0];
+  const store::LocateOptions lo;
+  auto ahead = store::prelocate(a, first, lo);
+  ASSERT_TRUE(ahead.settled);
+  ASSERT_TRUE(ahead.located.point.has_value());
+  const auto id = ahead.located.address_id;
+  // The same picture: the result worked out ahead stands (marked here, to see it is the one used).
+  ahead.located.located_by = "ahead";
+  {
+    pqxx::work w(c);
+    EXPECT_EQ(store::locate_alerts(w, {&a}, {true}, lo, first.get(), {&ahead})[0].located_by, "ahead");
+  }
+  // The address moves: a picture loaded after it does not take the result worked out before.
+  sql().exec("UPDATE addresses SET geog = ST_SetSRID(ST_MakePoint(119.9, 28.5), 4326)::geography WHERE id = $1", id);
+  const auto second = store::load_reference(c, first.get());
+  pqxx::work w(c);
+  const auto now = store::locate_alerts(w, {&a}, {true}, lo, second.get(), {&ahead})[0];
+  ASSERT_TRUE(now.point.has_value());
+  EXPECT_DOUBLE_EQ(now.point->lon, 119.9);
+  EXPECT_DOUBLE_EQ(now.point->lat, 28.5);
+  EXPECT_NE(now.located_by, "ahead");
+  expect_same(now, store::locate_alerts(w, {&a}, {true}, lo, nullptr)[0], "after the move");
+}
+
 TEST_F(ReferenceMemory, TheCacheLoadsAtStartAndCallsAPictureStaleUntilItHasReloaded) {
   build_county();
   store::ReferenceCache cache(db_conninfo());

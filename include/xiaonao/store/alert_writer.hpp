@@ -73,7 +73,8 @@ struct AlertWriterOptions {
   std::function<void(std::vector<std::string>)> after_commit;
   /// Fusion timings of a batch that located alerts: "intake" (locate + owner + merge, once),
   /// "parts" (fuse_parts, once) and "full" (from locate to the fused result, once per new alert:
-  /// what each alert waited for its fusion, without the commit). May be empty.
+  /// what each alert waited for its fusion, without the commit; an alert located from memory in
+  /// `submit` adds that time of its own to the batch's). May be empty.
   std::function<void(std::string_view stage, double seconds)> observe_fusion;
   /// Each batch holds a ticket here until its frames went to the sink (may be null).
   CommitsInFlight* in_flight = nullptr;
@@ -117,6 +118,7 @@ class AlertWriter {
   struct Item {
     domain::AlertInput alert;
     Callback done;
+    std::optional<PreLocated> pre;  ///< its locate from memory, worked out in submit
   };
   void run(bool first);
   /// Under mu_: whether an overflow writer may take a batch now (else until when to wait; none:

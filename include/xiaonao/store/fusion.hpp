@@ -61,13 +61,34 @@ struct Located {
   std::string owner_flag;  ///< nearest_zone | no_zone | empty
 };
 
+/// One alert's locate as far as the reference data in memory settles it, worked out ahead of
+/// its batch (AlertWriter::submit, on the request's I/O thread, while earlier batches are in
+/// the database): the batch takes it when its own picture is this one.
+struct PreLocated {
+  std::shared_ptr<const ReferenceIndex> picture;
+  Located located;
+  bool settled = false;    ///< nothing left for the locate statement
+  bool owned = false;      ///< its owner too (a located point)
+  bool text_done = false;  ///< its address text matched every way: the statement is not sent it
+  double seconds = 0;      ///< how long it took
+};
+PreLocated prelocate(const domain::AlertInput& alert, std::shared_ptr<const ReferenceIndex> picture,
+                     const LocateOptions& options);
+/// pre[i] when it was worked out with `ref`, else null.
+inline const PreLocated* worked_out_with(const std::vector<const PreLocated*>& pre, std::size_t i,
+                                         const ReferenceIndex* ref) {
+  return ref && i < pre.size() && pre[i] && pre[i]->picture.get() == ref ? pre[i] : nullptr;
+}
+
 /// Locates the alerts whose `want[i]` is set (the others get an empty Located) and finds the
 /// owner of each located point. Needs prepare_fusion on the transaction's connection. With
 /// `ref`, what it can answer (location, marker, exact and alias address; zone and grid when one
 /// covers the point) is answered from memory, and only the rest goes to the database.
+/// `pre[i]`, when given and worked out with `ref`, stands for alert i's memory step.
 std::vector<Located> locate_alerts(pqxx::transaction_base& w, const std::vector<const domain::AlertInput*>& alerts,
                                    const std::vector<bool>& want, const LocateOptions& options,
-                                   const ReferenceIndex* ref = nullptr);
+                                   const ReferenceIndex* ref = nullptr,
+                                   const std::vector<const PreLocated*>& pre = {});
 
 /// The owner (station, zone, grid, flag) of one point.
 Located owner_of(pqxx::transaction_base& w, domain::GeoPoint at, int nearest_zone_m);
