@@ -176,7 +176,7 @@ bool AlertWriter::submit(domain::AlertInput alert, Callback done) {
   // Locate from memory here, on the caller's thread while earlier batches are in the database,
   // rather than on the writer's, where every alert of a batch waits for the others'.
   std::optional<PreLocated> pre;
-  if (options_.fuse && options_.reference) {
+  if (options_.reference) {
     if (auto picture = options_.reference->current())
       pre = prelocate(alert, std::move(picture), locate_options_of(options_));
   }

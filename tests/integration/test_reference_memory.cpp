@@ -208,7 +208,11 @@ class ReferenceMemory : public IntegrationTest {
       if (!a.subject->phone || chance(0.3)) a.subject->id_number = known(id_numbers);
     }
     if (chance(0.6)) a.caller = domain::Caller{known(phones), std::nullopt};
-    if (chance(0.5)) a.location.reset(), a.marker.reset(), a.address.reset();
+    if (chance(0.5)) {  // placed by them alone
+      a.location.reset();
+      a.marker.reset();
+      a.address.reset();
+    }
     return a;
   }
 };

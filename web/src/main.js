@@ -6,7 +6,7 @@ import { FeedClient } from './feed.js';
 import { categoryList, categoryName, formatTime, getLang, label, onLangChange, setCategories, setLang, t } from './i18n.js';
 import { ConsoleMap } from './map.js';
 import { IncidentQueue, OPEN_STATUSES, formatDuration } from './state.js';
-import { SUPPORT_OPEN, actionRequest, esc, renderForm, renderSupportPanel, renderView } from './view.js';
+import { SUPPORT_OPEN, actionRequest, deadlineBadge, esc, renderForm, renderSupportPanel, renderView } from './view.js';
 
 const api = new Api();
 const app = document.getElementById('app');
@@ -161,7 +161,7 @@ function scheduleRender() {
 function deadlineHtml(inc, now) {
   const d = queue.nextDeadline(inc, now);
   if (!d) return '';
-  return `<span class="deadline ${d.left_s < 0 ? 'overdue' : ''}" data-due="${esc(d.due_at)}">${esc(label('deadline', d.kind))} ${esc(formatDuration(d.left_s))}</span>`;
+  return deadlineBadge(d.kind, d.due_at, d.left_s);
 }
 
 /** Rows by incident id, with the revision and language they were drawn for. */

@@ -97,13 +97,21 @@ function historyBlock(v) {
   return section('view.history', (v.history || []).length, rows ? `<ul class="list">${rows}</ul>` : none(), 'view-history');
 }
 
+/** One deadline with the seconds left (negative: overdue); the console counts it down by data-due. */
+export function deadlineBadge(kind, dueAt, leftS) {
+  return `<span class="deadline ${leftS < 0 ? 'overdue' : ''}" data-due="${esc(dueAt)}">${esc(label('deadline', kind))} ${esc(formatDuration(leftS))}</span>`;
+}
+
+/** The deadlines not met yet. */
+function deadlineBadges(deadlines, nowMs) {
+  return (deadlines || []).filter((d) => !d.met_at)
+    .map((d) => deadlineBadge(d.kind, d.due_at, (Date.parse(d.due_at) - nowMs) / 1000)).join(' ');
+}
+
 function ordersBlock(v) {
   const now = Date.now();
   const rows = (v.orders || []).map((o) => {
-    const dls = (o.deadlines || []).filter((d) => !d.met_at && OPEN_ORDER.has(o.state)).map((d) => {
-      const left = (Date.parse(d.due_at) - now) / 1000;
-      return `<span class="deadline ${left < 0 ? 'overdue' : ''}" data-due="${esc(d.due_at)}">${esc(label('deadline', d.kind))} ${esc(formatDuration(left))}</span>`;
-    }).join(' ');
+    const dls = OPEN_ORDER.has(o.state) ? deadlineBadges(o.deadlines, now) : '';
     return `<li data-id="${esc(o.id)}" data-state="${esc(o.state)}"><b>${esc(o.number || '')}</b> ${esc(o.unit_call_sign || o.unit_id)}
       · ${esc(label('order', o.kind))} · <span class="state" data-testid="order-state">${esc(label('order', o.state))}</span> ${dls}
       ${o.reason ? `<div class="muted">${esc(o.reason)}</div>` : ''}</li>`;
@@ -191,10 +199,7 @@ export function renderSupportPanel(items, { form = null, nowMs = Date.now() } = 
     const steps = s.state === 'requested' ? step('accept') + step('reject')
       : s.state === 'accepted' ? step('answer')
       : step('answer') + step('close');
-    const dls = (s.deadlines || []).filter((d) => !d.met_at).map((d) => {
-      const left = (Date.parse(d.due_at) - nowMs) / 1000;
-      return `<span class="deadline ${left < 0 ? 'overdue' : ''}" data-due="${esc(d.due_at)}">${esc(label('deadline', d.kind))} ${esc(formatDuration(left))}</span>`;
-    }).join(' ');
+    const dls = deadlineBadges(s.deadlines, nowMs);
     const open = form && form.id === s.id;
     const answer = form?.type === 'answer';
     const formHtml = !open ? '' : `<form data-support-form="${esc(form.type)}" data-id="${esc(s.id)}">
