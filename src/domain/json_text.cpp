@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <stdexcept>
 
 namespace xiaonao::domain {
 
@@ -143,6 +144,253 @@ JsonWriter& JsonWriter::raw(std::string_view json) {
   before_value();
   out_ += json;
   return *this;
+}
+
+// ---- JsonCursor -----------------------------------------------------------------------------
+
+namespace {
+
+constexpr bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+void append_utf8(std::string& out, std::uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// Nesting that skip() follows at most (the rows fusion reads nest three deep).
+constexpr std::size_t kSkipDepth = 64;
+
+}  // namespace
+
+void JsonCursor::fail(const char* what) const {
+  throw std::invalid_argument(std::string("JSON text: ") + what + " at byte " + std::to_string(i_));
+}
+
+char JsonCursor::peek() {
+  while (i_ < s_.size() && is_space(s_[i_])) ++i_;
+  return i_ < s_.size() ? s_[i_] : '\0';
+}
+
+void JsonCursor::expect(char c) {
+  if (peek() != c || i_ >= s_.size()) fail("unexpected byte");
+  ++i_;
+}
+
+void JsonCursor::expect_word(std::string_view w) {
+  if (s_.substr(i_, w.size()) != w) fail("unexpected word");
+  i_ += w.size();
+}
+
+void JsonCursor::begin_array() {
+  expect('[');
+  first_.push_back(true);
+}
+
+bool JsonCursor::more() {
+  if (first_.empty()) fail("not inside an array");
+  const char c = peek();
+  if (c == ']') {
+    ++i_;
+    first_.pop_back();
+    return false;
+  }
+  if (first_.back()) {
+    first_.back() = false;
+    return true;
+  }
+  expect(',');
+  return true;
+}
+
+std::string JsonCursor::string() {
+  expect('"');
+  std::string out;
+  std::size_t run = i_;
+  while (true) {
+    if (i_ >= s_.size()) fail("unterminated string");
+    const char c = s_[i_];
+    if (c == '"') break;
+    if (static_cast<unsigned char>(c) < 0x20) fail("control character in a string");
+    if (c != '\\') {
+      ++i_;
+      continue;
+    }
+    out.append(s_.data() + run, i_ - run);
+    if (++i_ >= s_.size()) fail("unterminated escape");
+    const char e = s_[i_++];
+    switch (e) {
+      case '"': out += '"'; break;
+      case '\\': out += '\\'; break;
+      case '/': out += '/'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      case 't': out += '\t'; break;
+      case 'u': {
+        const auto hex4 = [this]() {
+          if (i_ + 4 > s_.size()) fail("short \\u escape");
+          std::uint32_t v = 0;
+          for (int k = 0; k < 4; ++k) {
+            const int h = hex_value(s_[i_++]);
+            if (h < 0) fail("bad \\u escape");
+            v = v * 16 + static_cast<std::uint32_t>(h);
+          }
+          return v;
+        };
+        std::uint32_t cp = hex4();
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+          if (s_.substr(i_, 2) != "\\u") fail("lone surrogate");
+          i_ += 2;
+          const auto low = hex4();
+          if (low < 0xDC00 || low > 0xDFFF) fail("lone surrogate");
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+          fail("lone surrogate");
+        }
+        append_utf8(out, cp);
+        break;
+      }
+      default: fail("bad escape");
+    }
+    run = i_;
+  }
+  out.append(s_.data() + run, i_ - run);
+  ++i_;  // the closing quote
+  return out;
+}
+
+std::optional<std::string> JsonCursor::string_or_null() {
+  if (null()) return std::nullopt;
+  return string();
+}
+
+double JsonCursor::number() {
+  peek();
+  const char* begin = s_.data() + i_;
+  const char* end = s_.data() + s_.size();
+  // JSON has no leading '+', no bare '.', no inf or nan: from_chars would take some of them.
+  const char* digit = begin < end && *begin == '-' ? begin + 1 : begin;
+  if (digit == end || *digit < '0' || *digit > '9') fail("expected a number");
+  double v = 0;
+  const auto [stop, ec] = std::from_chars(begin, end, v);
+  if (ec != std::errc()) fail("bad number");
+  i_ += static_cast<std::size_t>(stop - begin);
+  return v;
+}
+
+std::int64_t JsonCursor::integer() {
+  peek();
+  const char* begin = s_.data() + i_;
+  const char* end = s_.data() + s_.size();
+  std::int64_t v = 0;
+  const auto [stop, ec] = std::from_chars(begin, end, v);
+  if (ec != std::errc()) fail("expected an integer");
+  if (stop < end && (*stop == '.' || *stop == 'e' || *stop == 'E')) fail("expected an integer");
+  i_ += static_cast<std::size_t>(stop - begin);
+  return v;
+}
+
+bool JsonCursor::boolean() {
+  const char c = peek();
+  if (c == 't') {
+    expect_word("true");
+    return true;
+  }
+  if (c == 'f') {
+    expect_word("false");
+    return false;
+  }
+  fail("expected true or false");
+}
+
+bool JsonCursor::null() {
+  if (peek() != 'n') return false;
+  expect_word("null");
+  return true;
+}
+
+std::vector<std::string> JsonCursor::strings() {
+  std::vector<std::string> out;
+  if (null()) return out;
+  begin_array();
+  while (more()) out.push_back(string());
+  return out;
+}
+
+void JsonCursor::skip() {
+  std::vector<char> open;  // the closing bracket of each array or object being read
+  const auto member_name = [this]() {
+    string();
+    expect(':');
+  };
+  while (true) {
+    const char c = peek();
+    if (c == '[' || c == '{') {
+      const char close = c == '[' ? ']' : '}';
+      ++i_;
+      if (peek() == close) {
+        ++i_;
+      } else {
+        if (open.size() >= kSkipDepth) fail("nested too deep");
+        open.push_back(close);
+        if (close == '}') member_name();
+        continue;
+      }
+    } else if (c == '"') {
+      string();
+    } else if (c == 't' || c == 'f') {
+      boolean();
+    } else if (c == 'n') {
+      expect_word("null");
+    } else {
+      number();
+    }
+    // After a value: a comma goes on with the innermost array or object, its bracket ends it.
+    while (true) {
+      if (open.empty()) return;
+      const char n = peek();
+      if (n == ',') {
+        ++i_;
+        if (open.back() == '}') member_name();
+        break;
+      }
+      if (n != open.back()) fail("expected a comma or a closing bracket");
+      ++i_;
+      open.pop_back();
+    }
+  }
+}
+
+bool JsonCursor::at_end() { return peek() == '\0' && i_ >= s_.size(); }
+
+JsonCursor& JsonRow::next() {
+  if (!c_.more()) throw std::invalid_argument("JSON text: a row is too short");
+  return c_;
+}
+
+void JsonRow::end() {
+  if (c_.more()) throw std::invalid_argument("JSON text: a row is too long");
 }
 
 }  // namespace xiaonao::domain

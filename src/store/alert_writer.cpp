@@ -6,7 +6,6 @@
 #include <map>
 #include <set>
 
-#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 #include "xiaonao/domain/fusion.hpp"
@@ -462,21 +461,29 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
       const auto idx = r[0].as<std::size_t>();
       if (!r[2].is_null()) guessed[idx] = {r[2].as<std::string>(), parts_found(r, 3)};
       if (r[1].is_null()) continue;
-      for (const auto& c : nlohmann::json::parse(r[1].as<std::string>())) {
-        const auto id = c[0].get<std::string>();
-        if (!seen.insert(id).second) continue;
-        open.push_back({id, c[2].get<std::string>(), {c[3].get<double>(), c[4].get<double>()},
-                        domain::TimePoint(std::chrono::microseconds(c[5].get<std::int64_t>()))});
-        auto& [number, f, lists] = stored[id];
-        number = c[1].get<std::string>();
-        f.id = id;
-        f.category = open.back().category;
-        f.station = c[6].get<std::string>();
-        f.at = open.back().at;
-        f.address_id = c[7].is_null() ? std::string() : c[7].get<std::string>();
-        f.received_at = open.back().received_at;
-        for (std::size_t k = 0; k < 4; ++k) lists[k] = c[8 + k].get<std::vector<std::string>>();
-      }
+      domain::each_json_row(std::string_view(r[1].c_str(), r[1].size()), [&](domain::JsonRow& c) {
+        auto id = c.next().string();
+        auto number = c.next().string();
+        auto category = c.next().string();
+        const double lon = c.next().number();
+        const double lat = c.next().number();
+        const domain::TimePoint received_at(std::chrono::microseconds(c.next().integer()));
+        auto station = c.next().string();
+        auto address_id = c.next().string_or_null();
+        std::array<std::vector<std::string>, 4> lists;
+        for (auto& l : lists) l = c.next().strings();
+        if (!seen.insert(id).second) return;
+        open.push_back({id, category, {lon, lat}, received_at});
+        auto& s = stored[id];
+        s.number = std::move(number);
+        s.fuse.id = id;
+        s.fuse.category = std::move(category);
+        s.fuse.station = std::move(station);
+        s.fuse.at = open.back().at;
+        s.fuse.address_id = address_id.value_or(std::string());
+        s.fuse.received_at = received_at;
+        s.lists = std::move(lists);
+      });
     }
   }
   auto plan = merging ? domain::fusion::plan_merges(merge_input, std::move(open), incident_ids, rule)

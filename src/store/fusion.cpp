@@ -895,16 +895,21 @@ std::vector<Fused> fuse_parts(pqxx::transaction_base& w, const std::vector<FuseI
                     std::move(peers), ref, number_of);
 }
 
+namespace {
+
+// History: [id, number, category, status, received_at, reasons], most recent first.
+struct HistoryRow {
+  std::string id, number, category, status, received;
+  std::vector<std::string> reasons;
+};
+
+}  // namespace
+
 std::vector<Fused> rank_parts(const std::vector<FuseInput>& incidents, std::vector<PartsFound> found,
                               const FusionOptions& o, const std::string& now_text, std::vector<HistoryEntry> peers,
                               const ReferenceIndex* ref, const NumberOf& number_of) {
   std::vector<Fused> out;
-  std::map<std::size_t, std::array<json, 4>> parts;
-  for (std::size_t n = 0; n < incidents.size(); ++n) {
-    auto& p = parts[n];
-    for (std::size_t k = 0; k < 4; ++k)
-      p[k] = found[n].parts[k].empty() ? json::array() : json::parse(found[n].parts[k]);
-  }
+  out.reserve(incidents.size());
   // The new incidents are numbered now; the peers are they, first and in the same order.
   if (number_of) {
     for (std::size_t n = 0; n < incidents.size(); ++n) {
@@ -918,55 +923,91 @@ std::vector<Fused> rank_parts(const std::vector<FuseInput>& incidents, std::vect
     const auto& inc = incidents[n];
     const auto& id = inc.id;
     const auto& at = inc.at;
-    auto& part = parts[n];
+    const auto& part = found[n].parts;
+    std::vector<HistoryRow> history;
+    domain::each_json_row(part[3], [&](domain::JsonRow& r) {
+      auto& h = history.emplace_back();
+      h.id = r.next().string();
+      h.number = r.next().string();
+      h.category = r.next().string();
+      h.status = r.next().string();
+      h.received = r.next().string();
+      h.reasons = r.next().strings();
+    });
     // Incidents of the same intake batch are not in the table yet: the history rule is asked
     // about them, and they join the list in its order (newest first, then by id).
     if (!peers.empty()) {
       const domain::fusion::HistoryPeer self{id, inc.received_at, at, inc.address_id, inc.caller_phones};
       bool added = false;
       for (const auto& p : peers) {
-        const auto reasons = domain::fusion::history_reasons(self, p.peer, o.history_radius_m, o.history_days);
+        auto reasons = domain::fusion::history_reasons(self, p.peer, o.history_radius_m, o.history_days);
         if (reasons.empty()) continue;
-        part[3].push_back(json::array({p.peer.id, p.number, p.category, p.status,
-                                       domain::format_rfc3339(p.peer.received), reasons}));
+        history.push_back({p.peer.id, p.number, p.category, p.status, domain::format_rfc3339(p.peer.received),
+                           std::move(reasons)});
         added = true;
       }
       if (added) {
-        auto& h = part[3];
-        std::stable_sort(h.begin(), h.end(), [](const json& x, const json& y) {
-          const auto tx = domain::parse_rfc3339(x[4].get<std::string>());
-          const auto ty = domain::parse_rfc3339(y[4].get<std::string>());
-          if (tx != ty) return tx > ty;
-          return x[0].get<std::string>() > y[0].get<std::string>();
+        std::vector<std::pair<std::optional<domain::TimePoint>, std::size_t>> order;
+        for (std::size_t k = 0; k < history.size(); ++k) order.emplace_back(domain::parse_rfc3339(history[k].received), k);
+        std::stable_sort(order.begin(), order.end(), [&](const auto& x, const auto& y) {
+          if (x.first != y.first) return x.first > y.first;
+          return history[x.second].id > history[y.second].id;
         });
-        if (h.size() > static_cast<std::size_t>(o.history_max)) h.erase(h.begin() + o.history_max, h.end());
+        if (order.size() > static_cast<std::size_t>(o.history_max)) order.resize(static_cast<std::size_t>(o.history_max));
+        std::vector<HistoryRow> sorted;
+        sorted.reserve(order.size());
+        for (const auto& [t, k] : order) sorted.push_back(std::move(history[k]));
+        history = std::move(sorted);
       }
     }
 
     // Cameras: the nearest online ones, then the markers' own (online) cameras, each with its
     // distance, from memory or from the statement ([id, name, stream_url, lon, lat, bearing,
-    // fov, range, distance, marker]).
-    struct CameraInfo {
-      std::string name;
+    // fov, range, distance, marker]). Three times as many are looked at as are kept: they are
+    // viewed where they lie (in memory, or in the rows read), not copied.
+    struct CameraRow {
+      std::string id, name;
       std::optional<std::string> stream_url;
       domain::fusion::CameraGeometry geometry;
+      double distance_m;
+      bool marker;
     };
+    struct CameraView {
+      std::string_view id, name;
+      std::optional<std::string_view> stream_url;
+      domain::fusion::CameraGeometry geometry;
+    };
+    std::vector<CameraRow> rows;
+    domain::each_json_row(part[0], [&](domain::JsonRow& r) {
+      auto& c = rows.emplace_back();
+      c.id = r.next().string();
+      c.name = r.next().string();
+      c.stream_url = r.next().string_or_null();
+      c.geometry.at.lon = r.next().number();
+      c.geometry.at.lat = r.next().number();
+      auto& b = r.next();
+      if (!b.null()) c.geometry.bearing_deg = b.number();
+      c.geometry.fov_deg = r.next().number();
+      c.geometry.range_m = r.next().number();
+      c.distance_m = r.next().number();
+      c.marker = r.next().boolean();
+    });
     std::vector<domain::fusion::CameraHit> hits;
-    std::map<std::string, CameraInfo> cam_info;
-    const auto add_camera = [&](const std::string& cid, std::string_view name, std::optional<std::string> stream_url,
-                                const domain::fusion::CameraGeometry& g, double distance, bool marker) {
-      auto existing = std::find_if(hits.begin(), hits.end(), [&](const auto& h) { return h.id == cid; });
+    std::vector<CameraView> views;
+    const auto add_camera = [&](const CameraView& v, double distance, bool marker) {
+      auto existing = std::find_if(hits.begin(), hits.end(), [&](const auto& h) { return h.id == v.id; });
       if (existing != hits.end()) {
         existing->marker_camera = existing->marker_camera || marker;
         return;
       }
-      hits.push_back({cid, distance, domain::fusion::in_view(g, *at), marker});
-      cam_info[cid] = {std::string(name), std::move(stream_url), g};
+      hits.push_back({std::string(v.id), distance, domain::fusion::in_view(v.geometry, *at), marker});
+      views.push_back(v);
     };
     if (ref && at) {
       const auto from_memory = [&](const domain::reference::Camera& c, double distance, bool marker) {
-        add_camera(c.id, c.name, c.stream_url.empty() ? std::nullopt : std::optional(c.stream_url),
-                   {c.at, c.bearing_deg, c.fov_deg, c.range_m}, distance, marker);
+        add_camera({c.id, c.name, c.stream_url.empty() ? std::nullopt : std::optional<std::string_view>(c.stream_url),
+                    {c.at, c.bearing_deg, c.fov_deg, c.range_m}},
+                   distance, marker);
       };
       for (const auto& near : ref->cameras->nearest_online(*at, o.camera_radius_m, static_cast<std::size_t>(o.cameras_max) * 3))
         from_memory(*near.camera, near.distance_m, false);
@@ -976,25 +1017,19 @@ std::vector<Fused> rank_parts(const std::vector<FuseInput>& incidents, std::vect
         if (c && c->online) from_memory(*c, domain::fusion::distance_m(*at, c->at), true);
       }
     }
-    for (const auto& cr : part[0]) {
-      add_camera(cr[0].get<std::string>(), cr[1].get_ref<const std::string&>(),
-                 cr[2].is_null() ? std::nullopt : std::optional(cr[2].get<std::string>()),
-                 {{cr[3].get<double>(), cr[4].get<double>()},
-                  cr[5].is_null() ? std::nullopt : std::optional(cr[5].get<double>()),
-                  cr[6].get<double>(), cr[7].get<double>()},
-                 cr[8].get<double>(), cr[9].get<bool>());
-    }
+    for (const auto& c : rows) add_camera({c.id, c.name, c.stream_url, c.geometry}, c.distance_m, c.marker);
     domain::fusion::rank_cameras(hits, static_cast<std::size_t>(o.cameras_max));
 
     // Household: [person id, flags, via]; person ids and flags only (names and phones are
     // joined, masked, at read time).
     std::vector<domain::fusion::Resident> residents;
     std::map<std::string, std::string> via;
-    for (const auto& hr : part[2]) {
-      const auto pid = hr[0].get<std::string>();
-      if (!via.emplace(pid, hr[2].get<std::string>()).second) continue;
-      residents.push_back({pid, hr[1].is_null() ? std::vector<std::string>{} : hr[1].get<std::vector<std::string>>()});
-    }
+    domain::each_json_row(part[2], [&](domain::JsonRow& r) {
+      auto pid = r.next().string();
+      auto flags = r.next().strings();
+      auto how = r.next().string();
+      if (via.emplace(pid, std::move(how)).second) residents.push_back({std::move(pid), std::move(flags)});
+    });
     domain::fusion::order_residents(residents);
     if (residents.size() > static_cast<std::size_t>(o.household_max)) residents.resize(o.household_max);
     int vulnerable = 0;
@@ -1008,16 +1043,10 @@ std::vector<Fused> rank_parts(const std::vector<FuseInput>& incidents, std::vect
     fusion.reserve(2048);
     data.reserve(512);
     JsonWriter f(fusion), d(data);
-    const auto strings = [](JsonWriter& w, const json& list) {
-      w.begin_array();
-      if (list.is_array())
-        for (const auto& v : list) w.string(v.get_ref<const std::string&>());
-      w.end_array();
-    };
     f.begin_object().key("cameras").begin_array();
     d.begin_object().key("cameras").begin_array();
     for (const auto& h : hits) {
-      const auto& c = cam_info[h.id];
+      const auto& c = *std::find_if(views.begin(), views.end(), [&](const CameraView& v) { return v.id == h.id; });
       f.begin_object();
       f.key("bearing_deg");
       c.geometry.bearing_deg ? f.number(*c.geometry.bearing_deg) : f.null();
@@ -1035,17 +1064,18 @@ std::vector<Fused> rank_parts(const std::vector<FuseInput>& incidents, std::vect
     d.end_array().key("fused_at").string(now_text).key("history").begin_array();
     // History: [id, number, category, status, received_at, reasons], most recent first.
     f.end_array().key("history").begin_array();
-    for (const auto& hr : part[3]) {
+    for (const auto& h : history) {
       f.begin_object();
-      f.key("category").string(hr[2].get_ref<const std::string&>());
-      f.key("id").string(hr[0].get_ref<const std::string&>());
-      f.key("number").string(hr[1].get_ref<const std::string&>());
-      f.key("reasons");
-      strings(f, hr[5]);
-      f.key("received_at").string(hr[4].get_ref<const std::string&>());
-      f.key("status").string(hr[3].get_ref<const std::string&>());
+      f.key("category").string(h.category);
+      f.key("id").string(h.id);
+      f.key("number").string(h.number);
+      f.key("reasons").begin_array();
+      for (const auto& r : h.reasons) f.string(r);
+      f.end_array();
+      f.key("received_at").string(h.received);
+      f.key("status").string(h.status);
       f.end_object();
-      d.string(hr[0].get_ref<const std::string&>());
+      d.string(h.id);
     }
     f.end_array().key("household").begin_array();
     for (const auto& p : residents) {
@@ -1057,18 +1087,23 @@ std::vector<Fused> rank_parts(const std::vector<FuseInput>& incidents, std::vect
     d.key("incident_id").string(id).key("units").begin_array();
     // Units: [id, call_sign, kind, station, distance, position age], nearest first, fresh.
     f.end_array().key("units").begin_array();
-    for (const auto& ur : part[1]) {
-      const auto distance = round1(ur[4].get<double>());
+    domain::each_json_row(part[1], [&](domain::JsonRow& r) {
+      const auto unit = r.next().string();
+      const auto call_sign = r.next().string();
+      const auto kind = r.next().string();
+      const auto station = r.next().string();
+      const auto distance = round1(r.next().number());
+      const auto age = std::round(r.next().number());
       f.begin_object();
-      f.key("call_sign").string(ur[1].get_ref<const std::string&>());
+      f.key("call_sign").string(call_sign);
       f.key("distance_m").number(distance);
-      f.key("id").string(ur[0].get_ref<const std::string&>());
-      f.key("kind").string(ur[2].get_ref<const std::string&>());
-      f.key("position_age_s").number(std::round(ur[5].get<double>()));
-      f.key("station_id").string(ur[3].get_ref<const std::string&>());
+      f.key("id").string(unit);
+      f.key("kind").string(kind);
+      f.key("position_age_s").number(age);
+      f.key("station_id").string(station);
       f.end_object();
-      d.begin_object().key("distance_m").number(distance).key("id").string(ur[0].get_ref<const std::string&>()).end_object();
-    }
+      d.begin_object().key("distance_m").number(distance).key("id").string(unit).end_object();
+    });
     f.end_array().key("units_stale_skipped").integer(stale_skipped).end_object();
     d.end_array().key("units_stale_skipped").integer(stale_skipped).key("vulnerable_count").integer(vulnerable).end_object();
     out.push_back({id, std::move(fusion), {"incident.fused", id, inc.category, inc.station, std::move(data)}});

@@ -8,8 +8,10 @@
 /// a dumped `nlohmann::json` object). Doubles are written as the shortest text that reads back
 /// as the same double.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace xiaonao::domain {
 
@@ -65,5 +67,73 @@ class JsonWriter {
   bool first_[kMaxDepth + 1]{true};
   bool after_key_{false};
 };
+
+/// Reading JSON text of a shape known in advance, value by value, without building a tree: the
+/// rows that fusion's statements return as `json_agg` arrays (a `nlohmann::json` tree for each
+/// cost more than ranking them). Any JSON text is read correctly; text that is not JSON, or not
+/// of the kind asked for, throws `std::invalid_argument` and reads nothing past the end.
+class JsonCursor {
+ public:
+  explicit JsonCursor(std::string_view text) : s_(text) {}
+
+  /// Enters an array ('[').
+  void begin_array();
+  /// Inside an array: true when another element follows (its comma read), false when the
+  /// array ends (its ']' read).
+  bool more();
+  /// A string, unescaped (\uXXXX, surrogate pairs included, as UTF-8).
+  std::string string();
+  /// null (read, and nullopt) or a string.
+  std::optional<std::string> string_or_null();
+  double number();
+  std::int64_t integer();
+  bool boolean();
+  /// Reads a null when one is next; false (nothing read) otherwise.
+  bool null();
+  /// An array of strings; null reads as empty.
+  std::vector<std::string> strings();
+  /// Reads one value of any kind.
+  void skip();
+  /// Whether nothing but whitespace is left.
+  bool at_end();
+
+ private:
+  char peek();  ///< the next byte after whitespace ('\0' at the end)
+  void expect(char c);
+  void expect_word(std::string_view w);
+  [[noreturn]] void fail(const char* what) const;
+
+  std::string_view s_;
+  std::size_t i_ = 0;
+  std::vector<bool> first_;  ///< per open array: no element read yet
+};
+
+/// One row of an array of arrays (`json_agg` of `json_build_array`), read element by element.
+class JsonRow {
+ public:
+  /// Enters the row: the cursor must be at its '['.
+  explicit JsonRow(JsonCursor& c) : c_(c) { c_.begin_array(); }
+  /// The cursor at the row's next element; throws std::invalid_argument when the row has ended.
+  JsonCursor& next();
+  /// Ends the row; throws std::invalid_argument when elements are left.
+  void end();
+
+ private:
+  JsonCursor& c_;
+};
+
+/// Calls `read(row)` for each row of `text`, an array of arrays; `read` takes every element of
+/// the row. Empty text (SQL null) has no rows.
+template <class Read>
+void each_json_row(std::string_view text, Read read) {
+  if (text.empty()) return;
+  JsonCursor c(text);
+  c.begin_array();
+  while (c.more()) {
+    JsonRow row(c);
+    read(row);
+    row.end();
+  }
+}
 
 }  // namespace xiaonao::domain

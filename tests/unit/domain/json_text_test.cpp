@@ -1,10 +1,13 @@
 // The direct JSON writer: escaping by example, then properties against nlohmann (the same text
 // for strings and integers, the same value back for doubles) over random inputs from a fixed seed.
+// The cursor that reads JSON text of a known shape: by example, then against nlohmann's parse of
+// random texts, and on broken texts (an std::invalid_argument, never anything else).
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <random>
+#include <stdexcept>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -215,6 +218,203 @@ TEST(JsonTextProperty, ObjectsMatchNlohmannDump) {
     }
     w.end_object();
     ASSERT_EQ(out, expected.dump()) << "case " << i;
+  }
+}
+
+// ---- JsonCursor -----------------------------------------------------------------------------
+
+TEST(JsonCursor, ReadsRowsAsTheDatabaseWritesThem) {
+  // json_agg of json_build_array: ", " between elements, floats in their shortest form.
+  JsonCursor c(R"([["u1", "巡逻车 \"1\"", null, 12.5, 3, true, ["elderly_alone", "minor"]], )"
+               R"(["u2", "a\\b\n\u00e9\ud83d\ude00", "S1", 1e-05, -7, false, null]])");
+  c.begin_array();
+  ASSERT_TRUE(c.more());
+  c.begin_array();
+  ASSERT_TRUE(c.more());
+  EXPECT_EQ(c.string(), "u1");
+  ASSERT_TRUE(c.more());
+  EXPECT_EQ(c.string(), "巡逻车 \"1\"");
+  ASSERT_TRUE(c.more());
+  EXPECT_EQ(c.string_or_null(), std::nullopt);
+  ASSERT_TRUE(c.more());
+  EXPECT_EQ(c.number(), 12.5);
+  ASSERT_TRUE(c.more());
+  EXPECT_EQ(c.integer(), 3);
+  ASSERT_TRUE(c.more());
+  EXPECT_TRUE(c.boolean());
+  ASSERT_TRUE(c.more());
+  EXPECT_EQ(c.strings(), (std::vector<std::string>{"elderly_alone", "minor"}));
+  EXPECT_FALSE(c.more());
+  ASSERT_TRUE(c.more());
+  c.begin_array();
+  ASSERT_TRUE(c.more());
+  EXPECT_EQ(c.string(), "u2");
+  ASSERT_TRUE(c.more());
+  EXPECT_EQ(c.string(), "a\\b\n\xC3\xA9\xF0\x9F\x98\x80");
+  ASSERT_TRUE(c.more());
+  EXPECT_EQ(c.string_or_null(), std::optional<std::string>("S1"));
+  ASSERT_TRUE(c.more());
+  EXPECT_EQ(c.number(), 1e-05);
+  ASSERT_TRUE(c.more());
+  EXPECT_EQ(c.integer(), -7);
+  ASSERT_TRUE(c.more());
+  EXPECT_FALSE(c.boolean());
+  ASSERT_TRUE(c.more());
+  EXPECT_TRUE(c.strings().empty());
+  EXPECT_FALSE(c.more());
+  EXPECT_FALSE(c.more());
+  EXPECT_TRUE(c.at_end());
+}
+
+TEST(JsonCursor, RefusesWhatIsNotJsonOrNotTheKindAsked) {
+  const auto throws = [](const std::string& text, auto read) {
+    JsonCursor c(text);
+    EXPECT_THROW(read(c), std::invalid_argument) << text;
+  };
+  throws("", [](JsonCursor& c) { c.string(); });
+  throws("\"abc", [](JsonCursor& c) { c.string(); });
+  throws("\"a\\x\"", [](JsonCursor& c) { c.string(); });
+  throws("\"\\ud800\"", [](JsonCursor& c) { c.string(); });   // a lone high surrogate
+  throws("\"\\udc00x\"", [](JsonCursor& c) { c.string(); });  // a lone low surrogate
+  throws("\"\\u12\"", [](JsonCursor& c) { c.string(); });
+  throws("\"a\nb\"", [](JsonCursor& c) { c.string(); });  // a raw control character
+  throws("12", [](JsonCursor& c) { c.string(); });
+  throws("inf", [](JsonCursor& c) { c.number(); });
+  throws("-inf", [](JsonCursor& c) { c.number(); });
+  throws("+1", [](JsonCursor& c) { c.number(); });
+  throws(".5", [](JsonCursor& c) { c.number(); });
+  throws("1.5", [](JsonCursor& c) { c.integer(); });
+  throws("1e3", [](JsonCursor& c) { c.integer(); });
+  throws("nul", [](JsonCursor& c) { c.skip(); });
+  throws("tru", [](JsonCursor& c) { c.boolean(); });
+  throws("[1 2]", [](JsonCursor& c) {
+    c.begin_array();
+    while (c.more()) c.integer();
+  });
+  throws("[1,2", [](JsonCursor& c) {
+    c.begin_array();
+    while (c.more()) c.integer();
+  });
+  throws("[1}", [](JsonCursor& c) { c.skip(); });
+  throws("{\"a\" 1}", [](JsonCursor& c) { c.skip(); });
+  throws(std::string(100, '['), [](JsonCursor& c) { c.skip(); });  // deeper than it follows
+  throws("]", [](JsonCursor& c) { c.more(); });                     // not inside an array
+}
+
+// A random JSON value of every kind, nested a few levels.
+json random_value(std::mt19937_64& rng, int depth) {
+  switch (rng() % (depth < 3 ? 8 : 6)) {
+    case 0: return random_utf8(rng);
+    case 1: return static_cast<std::int64_t>(rng());
+    case 2: {
+      double d = 0;
+      const std::uint64_t bits = rng();
+      std::memcpy(&d, &bits, sizeof d);
+      return std::isfinite(d) ? d : 0.25;
+    }
+    case 3: return std::uniform_real_distribution<double>(-180.0, 180.0)(rng);
+    case 4: return (rng() & 1) != 0;
+    case 5: return nullptr;
+    case 6: {
+      json a = json::array();
+      for (auto n = rng() % 5; n > 0; --n) a.push_back(random_value(rng, depth + 1));
+      return a;
+    }
+    default: {
+      json o = json::object();
+      for (auto n = rng() % 4; n > 0; --n) o[random_utf8(rng)] = random_value(rng, depth + 1);
+      return o;
+    }
+  }
+}
+
+// Reads `expected`'s shape from the cursor and, when `check`, compares every value (objects are
+// skipped: the cursor does not read their members one by one).
+void read_as(JsonCursor& c, const json& expected, bool check = true) {
+  if (expected.is_string()) {
+    const auto v = c.string();
+    if (check) {
+      ASSERT_EQ(v, expected.get<std::string>());
+    }
+  } else if (expected.is_number_integer()) {
+    const auto v = c.integer();
+    if (check) {
+      ASSERT_EQ(v, expected.get<std::int64_t>());
+    }
+  } else if (expected.is_number_float()) {
+    const auto v = c.number();
+    if (check) {
+      ASSERT_EQ(v, expected.get<double>());
+    }
+  } else if (expected.is_boolean()) {
+    const auto v = c.boolean();
+    if (check) {
+      ASSERT_EQ(v, expected.get<bool>());
+    }
+  } else if (expected.is_null()) {
+    const auto v = c.null();
+    if (check) {
+      ASSERT_TRUE(v);
+    }
+  } else if (expected.is_array()) {
+    c.begin_array();
+    for (const auto& e : expected) {
+      const bool more = c.more();
+      if (check) {
+        ASSERT_TRUE(more);
+      }
+      if (!more) return;
+      read_as(c, e, check);
+    }
+    const bool more = c.more();
+    if (check) {
+      ASSERT_FALSE(more);
+    }
+  } else {
+    c.skip();
+  }
+}
+
+TEST(JsonCursorProperty, ReadsWhatNlohmannWrites) {
+  // Compact, indented, and with every non-ASCII character escaped (surrogate pairs included).
+  std::mt19937_64 rng(kSeed + 2);
+  for (int i = 0; i < 5000; ++i) {
+    json v = json::array();
+    for (auto n = rng() % 4 + 1; n > 0; --n) v.push_back(random_value(rng, 1));
+    for (const auto& text : {v.dump(), v.dump(1), v.dump(-1, ' ', true)}) {
+      JsonCursor c(text);
+      read_as(c, v);
+      ASSERT_FALSE(HasFatalFailure()) << "case " << i << ": " << text;
+      ASSERT_TRUE(c.at_end()) << text;
+      JsonCursor s(text);
+      s.skip();
+      ASSERT_TRUE(s.at_end()) << text;
+    }
+  }
+}
+
+TEST(JsonCursorProperty, BrokenTextsThrowInvalidArgumentOnly) {
+  // Cut short or with a byte changed: either it still reads (the change kept it valid) or it
+  // throws std::invalid_argument; nothing else, and no read past the end (the sanitizer builds).
+  std::mt19937_64 rng(kSeed + 3);
+  const char bytes[] = "[]{},:\"\\u0123456789.eE+-tfnrl \x01\xC3\xFF";
+  for (int i = 0; i < 20000; ++i) {
+    json v = json::array();
+    for (auto n = rng() % 3 + 1; n > 0; --n) v.push_back(random_value(rng, 1));
+    std::string text = v.dump();
+    if (rng() & 1) {
+      text.resize(rng() % text.size());
+    } else {
+      text[rng() % text.size()] = bytes[rng() % (sizeof bytes - 1)];
+    }
+    const std::string owned = text;  // exactly its bytes: a read past them is a heap overflow
+    try {
+      JsonCursor s{std::string_view(owned.data(), owned.size())};
+      s.skip();
+      JsonCursor c{std::string_view(owned.data(), owned.size())};
+      read_as(c, v, false);
+    } catch (const std::invalid_argument&) {
+    }
   }
 }
 
