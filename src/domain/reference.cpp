@@ -283,6 +283,8 @@ std::optional<RefKind> parse_ref_kind(std::string_view name) {
   return std::nullopt;
 }
 
+const std::vector<std::string>& person_flags() { return kPersonFlags; }
+
 const std::string& ref_row_id(const RefRow& row) {
   return std::visit([](const auto& r) -> const std::string& { return r.id; }, row);
 }

@@ -15,6 +15,7 @@
 #include <boost/geometry/index/rtree.hpp>
 
 #include "xiaonao/domain/fusion.hpp"
+#include "xiaonao/domain/reference.hpp"
 
 namespace xiaonao::domain::reference {
 namespace {
@@ -292,22 +293,44 @@ struct HomeKeys {
     std::stable_sort(packed.begin(), packed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     packed.shrink_to_fit();
   }
-  // The first address of `key` for which `found` gives one.
+  // Calls `f(address)` for the addresses of `key` in the order added, until it returns true.
   template <typename F>
-  const Address* first(const std::string& key, F&& found) const {
+  void each(const std::string& key, F&& f) const {
     if (const auto k = encode(key)) {
       auto it = std::lower_bound(packed.begin(), packed.end(), *k, [](const auto& e, std::uint64_t v) { return e.first < v; });
       for (; it != packed.end() && it->first == *k; ++it)
-        if (const auto* a = found(it->second)) return a;
-      return nullptr;
+        if (f(it->second)) return;
+      return;
     }
     const auto it = other.find(key);
-    if (it == other.end()) return nullptr;
+    if (it == other.end()) return;
     for (const auto address : it->second)
-      if (const auto* a = found(address)) return a;
-    return nullptr;
+      if (f(address)) return;
+  }
+  // The first address of `key` for which `found` gives one.
+  template <typename F>
+  const Address* first(const std::string& key, F&& found) const {
+    const Address* out = nullptr;
+    each(key, [&](std::uint32_t address) { return (out = found(address)) != nullptr; });
+    return out;
   }
 };
+
+// A person's flags as a code: 3 bits a flag (its place in person_flags() + 1), in the order
+// stored; none when a flag is unknown or repeated.
+std::optional<std::uint32_t> flags_code(const std::vector<std::string>& flags) {
+  const auto& known = person_flags();
+  std::uint32_t code = 0, seen = 0;
+  for (std::size_t k = 0; k < flags.size(); ++k) {
+    const auto at = std::find(known.begin(), known.end(), flags[k]);
+    if (at == known.end() || k >= 10) return std::nullopt;
+    const auto bit = static_cast<std::uint32_t>(at - known.begin());
+    if (seen & (1u << bit)) return std::nullopt;
+    seen |= 1u << bit;
+    code |= (bit + 1) << (3 * k);
+  }
+  return code;
+}
 
 }  // namespace
 
@@ -315,7 +338,26 @@ struct Homes::Impl {
   std::vector<std::string> address_ids;  ///< each once; the keys point here
   std::unordered_map<std::string, std::uint32_t> address_at;  ///< while adding
   HomeKeys phones{phone_key, {}, {}}, ids{id_key, {}, {}};
-  std::size_t persons = 0;
+  // Person p (in the order added: by id) has the id person_ids[id_end[p - 1], id_end[p]) and
+  // the flags flags[p]; it lives at address home[p] (while adding).
+  std::string person_ids;
+  std::vector<std::uint32_t> id_end, flags, home;
+  // After build: the persons at address a are at_address[at_start[a], at_start[a + 1]), by id.
+  std::vector<std::uint32_t> at_start, at_address;
+  std::vector<std::uint32_t> by_text;  ///< address indexes in the order of their ids' text
+  bool households = true;
+  std::size_t count = 0;  ///< persons added
+
+  std::string_view person_id(std::uint32_t p) const {
+    const std::uint32_t begin = p == 0 ? 0 : id_end[p - 1];
+    return std::string_view(person_ids).substr(begin, id_end[p] - begin);
+  }
+  std::optional<std::uint32_t> address(const std::string& id) const {
+    const auto it = std::lower_bound(by_text.begin(), by_text.end(), id,
+                                     [this](std::uint32_t a, const std::string& v) { return address_ids[a] < v; });
+    if (it == by_text.end() || address_ids[*it] != id) return std::nullopt;
+    return *it;
+  }
 };
 
 Homes::Homes() : impl_(std::make_unique<Impl>()) {}
@@ -324,19 +366,40 @@ Homes::Homes(Homes&&) noexcept = default;
 Homes& Homes::operator=(Homes&&) noexcept = default;
 
 void Homes::add(const std::string& address_id, const std::vector<std::string>& phones,
-                const std::optional<std::string>& id_number) {
+                const std::optional<std::string>& id_number, std::string_view person_id,
+                const std::vector<std::string>& flags) {
   auto& m = *impl_;
   const auto [it, fresh] = m.address_at.try_emplace(address_id, static_cast<std::uint32_t>(m.address_ids.size()));
   if (fresh) m.address_ids.push_back(address_id);
   for (const auto& p : phones) m.phones.add(p, it->second);
   if (id_number) m.ids.add(*id_number, it->second);
-  ++m.persons;
+  m.person_ids += person_id;
+  m.id_end.push_back(static_cast<std::uint32_t>(m.person_ids.size()));
+  const auto code = flags_code(flags);
+  if (!code) m.households = false;
+  m.flags.push_back(code.value_or(0));
+  m.home.push_back(it->second);
+  ++m.count;
 }
 
 void Homes::build() {
-  impl_->phones.build();
-  impl_->ids.build();
-  std::unordered_map<std::string, std::uint32_t>().swap(impl_->address_at);
+  auto& m = *impl_;
+  m.phones.build();
+  m.ids.build();
+  std::unordered_map<std::string, std::uint32_t>().swap(m.address_at);
+  // The persons by address, each address's in the order added (a counting sort).
+  m.at_start.assign(m.address_ids.size() + 1, 0);
+  for (const auto a : m.home) ++m.at_start[a + 1];
+  for (std::size_t a = 0; a < m.address_ids.size(); ++a) m.at_start[a + 1] += m.at_start[a];
+  m.at_address.resize(m.home.size());
+  std::vector<std::uint32_t> next(m.at_start.begin(), m.at_start.end() - 1);
+  for (std::uint32_t p = 0; p < m.home.size(); ++p) m.at_address[next[m.home[p]]++] = p;
+  std::vector<std::uint32_t>().swap(m.home);
+  m.by_text.resize(m.address_ids.size());
+  for (std::uint32_t a = 0; a < m.by_text.size(); ++a) m.by_text[a] = a;
+  std::sort(m.by_text.begin(), m.by_text.end(),
+            [&m](std::uint32_t a, std::uint32_t b) { return m.address_ids[a] < m.address_ids[b]; });
+  m.person_ids.shrink_to_fit();
 }
 
 const Address* Homes::by_phone(const std::string& phone, const Addresses& addresses) const {
@@ -347,7 +410,44 @@ const Address* Homes::by_id_number(const std::string& id_number, const Addresses
   return impl_->ids.first(id_number, [&](std::uint32_t a) { return addresses.find(impl_->address_ids[a]); });
 }
 
-std::size_t Homes::size() const { return impl_->persons; }
+std::size_t Homes::size() const { return impl_->count; }
+
+bool Homes::households() const { return impl_->households; }
+
+std::vector<Homes::Member> Homes::household(const std::string& address_id,
+                                            const std::vector<std::string>& subject_phones,
+                                            const std::vector<std::string>& subject_ids, std::size_t max) const {
+  const auto& m = *impl_;
+  // (via, person): via 0 "address", 1 "subject"; persons are numbered in id order.
+  std::vector<std::pair<int, std::uint32_t>> rows;
+  const auto take = [&](int via, std::uint32_t a) {
+    const auto end = std::min<std::size_t>(m.at_start[a + 1], m.at_start[a] + max);
+    for (auto k = m.at_start[a]; k < end; ++k) rows.emplace_back(via, m.at_address[k]);
+  };
+  if (!address_id.empty()) {
+    if (const auto a = m.address(address_id)) take(0, *a);
+  }
+  std::vector<std::uint32_t> homes;  // the subjects' home addresses, each once
+  const auto add_home = [&](std::uint32_t a) {
+    if (std::find(homes.begin(), homes.end(), a) == homes.end()) homes.push_back(a);
+    return false;
+  };
+  for (const auto& p : subject_phones) m.phones.each(p, add_home);
+  for (const auto& i : subject_ids) m.ids.each(i, add_home);
+  for (const auto a : homes) take(1, a);
+  std::sort(rows.begin(), rows.end());
+  if (rows.size() > max) rows.resize(max);
+  const auto& known = person_flags();
+  std::vector<Member> out;
+  out.reserve(rows.size());
+  for (const auto& [via, p] : rows) {
+    auto& member = out.emplace_back();
+    member.person_id = std::string(m.person_id(p));
+    for (auto code = m.flags[p]; code != 0; code >>= 3) member.flags.push_back(known[(code & 7) - 1]);
+    member.via = via == 0 ? "address" : "subject";
+  }
+  return out;
+}
 
 // ---- Index ----------------------------------------------------------------------------------
 

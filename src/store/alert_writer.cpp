@@ -445,7 +445,7 @@ std::vector<domain::Result<IngestResult>> write_batch_open(pqxx::connection& con
       if (!look && !spec[i]) continue;
       nw.begin_object();
       nw.key("idx").integer(static_cast<std::int64_t>(i));
-      write_fuse_input(nw, own_incident(i), true);
+      write_fuse_input(nw, own_incident(i), true, ref);
       nw.key("near").boolean(look);
       nw.key("spec").boolean(spec[i]);
       nw.key("category").string(alert(i).category);

@@ -223,7 +223,9 @@ FROM incidents i WHERE i.id IN (SELECT value::uuid FROM json_array_elements_text
 //             geography), with its age, and how many available ones with an older position (or
 //             none) are nearer than the last of them (all of them while the list is short):
 //             the stale units passed over, which the view counts;
-//   household residents at the located address and at the subjects' home addresses ($5 at most);
+//   household residents at the located address and at the subjects' home addresses ($5 at most),
+//             unless the row's `household` is false: the residents in memory answer instead
+//             (domain::reference::Homes::household, the same rows);
 //   history   earlier incidents near the point ($6 m), at the same address or from the same
 //             caller phone within $7 days before it, each with why it matched ($8 at most).
 // Each part sits in its own lateral subquery with the incident's values as parameters, so
@@ -243,7 +245,7 @@ constexpr const char* fuse_parts_head_sql = R"sql(
 WITH x AS (
   SELECT * FROM json_to_recordset($1::json) AS x(
     idx int, id uuid, lon float8, lat float8, address_id text, received timestamptz, markers json,
-    caller_phones json, subject_phones json, subject_ids json, draw boolean)
+    caller_phones json, subject_phones json, subject_ids json, draw boolean, household boolean)
 )
 SELECT x.idx, %CAMERAS%, un.j::text, hh.j::text, hi.j::text, st.n,
        CASE WHEN x.draw THEN nextval('incident_serial') END
@@ -297,7 +299,7 @@ LEFT JOIN LATERAL (
 LEFT JOIN LATERAL (
   SELECT json_agg(json_build_array(h.id, h.flags, h.via) ORDER BY h.via, h.id) AS j
   FROM (SELECT r.id, r.flags, src.via
-        FROM (SELECT x.address_id AS aid, 'address' AS via WHERE x.address_id IS NOT NULL
+        FROM (SELECT x.address_id AS aid, 'address' AS via WHERE x.household IS NOT FALSE AND x.address_id IS NOT NULL
               UNION ALL
               SELECT s.address_id, 'subject'
               FROM (SELECT sp.address_id FROM persons sp, json_array_elements_text(x.subject_phones) ph
@@ -305,7 +307,7 @@ LEFT JOIN LATERAL (
                     UNION
                     SELECT si.address_id FROM persons si
                     WHERE si.id_number = ANY (ARRAY(SELECT json_array_elements_text(x.subject_ids)))) s
-              WHERE s.address_id IS NOT NULL) src
+              WHERE x.household IS NOT FALSE AND s.address_id IS NOT NULL) src
         CROSS JOIN LATERAL (SELECT id, flags FROM persons WHERE address_id = src.aid ORDER BY id LIMIT $5) r
         ORDER BY src.via, r.id
         LIMIT $5) h
@@ -371,8 +373,8 @@ constexpr const char* near_parts_head_sql = R"sql(
 WITH i AS MATERIALIZED (
   SELECT * FROM json_to_recordset($1::json) AS i(
     idx int, id uuid, lon float8, lat float8, address_id text, received timestamptz, markers json,
-    caller_phones json, subject_phones json, subject_ids json, draw boolean, near boolean, category text,
-    cats text[], spec boolean)
+    caller_phones json, subject_phones json, subject_ids json, draw boolean, household boolean, near boolean,
+    category text, cats text[], spec boolean)
 ),
 nr AS MATERIALIZED (
   SELECT i.idx, c.id, c.number, c.category, c.location, c.received_at, c.station_id, c.address_id,
@@ -399,7 +401,7 @@ nj AS (
 constexpr const char* guess_parts_head_sql = R"sql(,
 x AS (
   SELECT i.idx, i.id, i.lon, i.lat, i.address_id, i.received, i.markers, i.caller_phones, i.subject_phones,
-         i.subject_ids, i.draw
+         i.subject_ids, i.draw, i.household
   FROM i WHERE i.spec AND NOT EXISTS (SELECT 1 FROM nr WHERE nr.idx = i.idx)
   UNION ALL
   (SELECT DISTINCT ON (i.idx) i.idx, c.id, ST_X(c.location), ST_Y(c.location), c.address_id, c.received_at,
@@ -414,7 +416,7 @@ x AS (
            WHERE u.v <> ''),
           array_to_json(c.alert_subject_ids || ARRAY(SELECT e.v FROM json_array_elements_text(i.subject_ids) e(v)
                                                      WHERE e.v <> ALL (c.alert_subject_ids))),
-          false
+          false, i.household
    FROM i JOIN nr c ON c.idx = i.idx
    WHERE i.spec
    ORDER BY i.idx, c.category <> i.category,
@@ -825,15 +827,22 @@ std::vector<std::string> strings_of(const pqxx::field& f) {
   return json::parse(f.as<std::string>()).get<std::vector<std::string>>();
 }
 
-}  // namespace
-
-void write_fuse_input(JsonWriter& pw, const FuseInput& inc, bool draw) {
-  // Subjects' phones are compared in their normal form, as import stored the residents'.
-  std::vector<std::string> subject_phones;
+// Subjects' phones are compared in their normal form, as import stored the residents'.
+std::vector<std::string> normal_subject_phones(const FuseInput& inc) {
+  std::vector<std::string> out;
   for (const auto& p : inc.subject_phones) {
     auto norm = domain::normalize_phone(p);
-    if (!norm.empty()) subject_phones.push_back(std::move(norm));
+    if (!norm.empty()) out.push_back(std::move(norm));
   }
+  return out;
+}
+
+bool household_in_memory(const ReferenceIndex* ref) { return ref && ref->homes && ref->homes->households(); }
+
+}  // namespace
+
+void write_fuse_input(JsonWriter& pw, const FuseInput& inc, bool draw, const ReferenceIndex* ref) {
+  const auto subject_phones = normal_subject_phones(inc);
   pw.key("id").string(inc.id);
   lon_lat(pw, inc.at);
   optional_text(pw, "address_id", inc.address_id);
@@ -843,6 +852,7 @@ void write_fuse_input(JsonWriter& pw, const FuseInput& inc, bool draw) {
   pw.key("subject_phones").raw(string_array(subject_phones));
   pw.key("subject_ids").raw(string_array(inc.subject_ids));
   pw.key("draw").boolean(draw);
+  pw.key("household").boolean(!household_in_memory(ref));
 }
 
 PartsFound parts_found(const pqxx::row& r, int first) {
@@ -874,7 +884,7 @@ std::vector<PartsFound> read_parts(pqxx::transaction_base& w, const std::vector<
     for (std::size_t n = 0; n < incidents.size(); ++n) {
       pw.begin_object();
       pw.key("idx").integer(static_cast<std::int64_t>(n));
-      write_fuse_input(pw, incidents[n], draw && incidents[n].draw_serial);
+      write_fuse_input(pw, incidents[n], draw && incidents[n].draw_serial, ref);
       pw.end_object();
     }
     pw.end_array();
@@ -1024,6 +1034,11 @@ std::vector<Fused> rank_parts(const std::vector<FuseInput>& incidents, std::vect
     // joined, masked, at read time).
     std::vector<domain::fusion::Resident> residents;
     std::map<std::string, std::string> via;
+    if (household_in_memory(ref)) {
+      for (auto& m : ref->homes->household(inc.address_id, normal_subject_phones(inc), inc.subject_ids,
+                                           static_cast<std::size_t>(o.household_max) * 2))
+        if (via.emplace(m.person_id, std::move(m.via)).second) residents.push_back({std::move(m.person_id), std::move(m.flags)});
+    }
     domain::each_json_row(part[2], [&](domain::JsonRow& r) {
       auto pid = r.next().string();
       auto flags = r.next().strings();

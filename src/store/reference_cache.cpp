@@ -77,21 +77,27 @@ std::shared_ptr<const std::unordered_map<std::string, ref::Marker>> load_markers
 // The persons with an address, in id order as the database sorts ids (the order the locate
 // statement picks the first of), read through a cursor: a million rows at once would hold
 // hundreds of megabytes of results while the index is built.
+// The strings of a text[] field (null: none).
+void strings_of_array(const pqxx::field& f, std::vector<std::string>& out) {
+  out.clear();
+  if (f.is_null()) return;
+  auto parser = f.as_array();
+  for (auto next = parser.get_next(); next.first != pqxx::array_parser::juncture::done; next = parser.get_next())
+    if (next.first == pqxx::array_parser::juncture::string_value) out.push_back(std::move(next.second));
+}
+
 std::shared_ptr<const ref::Homes> load_homes(pqxx::transaction_base& t) {
   auto out = std::make_shared<ref::Homes>();
-  t.exec("DECLARE xn_homes NO SCROLL CURSOR FOR SELECT address_id, phones, id_number FROM persons"
+  t.exec("DECLARE xn_homes NO SCROLL CURSOR FOR SELECT address_id, phones, id_number, id, flags FROM persons"
          " WHERE address_id IS NOT NULL ORDER BY id");
-  std::vector<std::string> phones;
+  std::vector<std::string> phones, flags;
   for (;;) {
     const auto rows = t.exec("FETCH 20000 FROM xn_homes");
     for (const auto& r : rows) {
-      phones.clear();
-      if (!r[1].is_null()) {
-        auto parser = r[1].as_array();
-        for (auto next = parser.get_next(); next.first != pqxx::array_parser::juncture::done; next = parser.get_next())
-          if (next.first == pqxx::array_parser::juncture::string_value) phones.push_back(std::move(next.second));
-      }
-      out->add(r[0].as<std::string>(), phones, r[2].is_null() ? std::nullopt : std::optional(r[2].as<std::string>()));
+      strings_of_array(r[1], phones);
+      strings_of_array(r[4], flags);
+      out->add(r[0].as<std::string>(), phones, r[2].is_null() ? std::nullopt : std::optional(r[2].as<std::string>()),
+               std::string_view(r[3].c_str(), r[3].size()), flags);
     }
     if (rows.empty()) break;
   }

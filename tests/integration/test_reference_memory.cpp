@@ -17,6 +17,7 @@
 #include "xiaonao/domain/incident.hpp"
 #include "xiaonao/domain/json_text.hpp"
 #include "xiaonao/domain/normalize.hpp"
+#include "xiaonao/domain/reference.hpp"
 #include "xiaonao/domain/reference_index.hpp"
 #include "xiaonao/domain/time.hpp"
 #include "xiaonao/store/fusion.hpp"
@@ -151,10 +152,21 @@ class ReferenceMemory : public IntegrationTest {
       for (int n = static_cast<int>(rng() % 3); n > 0; --n) ph += (ph.size() > 1 ? "," : "") + pick(phones);
       ph += "}";
       const double x = uniform(0, 1);
-      const auto address = x < 0.15 ? std::string("A-gone") : "A" + std::to_string(701 + rng() % 300);
-      s.exec("INSERT INTO persons (id, name, id_number, phones, address_id) VALUES ($1, 'n', $2, $3::text[], $4)",
+      // Some addresses crowded (more residents than a household lists), one that does not exist.
+      const auto address = x < 0.15   ? std::string("A-gone")
+                           : x < 0.45 ? "A" + std::to_string(701 + rng() % 4)
+                                      : "A" + std::to_string(701 + rng() % 300);
+      // Flags in any order, each once (as import stores them).
+      auto flags = domain::person_flags();
+      std::shuffle(flags.begin(), flags.end(), rng);
+      flags.resize(chance(0.4) ? 0 : rng() % 4);
+      std::string fl = "{";
+      for (const auto& f : flags) fl += (fl.size() > 1 ? "," : "") + f;
+      fl += "}";
+      // Ids whose text order is not their number's: the database's order is what counts.
+      s.exec("INSERT INTO persons (id, name, id_number, phones, address_id, flags) VALUES ($1, 'n', $2, $3::text[], $4, $5::text[])",
              "P" + std::to_string(k), chance(0.1) ? nullptr : pick(id_numbers).c_str(), ph,
-             x > 0.92 ? nullptr : address.c_str());
+             x > 0.92 ? nullptr : address.c_str(), fl);
     }
   }
 
@@ -236,7 +248,7 @@ void expect_same(const store::Located& m, const store::Located& q, const std::st
   EXPECT_EQ(m.owner_flag, q.owner_flag) << what;
 }
 
-TEST_F(ReferenceMemory, LocateOwnerAndCamerasAnswerAsTheTablesDo) {
+TEST_F(ReferenceMemory, LocateOwnerCamerasAndHouseholdAnswerAsTheTablesDo) {
   build_county();
   add_persons();
   pqxx::connection c(db_conninfo());
@@ -275,7 +287,9 @@ TEST_F(ReferenceMemory, LocateOwnerAndCamerasAnswerAsTheTablesDo) {
                         "by:", "flag:", "flag:nearest_zone", "flag:no_zone", "zone:Y", "zone:Z"})
     EXPECT_GT(seen[k], 0) << "no alert covered " << k;
 
-  // The camera part, for points near the markers and anywhere.
+  // The camera and household parts, for points near the markers and anywhere, at crowded
+  // addresses and others, with subjects known by phone (written as a caller might) or identity
+  // number or not known.
   std::vector<store::FuseInput> incidents;
   for (int k = 0; k < 120; ++k) {
     store::FuseInput f;
@@ -288,18 +302,27 @@ TEST_F(ReferenceMemory, LocateOwnerAndCamerasAnswerAsTheTablesDo) {
       if (k % 2) f.markers.push_back(marker_codes[static_cast<std::size_t>(k + 1) % marker_codes.size()]);
     }
     if (k % 10 == 0) f.at.reset();  // not located: no cameras at all
+    if (k % 4 != 3) f.address_id = k % 4 == 0 ? "A" + std::to_string(701 + k % 5) : k % 4 == 1 ? "A-gone" : "A" + std::to_string(701 + k % 300);
+    if (k % 5 < 2) f.subject_phones.push_back("+86 " + phones[static_cast<std::size_t>(k) % phones.size()]);
+    if (k % 7 < 2) f.subject_ids.push_back(k % 7 ? id_numbers[static_cast<std::size_t>(k) % id_numbers.size()] : "123");
+    if (k % 11 == 0) f.subject_phones.push_back(phones[static_cast<std::size_t>(k + 1) % phones.size()]);
     incidents.push_back(f);
   }
   store::FusionOptions fo;
   fo.camera_radius_m = 400;
+  fo.household_max = 3;  // six rows a part: crowded addresses are cut short
+  ASSERT_TRUE(ref->homes->households());
   const auto now_text = domain::format_rfc3339(domain::now_utc());
   pqxx::work w(c);
   const auto by_memory = store::fuse_parts(w, incidents, fo, now_text, {}, ref.get());
   const auto by_sql = store::fuse_parts(w, incidents, fo, now_text, {}, nullptr);
   ASSERT_EQ(by_memory.size(), by_sql.size());
-  int cameras = 0, marker_cameras = 0;
+  int cameras = 0, marker_cameras = 0, residents = 0, via_subject = 0, full_households = 0;
   for (std::size_t k = 0; k < by_sql.size(); ++k) {
     auto m = json::parse(by_memory[k].fusion), q = json::parse(by_sql[k].fusion);
+    residents += static_cast<int>(q["household"].size());
+    if (q["household"].size() == 3) ++full_households;
+    for (const auto& h : q["household"]) via_subject += h["via"] == "subject";
     ASSERT_EQ(m["cameras"].size(), q["cameras"].size()) << "incident " << k << "\n" << m["cameras"] << "\n" << q["cameras"];
     for (std::size_t n = 0; n < q["cameras"].size(); ++n) {
       auto& a = m["cameras"][n];
@@ -316,6 +339,9 @@ TEST_F(ReferenceMemory, LocateOwnerAndCamerasAnswerAsTheTablesDo) {
   }
   EXPECT_GT(cameras, 300);
   EXPECT_GT(marker_cameras, 3);
+  EXPECT_GT(residents, 100);
+  EXPECT_GT(via_subject, 10);
+  EXPECT_GT(full_households, 20);
 }
 
 TEST_F(ReferenceMemory, AChangeMovesItsVersionAndAReloadSharesWhatDidNotChange) {

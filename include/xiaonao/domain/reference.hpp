@@ -64,6 +64,9 @@ struct AddressRow {
   std::vector<std::string> alias_norms;  ///< normalised, empty and duplicate forms dropped
   LonLat point;
 };
+/// The flags a person may have (import refuses any other), in the order the brief lists them.
+const std::vector<std::string>& person_flags();
+
 struct PersonRow {
   std::string id, name;
   std::optional<std::string> id_number, address_id;

@@ -145,11 +145,13 @@ class Addresses {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Where the county's residents live, by phone and by identity number: what locate needs to
-/// place an alert by its subject or by its caller (the persons table's phones, id_number and
-/// address_id; the household part stays in SQL). Compact: a key that is a plain number (a
-/// phone of up to 17 digits, an 18-character identity number) is held as a 64-bit integer, any
-/// other in a map of its own, so a county of a million persons takes some 40 MB.
+/// Where the county's residents live, by phone and by identity number, and who lives at each
+/// address: what locate needs to place an alert by its subject or by its caller, and the
+/// household part of fusion (the persons table's id, phones, id_number, address_id and flags).
+/// Compact: a key that is a plain number (a phone of up to 17 digits, an 18-character identity
+/// number) is held as a 64-bit integer, any other in a map of its own, the persons' ids one
+/// after another in one string and their flags as small codes, so a county of a million persons
+/// takes some 60 MB.
 class Homes {
  public:
   Homes();
@@ -161,7 +163,8 @@ class Homes {
   /// look-ups answer with the first person who has the key and whose address exists, as the
   /// locate statement's `ORDER BY p.id LIMIT 1` over persons joined with addresses does.
   void add(const std::string& address_id, const std::vector<std::string>& phones,
-           const std::optional<std::string>& id_number);
+           const std::optional<std::string>& id_number, std::string_view person_id = {},
+           const std::vector<std::string>& flags = {});
   /// Indexes what was added; call once, before the first look-up.
   void build();
   /// The address, among `addresses`, of the first person with this (normalised) phone or with
@@ -170,6 +173,23 @@ class Homes {
   const Address* by_id_number(const std::string& id_number, const Addresses& addresses) const;
   /// Persons added.
   std::size_t size() const;
+
+  /// One member of a household: the person, their flags as stored, and why they are listed
+  /// ("address": they live at the incident's address; "subject": at a subject's home).
+  struct Member {
+    std::string person_id;
+    std::vector<std::string> flags;
+    std::string via;
+  };
+  /// Whether household() answers: every person's flags are known ones (kPersonFlags), each at
+  /// most once, as import stores them. Otherwise the household part reads the tables.
+  bool households() const;
+  /// The household part's rows, as the parts statement lists them: at most `max` persons (by
+  /// id) at `address_id` and at each home address of the persons with one of `subject_phones`
+  /// (normalised) or `subject_ids`, ordered by via ("address" first), then by id, at most
+  /// `max` in all (a person at both is listed twice, as the statement does).
+  std::vector<Member> household(const std::string& address_id, const std::vector<std::string>& subject_phones,
+                                const std::vector<std::string>& subject_ids, std::size_t max) const;
 
  private:
   struct Impl;

@@ -148,7 +148,8 @@ struct PartsFound {
 };
 
 /// Writes the parts statement's fields of one incident into an open JSON object.
-void write_fuse_input(domain::JsonWriter& w, const FuseInput& incident, bool draw);
+/// `household` is false when `ref` answers the household part from memory.
+void write_fuse_input(domain::JsonWriter& w, const FuseInput& incident, bool draw, const ReferenceIndex* ref);
 
 /// The parts of `incidents` by the parts statement, in their order; serials drawn for those
 /// marked `draw_serial` when `draw`.

@@ -235,6 +235,53 @@ TEST(ReferenceHomes, PackedPhonesNeverCollide) {
   }
 }
 
+// The household as the parts statement lists it: per address the first `max` persons by id
+// (the order added), the subjects' homes (each once, whichever key found them), "address"
+// before "subject", at most `max` rows, a person at both listed twice.
+TEST(ReferenceHomes, HouseholdAsTheStatementListsIt) {
+  Homes homes;
+  homes.add("A1", {"13900000001"}, std::string("330100199001011234"), "P1", {"floating", "elderly_alone"});
+  homes.add("A2", {"13900000002"}, std::nullopt, "P2", {});
+  homes.add("A1", {}, std::nullopt, "P3", {"minor"});
+  homes.add("A3", {"13900000001", "+86 1"}, std::nullopt, "P4", {"disabled", "mental_illness", "person_of_interest"});
+  homes.add("A1", {}, std::nullopt, "P5", {});
+  homes.add("A2", {}, std::string("330100199001011234"), "P6", {});
+  homes.build();
+  ASSERT_TRUE(homes.households());
+  const auto ids = [](const std::vector<Homes::Member>& m) {
+    std::vector<std::string> out;
+    for (const auto& x : m) out.push_back(x.person_id + "/" + x.via);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ids(homes.household("A1", {}, {}, 10)), (V{"P1/address", "P3/address", "P5/address"}));
+  EXPECT_EQ(ids(homes.household("A1", {}, {}, 2)), (V{"P1/address", "P3/address"}));
+  EXPECT_TRUE(homes.household("A9", {}, {}, 10).empty());
+  EXPECT_TRUE(homes.household("", {}, {}, 10).empty());
+  // 13900000001: P1 at A1, P4 at A3; the id number: P1 at A1 again, P6 at A2.
+  EXPECT_EQ(ids(homes.household("A2", {"13900000001"}, {"330100199001011234"}, 10)),
+            (V{"P2/address", "P6/address", "P1/subject", "P2/subject", "P3/subject", "P4/subject", "P5/subject",
+               "P6/subject"}));
+  EXPECT_EQ(ids(homes.household("", {"+86 1"}, {}, 10)), (V{"P4/subject"}));
+  EXPECT_EQ(ids(homes.household("A3", {"13900000001"}, {}, 3)), (V{"P4/address", "P1/subject", "P3/subject"}));
+  const auto m = homes.household("A3", {}, {}, 10);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].flags, (V{"disabled", "mental_illness", "person_of_interest"}));
+  EXPECT_EQ(homes.household("A1", {}, {}, 1)[0].flags, (V{"floating", "elderly_alone"}));
+}
+
+// Flags import would refuse (unknown, repeated) cannot be told back exactly: the household is
+// then left to the tables.
+TEST(ReferenceHomes, UnknownOrRepeatedFlagsLeaveTheHouseholdToTheTables) {
+  for (const auto& flags : {std::vector<std::string>{"vip"}, std::vector<std::string>{"minor", "minor"}}) {
+    Homes homes;
+    homes.add("A1", {}, std::nullopt, "P1", {"minor"});
+    homes.add("A1", {}, std::nullopt, "P2", flags);
+    homes.build();
+    EXPECT_FALSE(homes.households());
+  }
+}
+
 TEST(ReferenceIndex, VersionSumAndMarkers) {
   Index i;
   i.versions = {{"zones", 3}, {"cameras", 4}};
