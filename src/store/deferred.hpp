@@ -6,6 +6,7 @@
 // other, each with a snapshot of its own taken when it starts (READ COMMITTED), exactly as
 // separate calls would; an error stops the rest and is thrown as before.
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 
@@ -67,7 +68,26 @@ class Deferred {
       sql_ += ')';
     }
   }
-  void arg(pqxx::transaction_base& w, const std::string& s) { sql_ += w.quote(s); }
+  // A text as a literal: dollar-quoted ($xn$…$xn$), the text as it is, unless the tag could end
+  // it early; then as an escape string (E'…', each quote and backslash doubled). Either reads
+  // the same whatever standard_conforming_strings says. libpqxx's quote (PQescapeStringConn)
+  // copies and checks every character, and cost a tenth of the intake writer's CPU on the
+  // batch's JSON parameters; these texts are valid UTF-8 (validated input, written as JSON), and
+  // the server checks the query's encoding anyway. A NUL byte cannot be in a text value.
+  void arg(pqxx::transaction_base&, const std::string& s) {
+    if (s.find('\0') != std::string::npos) throw std::invalid_argument("a text value with a NUL byte");
+    if (s.find(kTag) == std::string::npos && !s.ends_with("$xn")) {
+      sql_.append(kTag).append(s).append(kTag);
+      return;
+    }
+    sql_ += "E'";
+    for (const char c : s) {
+      if (c == '\'' || c == '\\') sql_ += c;
+      sql_ += c;
+    }
+    sql_ += '\'';
+  }
+  static constexpr const char* kTag = "$xn$";
   template <class T, std::enable_if_t<std::is_integral_v<T>, int> = 0>
   void arg(pqxx::transaction_base&, T v) {
     sql_ += std::to_string(v);

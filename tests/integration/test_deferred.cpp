@@ -2,7 +2,11 @@
 // travel with the next read, as one multi-statement query of EXECUTE calls. What the intake
 // writer relies on: they run before the read and in the order queued, their values arrive
 // unchanged whatever they hold, an error in any of them is thrown at the read and stops the
-// rest, and a statement libpqxx has not prepared on the server yet still works.
+// rest, and a statement libpqxx has not prepared on the server yet still works. Its literals
+// are written by hand (dollar-quoted, or E'…' when the text holds the tag): random texts arrive
+// unchanged whatever standard_conforming_strings says.
+#include <random>
+#include <stdexcept>
 #include <string>
 
 #include <pqxx/pqxx>
@@ -85,6 +89,34 @@ TEST_F(StoreDeferred, FlushSendsWhatIsQueued) {
   EXPECT_EQ(w.exec_prepared("t_count")[0][0].as<int>(), 1);
   d.flush(w);
   EXPECT_EQ(w.exec_prepared("t_count")[0][0].as<int>(), 1) << "sent once";
+}
+
+TEST_F(StoreDeferred, RandomTextsArriveUnchangedEitherWayOfReadingBackslashes) {
+  // Quotes, backslashes, dollar signs and the dollar quote's tag, semicolons, control characters
+  // and multi-byte UTF-8.
+  const std::vector<std::string> pieces = {"'", "\\", "\\'", "''", "\"", "$$", ";", "--", "\n", "\t", "\x01",
+                                           "a", "Z", " ", "中", "文", "é", "😀", "E'", "\\\\", "$xn$", "$xn", "$",
+                                           "xn", "$x"};
+  std::mt19937_64 rng(20261127);
+  for (const char* conforming : {"on", "off"}) {
+    pqxx::work w(*conn_);
+    w.exec(std::string("SET LOCAL standard_conforming_strings = ") + conforming);
+    Deferred d;
+    std::vector<std::string> texts;
+    for (int n = 0; n < 300; ++n) {
+      std::string t;
+      for (auto k = rng() % 12; k > 0; --k) t += pieces[rng() % pieces.size()];
+      texts.push_back(t);
+      d.add(w, "t_add", n, t, std::string("null"));
+    }
+    d.flush(w);
+    for (int n = 0; n < 300; ++n)
+      ASSERT_EQ(w.exec_prepared("t_get", n)[0][0].as<std::string>(), texts[static_cast<std::size_t>(n)])
+          << "standard_conforming_strings " << conforming << ", text " << n;
+  }
+  pqxx::work w(*conn_);
+  Deferred d;
+  EXPECT_THROW(d.add(w, "t_add", 1, std::string("a\0b", 3), std::string("null")), std::invalid_argument);
 }
 
 }  // namespace
