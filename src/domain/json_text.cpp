@@ -4,6 +4,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "xiaonao/domain/normalize.hpp"
+
 namespace xiaonao::domain {
 
 namespace {
@@ -159,24 +161,6 @@ int hex_value(char c) {
   return -1;
 }
 
-void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 // Nesting that skip() follows at most (the rows fusion reads nest three deep).
 constexpr std::size_t kSkipDepth = 64;
 
@@ -268,7 +252,7 @@ std::string JsonCursor::string() {
         } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
           fail("lone surrogate");
         }
-        append_utf8(out, cp);
+        append_utf8(out, static_cast<char32_t>(cp));
         break;
       }
       default: fail("bad escape");

@@ -317,13 +317,13 @@ struct HomeKeys {
 };
 
 // A person's flags as a code: 3 bits a flag (its place in person_flags() + 1), in the order
-// stored; none when a flag is unknown or repeated.
+// stored; none when a flag is unknown or repeated (so at most six flags, 18 bits).
 std::optional<std::uint32_t> flags_code(const std::vector<std::string>& flags) {
   const auto& known = person_flags();
   std::uint32_t code = 0, seen = 0;
   for (std::size_t k = 0; k < flags.size(); ++k) {
     const auto at = std::find(known.begin(), known.end(), flags[k]);
-    if (at == known.end() || k >= 10) return std::nullopt;
+    if (at == known.end()) return std::nullopt;
     const auto bit = static_cast<std::uint32_t>(at - known.begin());
     if (seen & (1u << bit)) return std::nullopt;
     seen |= 1u << bit;

@@ -957,17 +957,13 @@ std::vector<Fused> rank_parts(const std::vector<FuseInput>& incidents, std::vect
         added = true;
       }
       if (added) {
-        std::vector<std::pair<std::optional<domain::TimePoint>, std::size_t>> order;
-        for (std::size_t k = 0; k < history.size(); ++k) order.emplace_back(domain::parse_rfc3339(history[k].received), k);
-        std::stable_sort(order.begin(), order.end(), [&](const auto& x, const auto& y) {
-          if (x.first != y.first) return x.first > y.first;
-          return history[x.second].id > history[y.second].id;
+        std::stable_sort(history.begin(), history.end(), [](const HistoryRow& x, const HistoryRow& y) {
+          const auto tx = domain::parse_rfc3339(x.received);
+          const auto ty = domain::parse_rfc3339(y.received);
+          if (tx != ty) return tx > ty;
+          return x.id > y.id;
         });
-        if (order.size() > static_cast<std::size_t>(o.history_max)) order.resize(static_cast<std::size_t>(o.history_max));
-        std::vector<HistoryRow> sorted;
-        sorted.reserve(order.size());
-        for (const auto& [t, k] : order) sorted.push_back(std::move(history[k]));
-        history = std::move(sorted);
+        if (history.size() > static_cast<std::size_t>(o.history_max)) history.resize(static_cast<std::size_t>(o.history_max));
       }
     }
 
