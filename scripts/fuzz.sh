@@ -30,6 +30,7 @@ targets=(
   "fuzz_reference reference reference.dict 8192"
   "fuzz_asset_path assets - 512"
   "fuzz_trigram trigram - 1024"
+  "fuzz_json_text json json.dict 4096"
 )
 
 bash scripts/setup.sh

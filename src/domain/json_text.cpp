@@ -161,6 +161,33 @@ int hex_value(char c) {
   return -1;
 }
 
+// Whether a JSON number's magnitude is below 1 (its first significant digit after the point):
+// of a number out of a double's range, whether it is too small rather than too large.
+bool below_one(std::string_view n) {
+  std::size_t i = n.empty() || n[0] != '-' ? 0 : 1;
+  std::int64_t place = 0;  // the power of ten of the first significant digit, plus one
+  bool seen = false, point = false;
+  for (; i < n.size() && n[i] != 'e' && n[i] != 'E'; ++i) {
+    if (n[i] == '.') {
+      point = true;
+    } else if (n[i] != '0' || seen) {
+      seen = true;
+      if (!point) ++place;
+    } else if (point) {
+      --place;
+    }
+  }
+  if (!seen) return true;  // zero in any spelling
+  std::int64_t exp = 0;
+  bool negative = false;
+  if (i < n.size()) {
+    ++i;
+    if (i < n.size() && (n[i] == '-' || n[i] == '+')) negative = n[i++] == '-';
+    for (; i < n.size() && exp < 100000000; ++i) exp = exp * 10 + (n[i] - '0');
+  }
+  return place + (negative ? -exp : exp) <= 0;
+}
+
 // Nesting that skip() follows at most (the rows fusion reads nest three deep).
 constexpr std::size_t kSkipDepth = 64;
 
@@ -278,7 +305,11 @@ double JsonCursor::number() {
   if (digit == end || *digit < '0' || *digit > '9') fail("expected a number");
   double v = 0;
   const auto [stop, ec] = std::from_chars(begin, end, v);
-  if (ec != std::errc()) fail("bad number");
+  if (ec == std::errc::result_out_of_range && below_one(std::string_view(begin, static_cast<std::size_t>(stop - begin)))) {
+    v = *begin == '-' ? -0.0 : 0.0;  // too small for a double (1e-400): zero, as strtod rounds it
+  } else if (ec != std::errc()) {
+    fail("bad number");  // too large for a double (1e400), or no number at all
+  }
   i_ += static_cast<std::size_t>(stop - begin);
   return v;
 }

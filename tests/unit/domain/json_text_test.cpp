@@ -301,6 +301,26 @@ TEST(JsonCursor, RefusesWhatIsNotJsonOrNotTheKindAsked) {
   throws("]", [](JsonCursor& c) { c.more(); });                     // not inside an array
 }
 
+// Found when writing fuzz_json_text: a number too small for a double is zero to nlohmann (and strtod),
+// where from_chars reports it out of range; one too large is no JSON nlohmann accepts either.
+TEST(JsonCursor, NumbersBeyondADoubleAsNlohmannReadsThem) {
+  for (const char* text : {"1e-400", "-1e-400", "0.000001e-330", "123e-500", "-0.0e-999", "1e-320", "5e-324",
+                           "0.00000000000000000000000000000001e-300", "1234567890123456789012345e-330"}) {
+    ASSERT_TRUE(json::accept(text)) << text;
+    const double want = json::parse(text).get<double>();
+    JsonCursor c(text);
+    const double got = c.number();
+    EXPECT_EQ(got, want) << text;
+    EXPECT_EQ(std::signbit(got), std::signbit(want)) << text;
+    EXPECT_TRUE(c.at_end()) << text;
+  }
+  for (const char* text : {"1e400", "-1e400", "12345e305", "0.1e310"}) {
+    EXPECT_FALSE(json::accept(text)) << text;
+    JsonCursor c(text);
+    EXPECT_THROW(c.number(), std::invalid_argument) << text;
+  }
+}
+
 // A random JSON value of every kind, nested a few levels.
 json random_value(std::mt19937_64& rng, int depth) {
   switch (rng() % (depth < 3 ? 8 : 6)) {
