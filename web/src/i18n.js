@@ -83,6 +83,7 @@ const STRINGS = {
   'support.act.reject': ['驳回', 'Reject'],
   'support.act.answer': ['答复', 'Answer'],
   'support.act.close': ['办结', 'Close'],
+  'support.rejected_because': ['驳回理由', 'Rejected because'],
   'supstate.requested': ['待受理', 'Requested'],
   'supstate.accepted': ['已受理', 'Accepted'],
   'supstate.answered': ['已答复', 'Answered'],

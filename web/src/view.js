@@ -119,9 +119,16 @@ function ordersBlock(v) {
   return section('view.orders', (v.orders || []).length, rows ? `<ul class="list">${rows}</ul>` : none(), 'view-orders');
 }
 
+/** Why the county rejected a support request: the note of its latest reject step. */
+function rejectNote(s) {
+  if (s.state !== 'rejected') return '';
+  const n = (s.notes || []).filter((x) => x.type === 'reject').pop();
+  return n?.note ? `<div data-testid="support-reject-note">${esc(t('support.rejected_because'))}: ${esc(n.note)}</div>` : '';
+}
+
 function supportBlock(v) {
-  const rows = (v.support_requests || []).map((s) => `<li data-id="${esc(s.id)}">${esc(s.number || '')} ${esc(label('support', s.kind))}
-    · <b>${esc(s.state)}</b> <div class="muted">${esc(s.detail || '')}</div>${s.answer ? `<div>${esc(s.answer)}</div>` : ''}</li>`).join('');
+  const rows = (v.support_requests || []).map((s) => `<li data-id="${esc(s.id)}" data-state="${esc(s.state)}">${esc(s.number || '')} ${esc(label('support', s.kind))}
+    · <b>${esc(label('supstate', s.state))}</b> <div class="muted">${esc(s.detail || '')}</div>${s.answer ? `<div>${esc(s.answer)}</div>` : ''}${rejectNote(s)}</li>`).join('');
   return section('view.support', (v.support_requests || []).length, rows ? `<ul class="list">${rows}</ul>` : none(), 'view-support');
 }
 

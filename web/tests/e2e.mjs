@@ -365,7 +365,7 @@ async function main() {
     check(entry && entry.data.kind === 'scene_report' && entry.data.actor, `the server's timeline has the note: ${JSON.stringify(entry)}`);
     done(`seq ${entry.seq}`);
 
-    done = step('[loop] the station asks for support; the county commander accepts and answers it on the support desk');
+    done = step('[loop] the station asks for support; the county commander accepts, answers and closes it on the support desk, and rejects a second with a reason');
     const detail = `请调取周边视频，追踪嫌疑人去向 ${Date.now()}`;
     const answerText = '已调取：嫌疑人沿中山街向东步行离开';
     await page.getByTestId('act-support').click();
@@ -399,8 +399,37 @@ async function main() {
     await page.getByTestId('view-support').filter({ hasText: answerText }).waitFor({ timeout: 5000 });
     const stored = await rest('GET', `/api/v1/support-requests/${requestId}`, { token: await officerToken() });
     check(stored.json?.state === 'answered' && stored.json?.answer === answerText, `the server has the answer: ${stored.text}`);
+    // The commander closes it: it leaves the desk, and the station sees it closed.
+    await row().getByTestId('support-close').click();
+    await row().waitFor({ state: 'detached', timeout: 5000 });
+    await page.locator(`[data-testid="view-support"] li[data-id="${requestId}"][data-state="closed"]`)
+      .filter({ hasText: '已办结' }).waitFor({ timeout: 5000 });
+    // A second request, rejected with a reason that the station reads in its own view.
+    const detail2 = `请增派警力协助布控 ${Date.now()}`;
+    const why = '本所警力足够，请自行处置';
+    await page.getByTestId('act-support').click();
+    await page.locator('form[data-form="support"] select[name="kind"]').selectOption('manpower');
+    await page.locator('form[data-form="support"] textarea[name="detail"]').fill(detail2);
+    await page.getByTestId('form-submit').click();
+    const asked2 = page.getByTestId('view-support').locator('li[data-id]').filter({ hasText: detail2 });
+    await asked2.waitFor({ timeout: 5000 });
+    const rejectId = await asked2.getAttribute('data-id');
+    const row2 = () => cp.locator(`[data-testid="support-row"][data-id="${rejectId}"]`);
+    await row2().filter({ hasText: detail2 }).waitFor({ timeout: 5000 });  // the desk hears it on the feed
+    await row2().getByTestId('support-reject').click();
+    await cp.getByTestId('support-text').fill(why);
+    await cp.getByTestId('support-submit').click();
+    await row2().waitFor({ state: 'detached', timeout: 5000 });
+    await page.locator(`[data-testid="view-support"] li[data-id="${rejectId}"][data-state="rejected"]`)
+      .getByTestId('support-reject-note').filter({ hasText: why }).waitFor({ timeout: 5000 });
+    const closed = await rest('GET', `/api/v1/support-requests/${requestId}`, { token: await officerToken() });
+    const rejected = await rest('GET', `/api/v1/support-requests/${rejectId}`, { token: await officerToken() });
+    check(closed.json?.state === 'closed', `the server has the first closed: ${closed.text}`);
+    check(rejected.json?.state === 'rejected' && rejected.json?.notes?.some((n) => n.type === 'reject' && n.note === why),
+      `the server has the second rejected with its reason: ${rejected.text}`);
+    await page.screenshot({ path: join(artifacts, 'console-support-closed-rejected-1920x1080.png') });
     await desk.close();
-    done(`request ${requestId}`);
+    done(`request ${requestId} closed, ${rejectId} rejected`);
   } else {
     console.log('--- [loop] steps skipped (XIAONAO_E2E_LOOP=0)');
   }

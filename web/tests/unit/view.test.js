@@ -106,3 +106,20 @@ test('the support desk offers each request the steps its state allows, escaped',
   assert.ok(row('R1').includes('data-action="open" data-id="I1"'), 'each row opens its incident');
   assert.ok(renderSupportPanel([]).includes('None'));
 });
+
+test('the incident view labels each support request by its state and says why one was rejected', () => {
+  setLang('zh');
+  const html = renderView({
+    incident: { id: 'I1', priority: 2, category: 'theft' },
+    support_requests: [
+      { id: 'R1', number: 'S1', kind: 'video', state: 'rejected', detail: 'd',
+        notes: [{ type: 'reject', by: 'user:9', at: '2026-11-27T00:00:00Z', note: '<b>请先核实</b>' }] },
+      { id: 'R2', number: 'S2', kind: 'video', state: 'closed', detail: 'd', answer: '已调取', notes: [] },
+    ],
+  });
+  const row = (id) => html.slice(html.indexOf(`<li data-id="${id}"`), html.indexOf('</li>', html.indexOf(`<li data-id="${id}"`)));
+  assert.ok(row('R1').includes('data-state="rejected"') && row('R1').includes('已驳回'), row('R1'));
+  assert.ok(row('R1').includes('驳回理由: &lt;b&gt;请先核实&lt;/b&gt;'), 'the reason, escaped');
+  assert.ok(row('R2').includes('已办结') && !row('R2').includes('support-reject-note'));
+  setLang('en');
+});
