@@ -165,7 +165,7 @@ function timelineBlock(v) {
         <b>${esc(t('timeline.note'))} · ${esc(label('note', d.kind || 'info'))}</b>${who}<div class="note-text">${esc(d.text || '')}</div></li>`;
     }
     const why = d.reason ? ` · ${esc(d.reason)}` : '';
-    return `<li data-seq="${esc(e.seq)}"><span class="time">${esc(formatTime(e.at))}</span> <b>${esc(e.type)}</b>${who}${why}</li>`;
+    return `<li data-seq="${esc(e.seq)}" data-type="${esc(e.type)}"><span class="time">${esc(formatTime(e.at))}</span> <b title="${esc(e.type)}">${esc(label('ev', e.type))}</b>${who}${why}</li>`;
   }).join('');
   return section('view.timeline', (v.timeline || []).length, rows ? `<ul class="list small">${rows}</ul>` : none(), 'view-timeline');
 }

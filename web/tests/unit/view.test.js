@@ -123,3 +123,21 @@ test('the incident view labels each support request by its state and says why on
   assert.ok(row('R2').includes('已办结') && !row('R2').includes('support-reject-note'));
   setLang('en');
 });
+
+test('timeline entries read as what happened in the page language, an unknown type as it is', () => {
+  const v = {
+    incident: { id: 'I1', priority: 2, category: 'theft' },
+    timeline: [{ seq: 1, type: 'incident.opened', at: '2026-11-26T00:00:00Z', data: {} },
+      { seq: 2, type: 'support.rejected', at: '2026-11-26T00:01:00Z', data: {} },
+      { seq: 3, type: 'future.kind', at: '2026-11-26T00:02:00Z', data: {} }],
+  };
+  const entry = (html, seq) => html.slice(html.indexOf(`<li data-seq="${seq}"`), html.indexOf('</li>', html.indexOf(`<li data-seq="${seq}"`)));
+  setLang('zh');
+  let html = renderView(v);
+  assert.match(entry(html, 1), /data-type="incident.opened".*<b title="incident.opened">立案<\/b>/s);
+  assert.match(entry(html, 2), /<b title="support.rejected">支撑驳回<\/b>/);
+  assert.match(entry(html, 3), /<b title="future.kind">future.kind<\/b>/);
+  setLang('en');
+  html = renderView(v);
+  assert.match(entry(html, 1), /<b title="incident.opened">Opened<\/b>/);
+});
