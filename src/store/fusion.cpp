@@ -839,6 +839,10 @@ std::vector<std::string> normal_subject_phones(const FuseInput& inc) {
 
 bool household_in_memory(const ReferenceIndex* ref) { return ref && ref->homes && ref->homes->households(); }
 
+// The household rows the parts list ($5, and memory alike): twice the residents kept, as a
+// person at the incident's address and at a subject's home is listed twice and kept once.
+int household_rows(const FusionOptions& o) { return o.household_max * 2; }
+
 }  // namespace
 
 void write_fuse_input(JsonWriter& pw, const FuseInput& inc, bool draw, const ReferenceIndex* ref) {
@@ -869,7 +873,7 @@ pqxx::result near_parts(pqxx::transaction_base& w, detail::Deferred& d, const st
   if (!parts) return d.exec(w, "xn_near", input, merge_radius_m, merge_window_s);
   const auto& o = *parts;
   return d.exec(w, ref ? "xn_near_parts_nocam" : "xn_near_parts", input, o.camera_radius_m, o.cameras_max * 3,
-                o.units_max, o.household_max * 2, o.history_radius_m, o.history_days, o.history_max,
+                o.units_max, household_rows(o), o.history_radius_m, o.history_days, o.history_max,
                 o.history_max * 2, o.unit_max_age_s, merge_radius_m, merge_window_s);
 }
 
@@ -892,7 +896,7 @@ std::vector<PartsFound> read_parts(pqxx::transaction_base& w, const std::vector<
   // Cameras, units, household and history of every incident in one statement.
   for (const auto& r : w.exec_prepared(ref ? "xn_fuse_parts_nocam" : "xn_fuse_parts", parts_param, o.camera_radius_m,
                                        o.cameras_max * 3,
-                                       o.units_max, o.household_max * 2, o.history_radius_m, o.history_days,
+                                       o.units_max, household_rows(o), o.history_radius_m, o.history_days,
                                        o.history_max, o.history_max * 2, o.unit_max_age_s))
     found.at(r[0].as<std::size_t>()) = parts_found(r, 1);
   return found;
@@ -1032,7 +1036,7 @@ std::vector<Fused> rank_parts(const std::vector<FuseInput>& incidents, std::vect
     std::map<std::string, std::string> via;
     if (household_in_memory(ref)) {
       for (auto& m : ref->homes->household(inc.address_id, normal_subject_phones(inc), inc.subject_ids,
-                                           static_cast<std::size_t>(o.household_max) * 2))
+                                           static_cast<std::size_t>(household_rows(o))))
         if (via.emplace(m.person_id, std::move(m.via)).second) residents.push_back({std::move(m.person_id), std::move(m.flags)});
     }
     domain::each_json_row(part[2], [&](domain::JsonRow& r) {

@@ -74,9 +74,6 @@ std::shared_ptr<const std::unordered_map<std::string, ref::Marker>> load_markers
   return out;
 }
 
-// The persons with an address, in id order as the database sorts ids (the order the locate
-// statement picks the first of), read through a cursor: a million rows at once would hold
-// hundreds of megabytes of results while the index is built.
 // The strings of a text[] field (null: none).
 void strings_of_array(const pqxx::field& f, std::vector<std::string>& out) {
   out.clear();
@@ -86,6 +83,9 @@ void strings_of_array(const pqxx::field& f, std::vector<std::string>& out) {
     if (next.first == pqxx::array_parser::juncture::string_value) out.push_back(std::move(next.second));
 }
 
+// The persons with an address, in id order as the database sorts ids (the order the locate
+// statement picks the first of), read through a cursor: a million rows at once would hold
+// hundreds of megabytes of results while the index is built.
 std::shared_ptr<const ref::Homes> load_homes(pqxx::transaction_base& t) {
   auto out = std::make_shared<ref::Homes>();
   t.exec("DECLARE xn_homes NO SCROLL CURSOR FOR SELECT address_id, phones, id_number, id, flags FROM persons"

@@ -368,13 +368,17 @@ async function main() {
     done = step('[loop] the station asks for support; the county commander accepts, answers and closes it on the support desk, and rejects a second with a reason');
     const detail = `请调取周边视频，追踪嫌疑人去向 ${Date.now()}`;
     const answerText = '已调取：嫌疑人沿中山街向东步行离开';
-    await page.getByTestId('act-support').click();
-    await page.locator('form[data-form="support"] select[name="kind"]').selectOption('video');
-    await page.locator('form[data-form="support"] textarea[name="detail"]').fill(detail);
-    await page.getByTestId('form-submit').click();
-    const asked = page.getByTestId('view-support').locator('li[data-id]').filter({ hasText: detail });
-    await asked.waitFor({ timeout: 5000 });
-    const requestId = await asked.getAttribute('data-id');
+    // The station asks through its view's form; the request's id as its row in the view says.
+    const askSupport = async (kind, text) => {
+      await page.getByTestId('act-support').click();
+      await page.locator('form[data-form="support"] select[name="kind"]').selectOption(kind);
+      await page.locator('form[data-form="support"] textarea[name="detail"]').fill(text);
+      await page.getByTestId('form-submit').click();
+      const asked = page.getByTestId('view-support').locator('li[data-id]').filter({ hasText: text });
+      await asked.waitFor({ timeout: 5000 });
+      return asked.getAttribute('data-id');
+    };
+    const requestId = await askSupport('video', detail);
     // The commander in a browser of their own (a separate login).
     const desk = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
     const cp = await desk.newPage();
@@ -407,13 +411,7 @@ async function main() {
     // A second request, rejected with a reason that the station reads in its own view.
     const detail2 = `请增派警力协助布控 ${Date.now()}`;
     const why = '本所警力足够，请自行处置';
-    await page.getByTestId('act-support').click();
-    await page.locator('form[data-form="support"] select[name="kind"]').selectOption('manpower');
-    await page.locator('form[data-form="support"] textarea[name="detail"]').fill(detail2);
-    await page.getByTestId('form-submit').click();
-    const asked2 = page.getByTestId('view-support').locator('li[data-id]').filter({ hasText: detail2 });
-    await asked2.waitFor({ timeout: 5000 });
-    const rejectId = await asked2.getAttribute('data-id');
+    const rejectId = await askSupport('manpower', detail2);
     const row2 = () => cp.locator(`[data-testid="support-row"][data-id="${rejectId}"]`);
     await row2().filter({ hasText: detail2 }).waitFor({ timeout: 5000 });  // the desk hears it on the feed
     await row2().getByTestId('support-reject').click();

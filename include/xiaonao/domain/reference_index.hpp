@@ -181,7 +181,7 @@ class Homes {
     std::vector<std::string> flags;
     std::string via;
   };
-  /// Whether household() answers: every person's flags are known ones (kPersonFlags), each at
+  /// Whether household() answers: every person's flags are known ones (person_flags()), each at
   /// most once, as import stores them. Otherwise the household part reads the tables.
   bool households() const;
   /// The household part's rows, as the parts statement lists them: at most `max` persons (by
