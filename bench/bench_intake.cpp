@@ -32,6 +32,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -812,6 +813,10 @@ int run_load(const Options& o) {
   auto wall_start = Clock::now();
   sh.measure_ns = sh.start_ns + static_cast<std::int64_t>(o.warmup * 1e9);
   sh.end_ns = sh.measure_ns + static_cast<std::int64_t>(o.duration * 1e9);
+  // The window's first second on the wall clock (UTC), for lining the timeline up with server
+  // and PostgreSQL logs.
+  const auto measure_wall = std::chrono::system_clock::to_time_t(
+      std::chrono::system_clock::now() + std::chrono::nanoseconds(sh.measure_ns - now_ns()));
   std::vector<PosterResult> post_results(static_cast<std::size_t>(o.clients));
   std::vector<std::thread> post_threads;
   for (int i = 0; i < o.clients; ++i) {
@@ -925,7 +930,12 @@ int run_load(const Options& o) {
       const auto sec = all.by_second[i].first;
       std::vector<std::uint32_t> in;
       for (; i < all.by_second.size() && all.by_second[i].first == sec; ++i) in.push_back(all.by_second[i].second);
-      std::printf("  second %3u  n %5zu  p50 %7s ms  p99 %7s ms  max %7s ms\n", sec, in.size(),
+      const std::time_t at = measure_wall + static_cast<std::time_t>(sec);
+      std::tm utc{};
+      gmtime_r(&at, &utc);
+      char clock[16];
+      std::strftime(clock, sizeof clock, "%H:%M:%S", &utc);
+      std::printf("  second %3u  %s  n %5zu  p50 %7s ms  p99 %7s ms  max %7s ms\n", sec, clock, in.size(),
                   fmt_ms(percentile(in, 50)).c_str(), fmt_ms(percentile(in, 99)).c_str(),
                   fmt_ms(static_cast<double>(in.back())).c_str());
     }
