@@ -177,6 +177,8 @@ struct Addresses::Impl {
   trigram::Index norms;      ///< all[i]'s normalised text is norms.text(i); its aliases follow, in group i
   std::unordered_map<std::string_view, std::uint32_t> by_norm;  ///< views into `norms`
   std::unordered_map<std::string, std::uint32_t> by_alias;
+  /// all[k]'s aliases are the texts at positions [alias_starts[k], alias_starts[k + 1]) of norms.
+  std::vector<std::uint32_t> alias_starts;
 
   explicit Impl(std::optional<trigram::CharRules> rules)
       : fuzzy_ready(rules.has_value()), norms(rules.value_or(trigram::CharRules::ascii())) {}
@@ -207,8 +209,11 @@ void Addresses::build() {
   m.all = std::move(sorted);
   // Each alias after every standard text, in its address's group: the fuzzy match scores an
   // address by the best of its texts, as the locate statement does with address_aliases (021).
-  for (std::uint32_t k = 0; k < order.size(); ++k)
+  m.alias_starts.assign(1, static_cast<std::uint32_t>(order.size()));
+  for (std::uint32_t k = 0; k < order.size(); ++k) {
     for (const auto& alias : m.pending[order[k]].aliases) m.norms.add(alias, k);
+    m.alias_starts.push_back(static_cast<std::uint32_t>(m.alias_starts.back() + m.pending[order[k]].aliases.size()));
+  }
   m.norms.build();
   // In id order, so the first to claim a text is the smallest id.
   for (std::uint32_t k = 0; k < order.size(); ++k) {
@@ -237,8 +242,24 @@ const Address* Addresses::find(std::string_view id) const {
 bool Addresses::fuzzy_ready() const { return impl_->fuzzy_ready; }
 
 std::vector<Addresses::Scored> Addresses::fuzzy(const std::string& norm, std::size_t limit, double floor) const {
+  const auto& im = *impl_;
   std::vector<Scored> out;
-  for (const auto& m : impl_->norms.best(norm, limit, floor)) out.push_back({&impl_->all[m.index], m.score});
+  const auto matches = im.norms.best(norm, limit, floor);
+  if (matches.empty()) return out;
+  // Which of an address's texts gave its score: looked at again for the few addresses kept.
+  const auto query = trigram::trigrams(norm, im.norms.rules());
+  for (const auto& m : matches) {
+    std::string_view alias;
+    if (im.norms.score(query, m.index) < m.score) {
+      for (auto t = im.alias_starts[m.index]; t < im.alias_starts[m.index + 1]; ++t) {
+        if (im.norms.score(query, t) == m.score) {
+          alias = im.norms.text(t);
+          break;
+        }
+      }
+    }
+    out.push_back({&im.all[m.index], m.score, alias});
+  }
   return out;
 }
 

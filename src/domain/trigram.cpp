@@ -204,6 +204,8 @@ std::string_view Index::text(std::size_t i) const {
   return std::string_view(arena_).substr(starts_[i], starts_[i + 1] - starts_[i]);
 }
 
+float Index::score(const Set& query, std::size_t i) const { return similarity(query, trigrams(text(i), rules_)); }
+
 std::vector<Match> Index::best(std::string_view query, std::size_t limit, double floor) const {
   std::vector<Match> top;
   const Set q = trigrams(query, rules_);

@@ -50,6 +50,15 @@ using nlohmann::json;
   " AND reverse(norm) ~>=~ h.last_three_quarters"                                                  \
   " AND reverse(norm) ~<~ (h.last_three_quarters || chr(1114111)) LIMIT 100)"
 
+// A fuzzy candidate as the locate statement lists it (`f`: the address id and its score, `a`: the
+// address), with the alias whose similarity is the score, if one is: the standard text wins a
+// tie, then the alias listed first, as domain::reference::Addresses::fuzzy decides it.
+#define XN_CANDIDATE                                                                               \
+  "json_build_object('address_id', f.id, 'text', a.text, 'score', round(f.s::numeric, 3),"        \
+  " 'lon', ST_X(a.geog::geometry), 'lat', ST_Y(a.geog::geometry),"                                 \
+  " 'alias', (SELECT u.n FROM unnest(a.alias_norms) WITH ORDINALITY AS u(n, k)"                    \
+  " WHERE similarity(a.norm, i.addr) < f.s AND similarity(u.n, i.addr) = f.s ORDER BY u.k LIMIT 1))"
+
 // Locate: one set-based statement finds, for every inserted alert, what each way of locating it
 // gives: the marker's point (and its camera), the standard address by normalised text or alias,
 // the fuzzy candidates (fast prefix/suffix candidates first, the trigram KNN walk only when they
@@ -95,10 +104,7 @@ LEFT JOIN LATERAL (
   -- order, which the text_pattern_ops btrees of 010 and 021 serve with p taken from the outer
   -- row (a LIKE pattern is indexable only when it is a constant). The gate sits in `h`: when it
   -- gives no row, none of the scans runs.
-  SELECT json_agg(json_build_object('address_id', f.id, 'text', a.text, 'score', round(f.s::numeric, 3),
-                                    'lon', ST_X(a.geog::geometry), 'lat', ST_Y(a.geog::geometry))
-                  ORDER BY f.s DESC, f.id) AS cands,
-         max(f.s) AS best
+  SELECT json_agg()sql" XN_CANDIDATE R"sql( ORDER BY f.s DESC, f.id) AS cands, max(f.s) AS best
   FROM (SELECT c.id, max(similarity(c.norm, i.addr)) AS s
         FROM (SELECT left(i.addr, greatest((length(i.addr) - 2) / 2, 1)) AS first_half,
                      left(reverse(i.addr), greatest((length(i.addr) - 2) / 2, 1)) AS last_half,
@@ -120,9 +126,7 @@ LEFT JOIN LATERAL (
   -- text garbled anywhere but read much more of the index (a hundred milliseconds and more at
   -- 200,000 addresses). The twenty nearest aliases, as an address may have several (when one
   -- address has more than that close to the text, this misses others: a fast path, not exact).
-  SELECT json_agg(json_build_object('address_id', f.id, 'text', a.text, 'score', round(f.s::numeric, 3),
-                                    'lon', ST_X(a.geog::geometry), 'lat', ST_Y(a.geog::geometry))
-                  ORDER BY f.s DESC, f.id) AS cands
+  SELECT json_agg()sql" XN_CANDIDATE R"sql( ORDER BY f.s DESC, f.id) AS cands
   FROM (SELECT c.id, max(similarity(c.norm, i.addr)) AS s
         FROM (SELECT WHERE i.addr IS NOT NULL AND i.lon IS NULL AND m.id IS NULL AND ax.id IS NULL
                        AND coalesce(ff.best, 0) < $2::float8) g,
@@ -566,6 +570,8 @@ void fuzzy_from_memory(Located& l, const domain::reference::Addresses& addresses
     jw.key("address_id").string(m.address->id).key("text").string(m.address->text);
     jw.key("score").number(cands.back().scored.score);
     jw.key("lon").number(m.address->at.lon).key("lat").number(m.address->at.lat);
+    jw.key("alias");
+    m.alias.empty() ? jw.null() : jw.string(m.alias);
     jw.end_object();
   }
   jw.end_array();

@@ -236,6 +236,7 @@ TEST_F(Fusion, LocatesOwnsAndFusesOnAHandBuiltCounty) {
   EXPECT_EQ(v["location"]["located_by"], "fuzzy");
   ASSERT_EQ(v["location"]["candidates"].size(), 2u) << v["location"].dump();
   EXPECT_EQ(ids_of(v["location"]["candidates"], "address_id"), (std::vector<std::string>{"A3", "A4"}));
+  EXPECT_EQ(v["location"]["candidates"][0]["alias"], nullptr);  // matched by their standard texts
   EXPECT_LT(v["location"]["confidence"].get<double>(), 0.5);
 
   // A fraud subject with two phones: found by either, household at the subject's address.
@@ -317,6 +318,8 @@ TEST_F(Fusion, AMisspeltAliasFindsItsAddress) {
     if (v["location"]["candidates"].size() == 1) {
       EXPECT_EQ(v["location"]["candidates"][0]["text"], "丽水市莲都区人民路200号");
       EXPECT_NEAR(v["location"]["candidates"][0]["score"].get<double>(), 0.412, 0.001);
+      // The officer sees why: the alias that scored, not the standard text.
+      EXPECT_EQ(v["location"]["candidates"][0]["alias"], "阳光花园小区七幢二单元");
     }
     server.terminate();
   }

@@ -56,6 +56,7 @@ const STRINGS = {
   'view.alerts': ['报警', 'Alerts'],
   'view.location': ['位置', 'Location'],
   'view.located_by': ['定位方式', 'Located by'],
+  'view.matched_alias': ['匹配别名', 'matched alias'],
   'view.confidence': ['可信度', 'Confidence'],
   'view.relocate': ['在地图上点选位置', 'Click the map to set the location'],
   'view.relocate_hint': ['请在地图上点击警情位置（Esc 取消）', 'Click the incident location on the map (Esc cancels)'],

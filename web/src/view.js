@@ -41,7 +41,9 @@ function locationBlock(v) {
   const p = l.point;
   const where = p ? `${p.lat.toFixed(5)}, ${p.lon.toFixed(5)}` : `<span class="warn">${esc(t('view.needs_location'))}</span>`;
   // An ambiguous fuzzy match: one click takes a candidate as the location (PATCH address_id).
+  // A candidate matched by one of its aliases says which (the alert's text may name a landmark).
   const cands = (l.candidates || []).map((c) => `<li><a href="#" data-action="use-address" data-address="${esc(c.address_id)}">${esc(c.text)}</a>
+    ${c.alias ? `<span class="muted" data-testid="candidate-alias">${esc(t('view.matched_alias'))}: ${esc(c.alias)}</span>` : ''}
     <span class="muted">${Math.round(c.score * 100)}%</span></li>`).join('');
   return section('view.location', null, `
     <div class="kv"><span>${esc(l.address_text || '')}</span> <span class="muted" data-testid="view-point">${where}</span></div>

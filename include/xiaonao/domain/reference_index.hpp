@@ -130,6 +130,9 @@ class Addresses {
   struct Scored {
     const Address* address;
     float score;  ///< pg_trgm similarity(text, query), the best over its norm and alias norms
+    /// The alias (its normalised form) whose similarity is the score; empty when the standard
+    /// text's is (a tie goes to the standard text, then to the alias added first).
+    std::string_view alias;
   };
   /// Whether `fuzzy` answers as pg_trgm would in this database.
   bool fuzzy_ready() const;

@@ -73,6 +73,8 @@ class Index {
   const CharRules& rules() const { return rules_; }
   /// The text at position i (valid while the index lives; stable after build()).
   std::string_view text(std::size_t i) const;
+  /// pg_trgm's similarity of the text at position i to a query's trigrams.
+  float score(const Set& query, std::size_t i) const;
 
  private:
   CharRules rules_;

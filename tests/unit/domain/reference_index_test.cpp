@@ -174,6 +174,29 @@ TEST(ReferenceAddresses, FuzzyRanksByTrigramSimilarityThenId) {
   EXPECT_FALSE(Addresses(std::nullopt).fuzzy_ready());
 }
 
+// A candidate says which alias gave its score: none when the standard text scores as well
+// (a tie goes to the standard text), else the first alias added with that score.
+TEST(ReferenceAddresses, FuzzyNamesTheAliasThatScored) {
+  const auto rules = trigram::CharRules::of_locale("C.UTF-8");
+  if (!rules) GTEST_SKIP() << "no C.UTF-8 locale here";
+  Addresses a(rules);
+  a.add("A1", "人民路200号", "人民路200号", {"阳光花园七幢", "阳光花园", "阳光花园七幢"}, {1, 1});
+  a.add("A2", "阳光花园七幢二单元", "阳光花园七幢二单元", {"阳光花园七幢二单元"}, {2, 2});
+  a.add("A3", "解放街8号", "解放街8号", {}, {3, 3});
+  a.build();
+  const auto got = a.fuzzy("阳光花园七幢二单", 3, 0.2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].address->id, "A2");
+  EXPECT_EQ(got[0].alias, "");  // its standard text and its alias score alike: the text
+  EXPECT_EQ(got[1].address->id, "A1");
+  EXPECT_EQ(got[1].alias, "阳光花园七幢");  // its best alias; the first of the two equal ones
+  EXPECT_GT(got[1].score, 0.2f);
+  const auto by_text = a.fuzzy("人民路200", 1, 0.2);
+  ASSERT_EQ(by_text.size(), 1u);
+  EXPECT_EQ(by_text[0].address->id, "A1");
+  EXPECT_EQ(by_text[0].alias, "");
+}
+
 TEST(ReferenceHomes, TheFirstPersonAddedWhoseAddressExists) {
   Addresses addresses;
   addresses.add("A1", "a1", "a1", {}, {120.0, 30.0});

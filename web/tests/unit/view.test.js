@@ -48,6 +48,24 @@ test('a note becomes POST /notes with a known kind, and reads as a note in the t
   setLang('zh');
 });
 
+test('an ambiguous location lists its candidates, each one click away, naming the alias that matched', () => {
+  setLang('en');
+  const html = renderView({
+    incident: { id: 'I1', priority: 3, status: 'received', received_at: '2026-11-26T00:00:00Z' },
+    location: { point: { lon: 119.9, lat: 28.4 }, located_by: 'fuzzy', confidence: 0.2,
+      candidates: [
+        { address_id: 'A5', text: '人民路200号', score: 0.412, lon: 119.9, lat: 28.4, alias: '阳光花园<小区>' },
+        { address_id: 'A6', text: '人民路201号', score: 0.4, lon: 119.9, lat: 28.4, alias: null },
+      ] },
+  });
+  assert.match(html, /data-action="use-address" data-address="A5">人民路200号</);
+  assert.match(html, /data-address="A6"/);
+  assert.equal((html.match(/data-testid="candidate-alias"/g) || []).length, 1, 'only the alias match names one');
+  assert.ok(html.includes('matched alias: 阳光花园&lt;小区&gt;'));
+  assert.match(html, /41%/);
+  setLang('zh');
+});
+
 test('the view escapes everything it shows', () => {
   setLang('zh');
   const evil = '<img src=x onerror=alert(1)>';
