@@ -8,7 +8,8 @@
 # once (closed loop, or --rate R alerts/s) and prints:
 #   - the load generator's own summary (rate, POST and feed latency, its CPU; with --timeline
 #     the POST latency of every second, to tell a steady tail from a few stalls);
-#   - CPU per alert of the server, of PostgreSQL in all and of its busiest processes (each named
+#   - CPU per alert of the server and of its busiest threads (by name: xn-intake-0 is the intake
+#     writer, xiaonaod and xn-io-N the I/O threads), of PostgreSQL in all and of its busiest processes (each named
 #     by the last statement it ran: the intake writers run `EXECUTE xn_...`);
 #   - the intake batches from /metrics: mean batch, mean transaction time, the feed listener's
 #     reads of the events table;
@@ -56,6 +57,14 @@ snapshot() {
   local p
   for p in "$server_pid" $(pg_pids); do echo "$p $(cpu_ticks "$p")"; done
 }
+# The server's threads by name (log::name_thread: xn-intake-0, xn-io-1, ...; the main thread,
+# an I/O thread too, is xiaonaod) with their utime+stime (ticks): name ticks.
+thread_snapshot() {
+  local t
+  for t in /proc/"$server_pid"/task/*; do
+    echo "$(tr ' ' '_' <"$t/comm" 2>/dev/null) $(awk '{print $14 + $15}' "$t/stat" 2>/dev/null || echo 0)"
+  done | awk '{ t[$1] += $2 } END { for (n in t) print n, t[n] }'
+}
 
 mode="closed loop"
 ((rate > 0)) && mode="$rate alerts/s"
@@ -67,10 +76,12 @@ bench_on_exit="kill $bpid 2>/dev/null || true"
 sleep 2  # the warm-up
 psql_x -c "SELECT pg_stat_statements_reset()" >/dev/null
 snapshot >"$results/cpu0"
+thread_snapshot >"$results/threads0"
 b0=$(bench_metric xiaonao_intake_batches_total) a0=$(bench_metric xiaonao_intake_batch_alerts_total)
 s0=$(bench_metric xiaonao_intake_transaction_seconds_total) r0=$(bench_metric xiaonao_feed_table_reads_total)
 sleep "$duration"
 snapshot >"$results/cpu1"
+thread_snapshot >"$results/threads1"
 b1=$(bench_metric xiaonao_intake_batches_total) a1=$(bench_metric xiaonao_intake_batch_alerts_total)
 s1=$(bench_metric xiaonao_intake_transaction_seconds_total) r1=$(bench_metric xiaonao_feed_table_reads_total)
 # What each PostgreSQL process ran last, to name it.
@@ -94,6 +105,10 @@ awk 'FILENAME ~ /cpu0$/ { t0[$1] = $2; next } ($1 in t0) && $2 > t0[$1] { print 
   "$results/cpu0" "$results/cpu1" >"$results/cpu"
 per_alert() { awk -v hz="$hz" -v n="$alerts" '{ t += $2 } END { printf "%6.0f", t * 1e6 / hz / n }'; }
 printf '  xiaonaod            %s µs\n' "$(awk -v p="$server_pid" '$1 == p' "$results/cpu" | per_alert)"
+awk 'FILENAME ~ /threads0$/ { t0[$1] = $2; next } $2 > t0[$1] { print $1, $2 - t0[$1] }' \
+  "$results/threads0" "$results/threads1" | sort -k2,2nr | head -n 6 | while read -r name ticks; do
+  printf '    thread %-14s %s µs\n' "$name" "$(echo "x $ticks" | per_alert)"
+done
 printf '  PostgreSQL, all     %s µs\n' "$(awk -v p="$server_pid" '$1 != p' "$results/cpu" | per_alert)"
 awk -v p="$server_pid" '$1 != p' "$results/cpu" | sort -k2,2nr | head -n 5 | while read -r pid ticks; do
   name=$(awk -F'|' -v p="$pid" '$1 == p { print $2 }' "$results/names")

@@ -338,7 +338,11 @@ int serve(const config::Config& cfg, const std::string& port_file) {
   });
 
   std::vector<std::thread> threads;
-  for (int i = 1; i < cfg.io_threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
+  for (int i = 1; i < cfg.io_threads; ++i)
+    threads.emplace_back([&ioc, i] {
+      log::name_thread("xn-io-" + std::to_string(i));
+      ioc.run();
+    });
   ioc.run();
   for (auto& t : threads) t.join();
 

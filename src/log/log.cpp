@@ -1,5 +1,7 @@
 #include "xiaonao/log/log.hpp"
 
+#include <pthread.h>
+
 #include <spdlog/sinks/stdout_sinks.h>
 
 namespace xiaonao::log {
@@ -35,6 +37,8 @@ void init(const std::string& level, bool json) {
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
 }
+
+void name_thread(const std::string& name) { pthread_setname_np(pthread_self(), name.substr(0, 15).c_str()); }
 
 void write(spdlog::level::level_enum lvl, std::string_view event, Fields fields) {
   std::string line;

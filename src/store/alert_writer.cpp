@@ -166,7 +166,11 @@ std::string answer_json(const IngestResult& r) {
 
 AlertWriter::AlertWriter(AlertWriterOptions options, CommitSink sink)
     : options_(std::move(options)), sink_(std::move(sink)) {
-  for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this, i] { run(i == 0); });
+  for (int i = 0; i < options_.threads; ++i)
+    threads_.emplace_back([this, i] {
+      log::name_thread("xn-intake-" + std::to_string(i));
+      run(i == 0);
+    });
 }
 
 AlertWriter::~AlertWriter() { stop(); }

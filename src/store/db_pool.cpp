@@ -43,7 +43,11 @@ bool is_transient(const std::exception& e) {
 
 DbPool::DbPool(std::string conninfo, int size, std::size_t queue_limit, int statement_timeout_ms)
     : conninfo_(std::move(conninfo)), statement_timeout_ms_(statement_timeout_ms), queue_limit_(queue_limit) {
-  for (int i = 0; i < size; ++i) threads_.emplace_back([this, i] { run(i); });
+  for (int i = 0; i < size; ++i)
+    threads_.emplace_back([this, i] {
+      log::name_thread("xn-db-" + std::to_string(i));
+      run(i);
+    });
 }
 
 DbPool::~DbPool() { stop(); }

@@ -184,7 +184,12 @@ EscalationScheduler::EscalationScheduler(EscalationOptions options, FrameSink si
 
 EscalationScheduler::~EscalationScheduler() { stop(); }
 
-void EscalationScheduler::start() { thread_ = std::thread([this] { run(); }); }
+void EscalationScheduler::start() {
+  thread_ = std::thread([this] {
+    log::name_thread("xn-escalation");
+    run();
+  });
+}
 
 void EscalationScheduler::stop() {
   stopping_ = true;

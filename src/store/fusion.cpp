@@ -1208,7 +1208,10 @@ FusionWorker::FusionWorker(std::string conninfo, int statement_timeout_ms, Fusio
       observe_(std::move(observe)),
       sweep_interval_s_(sweep_interval_s),
       queue_limit_(queue_limit),
-      thread_([this] { run(); }) {}
+      thread_([this] {
+        log::name_thread("xn-fusion");
+        run();
+      }) {}
 
 FusionWorker::~FusionWorker() { stop(); }
 

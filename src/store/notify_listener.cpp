@@ -66,7 +66,12 @@ void NotifyListener::on_change(const char* channel, std::function<void()> change
 
 NotifyListener::~NotifyListener() { stop(); }
 
-void NotifyListener::start() { thread_ = std::thread([this] { run(); }); }
+void NotifyListener::start() {
+  thread_ = std::thread([this] {
+    log::name_thread("xn-notify");
+    run();
+  });
+}
 
 void NotifyListener::stop() {
   stopping_ = true;

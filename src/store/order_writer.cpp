@@ -24,7 +24,11 @@ std::unique_ptr<pqxx::connection> open_order_connection(const OrderWriterOptions
 
 OrderWriter::OrderWriter(OrderWriterOptions options, CommitSink sink)
     : options_(std::move(options)), sink_(std::move(sink)) {
-  for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { run(); });
+  for (int i = 0; i < options_.threads; ++i)
+    threads_.emplace_back([this, i] {
+      log::name_thread("xn-orders-" + std::to_string(i));
+      run();
+    });
 }
 
 OrderWriter::~OrderWriter() { stop(); }

@@ -132,7 +132,12 @@ ReferenceCache::ReferenceCache(std::string conninfo) : conninfo_(std::move(conni
 
 ReferenceCache::~ReferenceCache() { stop(); }
 
-void ReferenceCache::start() { thread_ = std::thread([this] { run(); }); }
+void ReferenceCache::start() {
+  thread_ = std::thread([this] {
+    log::name_thread("xn-reference");
+    run();
+  });
+}
 
 void ReferenceCache::stop() {
   {

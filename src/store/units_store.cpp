@@ -88,8 +88,15 @@ const char* outcome_name(PositionOutcome o) {
 }
 
 PositionWriter::PositionWriter(PositionWriterOptions options) : options_(std::move(options)) {
-  for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { run(); });
-  threads_.emplace_back([this] { run_pruner(); });
+  for (int i = 0; i < options_.threads; ++i)
+    threads_.emplace_back([this, i] {
+      log::name_thread("xn-units-" + std::to_string(i));
+      run();
+    });
+  threads_.emplace_back([this] {
+    log::name_thread("xn-units-prune");
+    run_pruner();
+  });
 }
 
 PositionWriter::~PositionWriter() { stop(); }

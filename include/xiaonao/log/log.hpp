@@ -19,6 +19,10 @@ void init(const std::string& level, bool json);
 /// True when lines at `lvl` are written (check before building expensive fields).
 inline bool enabled(spdlog::level::level_enum lvl) { return spdlog::default_logger_raw()->should_log(lvl); }
 
+/// Names the calling thread as `top -H`, `perf` and /proc/PID/task/*/comm show it (the kernel
+/// keeps 15 bytes). Not for the main thread: its name is the process's (`pgrep -x xiaonaod`).
+void name_thread(const std::string& name);
+
 /// Writes one event line at `lvl`.
 void write(spdlog::level::level_enum lvl, std::string_view event, Fields fields);
 
