@@ -13,8 +13,8 @@ std::string num(double v) {
 
 void Metrics::observe_request(std::string_view route, std::string_view method, int status, double seconds) {
   std::lock_guard lk(mu_);
-  ++requests_[{std::string(route), std::string(method), status}];
-  auto& h = latency_[std::string(route)];
+  ++state_.requests[{std::string(route), std::string(method), status}];
+  auto& h = state_.latency[std::string(route)];
   for (std::size_t i = 0; i < buckets.size(); ++i) {
     if (seconds <= buckets[i]) ++h.counts[i];
   }
@@ -24,7 +24,7 @@ void Metrics::observe_request(std::string_view route, std::string_view method, i
 
 void Metrics::observe_fusion(std::string_view stage, double seconds) {
   std::lock_guard lk(mu_);
-  auto& h = fusion_[std::string(stage)];
+  auto& h = state_.fusion[std::string(stage)];
   for (std::size_t i = 0; i < buckets.size(); ++i) {
     if (seconds <= buckets[i]) ++h.counts[i];
   }
@@ -34,32 +34,36 @@ void Metrics::observe_fusion(std::string_view stage, double seconds) {
 
 void Metrics::observe_deadline_missed(std::string_view kind, double lag_seconds) {
   std::lock_guard lk(mu_);
-  ++missed_[std::string(kind)];
+  ++state_.missed[std::string(kind)];
   for (std::size_t i = 0; i < lag_buckets.size(); ++i) {
-    if (lag_seconds <= lag_buckets[i]) ++lag_counts_[i];
+    if (lag_seconds <= lag_buckets[i]) ++state_.lag_counts[i];
   }
-  ++lag_count_;
-  lag_sum_ += lag_seconds;
+  ++state_.lag_count;
+  state_.lag_sum += lag_seconds;
 }
 
 void Metrics::add_sampled(std::string name, std::string type, std::string help, std::function<double()> read) {
   std::lock_guard lk(mu_);
-  sampled_.push_back({std::move(name), std::move(type), std::move(help), std::move(read)});
+  state_.sampled.push_back({std::move(name), std::move(type), std::move(help), std::move(read)});
 }
 
 std::string Metrics::render() const {
+  const State st = [this] {
+    std::lock_guard lk(mu_);
+    return state_;
+  }();
   std::string out;
-  std::lock_guard lk(mu_);
+  out.reserve(16384);
   out += "# HELP xiaonao_http_requests_total HTTP requests by route, method and status.\n";
   out += "# TYPE xiaonao_http_requests_total counter\n";
-  for (const auto& [key, n] : requests_) {
+  for (const auto& [key, n] : st.requests) {
     const auto& [route, method, status] = key;
     out += "xiaonao_http_requests_total{route=\"" + route + "\",method=\"" + method + "\",status=\"" +
            std::to_string(status) + "\"} " + std::to_string(n) + "\n";
   }
   out += "# HELP xiaonao_http_request_duration_seconds Time from a whole request read to its response queued.\n";
   out += "# TYPE xiaonao_http_request_duration_seconds histogram\n";
-  for (const auto& [route, h] : latency_) {
+  for (const auto& [route, h] : st.latency) {
     const std::string lbl = "route=\"" + route + "\"";
     for (std::size_t i = 0; i < buckets.size(); ++i) {
       out += "xiaonao_http_request_duration_seconds_bucket{" + lbl + ",le=\"" + num(buckets[i]) + "\"} " +
@@ -69,11 +73,11 @@ std::string Metrics::render() const {
     out += "xiaonao_http_request_duration_seconds_sum{" + lbl + "} " + num(h.sum) + "\n";
     out += "xiaonao_http_request_duration_seconds_count{" + lbl + "} " + std::to_string(h.count) + "\n";
   }
-  if (!fusion_.empty()) {
+  if (!st.fusion.empty()) {
     out += "# HELP xiaonao_fusion_seconds Fusion time by stage: intake (locate, owner, merge; per batch), parts (cameras, units, household, history inside the intake transaction; per batch), full (locate to fused result, per alert), after_commit (the fusion worker, per incident).\n";
     out += "# TYPE xiaonao_fusion_seconds histogram\n";
   }
-  for (const auto& [stage, h] : fusion_) {
+  for (const auto& [stage, h] : st.fusion) {
     const std::string lbl = "stage=\"" + stage + "\"";
     for (std::size_t i = 0; i < buckets.size(); ++i) {
       out += "xiaonao_fusion_seconds_bucket{" + lbl + ",le=\"" + num(buckets[i]) + "\"} " + std::to_string(h.counts[i]) + "\n";
@@ -85,16 +89,16 @@ std::string Metrics::render() const {
   // Always present, so a dashboard finds them before the first miss.
   out += "# HELP xiaonao_deadlines_missed_total Missed deadlines this instance announced, by deadline kind.\n";
   out += "# TYPE xiaonao_deadlines_missed_total counter\n";
-  for (const auto& [kind, n] : missed_)
+  for (const auto& [kind, n] : st.missed)
     out += "xiaonao_deadlines_missed_total{kind=\"" + kind + "\"} " + std::to_string(n) + "\n";
   out += "# HELP xiaonao_escalation_lag_seconds From a missed deadline's due time to its deadline.missed event on the feed.\n";
   out += "# TYPE xiaonao_escalation_lag_seconds histogram\n";
   for (std::size_t i = 0; i < lag_buckets.size(); ++i)
-    out += "xiaonao_escalation_lag_seconds_bucket{le=\"" + num(lag_buckets[i]) + "\"} " + std::to_string(lag_counts_[i]) + "\n";
-  out += "xiaonao_escalation_lag_seconds_bucket{le=\"+Inf\"} " + std::to_string(lag_count_) + "\n";
-  out += "xiaonao_escalation_lag_seconds_sum " + num(lag_sum_) + "\n";
-  out += "xiaonao_escalation_lag_seconds_count " + std::to_string(lag_count_) + "\n";
-  for (const auto& s : sampled_) {
+    out += "xiaonao_escalation_lag_seconds_bucket{le=\"" + num(lag_buckets[i]) + "\"} " + std::to_string(st.lag_counts[i]) + "\n";
+  out += "xiaonao_escalation_lag_seconds_bucket{le=\"+Inf\"} " + std::to_string(st.lag_count) + "\n";
+  out += "xiaonao_escalation_lag_seconds_sum " + num(st.lag_sum) + "\n";
+  out += "xiaonao_escalation_lag_seconds_count " + std::to_string(st.lag_count) + "\n";
+  for (const auto& s : st.sampled) {
     out += "# HELP " + s.name + " " + s.help + "\n# TYPE " + s.name + " " + s.type + "\n";
     out += s.name + " " + num(s.read()) + "\n";
   }

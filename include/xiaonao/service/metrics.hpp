@@ -53,15 +53,21 @@ class Metrics {
     std::string name, type, help;
     std::function<double()> read;
   };
+  // Everything mu_ guards. render() copies it under the lock and writes the text after, so
+  // that a scrape holds up the requests recording themselves only for the copy, and reads the
+  // sampled values (each under its owner's lock) without holding mu_.
+  struct State {
+    std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests;
+    std::map<std::string, Histogram> latency;
+    std::map<std::string, Histogram> fusion;
+    std::map<std::string, std::uint64_t> missed;
+    std::array<std::uint64_t, lag_buckets.size()> lag_counts{};
+    std::uint64_t lag_count{0};
+    double lag_sum{0};
+    std::vector<Sampled> sampled;
+  };
   mutable std::mutex mu_;
-  std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests_;
-  std::map<std::string, Histogram> latency_;
-  std::map<std::string, Histogram> fusion_;
-  std::map<std::string, std::uint64_t> missed_;
-  std::array<std::uint64_t, lag_buckets.size()> lag_counts_{};
-  std::uint64_t lag_count_{0};
-  double lag_sum_{0};
-  std::vector<Sampled> sampled_;
+  State state_;
 };
 
 }  // namespace xiaonao::service
