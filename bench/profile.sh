@@ -52,19 +52,27 @@ api_key=$(XIAONAO_DB="$db" "$server_bin" apikey create --name profile --sources 
 bench_start_server
 
 hz=$(getconf CLK_TCK)
-# pid utime+stime (ticks) for the server and every PostgreSQL process.
+# The readings at the window's edges, in a few processes: forking dozens of small ones there
+# (an awk per process and per thread, a curl per metric) stalled this two-core machine for
+# seconds at 1,000 alerts/s, and showed as the window's first seconds. Writes into $1:
+#   cpu      pid utime+stime (ticks), the server and every PostgreSQL process;
+#   threads  the server's threads by name (log::name_thread: xn-intake-0, xn-io-1, ...; the
+#            main thread, an I/O thread too, is xiaonaod) with their ticks;
+#   metrics  the server's /metrics.
 snapshot() {
-  local p
-  for p in "$server_pid" $(pg_pids); do echo "$p $(cpu_ticks "$p")"; done
+  local pm
+  pm=$(head -n 1 "$pg_dir/data/postmaster.pid")
+  # Field 2 of stat is the name in parentheses (no spaces in these); 14 and 15 the ticks.
+  awk -v dir="$1" '
+    FILENAME ~ /\/task\// { n = substr($2, 2, length($2) - 2); t[n] += $14 + $15; next }
+    { split(FILENAME, f, "/"); print f[3], $14 + $15 > (dir "/cpu") }
+    END { for (n in t) print n, t[n] > (dir "/threads") }' \
+    /proc/"$server_pid"/stat /proc/"$pm"/stat $(pgrep -P "$pm" | sed 's#.*#/proc/&/stat#') \
+    /proc/"$server_pid"/task/*/stat 2>/dev/null || true
+  curl -sf "$url/metrics" -H "Authorization: Bearer $api_key" >"$1/metrics" || true
 }
-# The server's threads by name (log::name_thread: xn-intake-0, xn-io-1, ...; the main thread,
-# an I/O thread too, is xiaonaod) with their utime+stime (ticks): name ticks.
-thread_snapshot() {
-  local t
-  for t in /proc/"$server_pid"/task/*; do
-    echo "$(tr ' ' '_' <"$t/comm" 2>/dev/null) $(awk '{print $14 + $15}' "$t/stat" 2>/dev/null || echo 0)"
-  done | awk '{ t[$1] += $2 } END { for (n in t) print n, t[n] }'
-}
+# metric DIR NAME: one unlabelled metric from a snapshot.
+metric() { awk -v m="$2" '$1 == m {print $2}' "$1/metrics"; }
 
 mode="closed loop"
 ((rate > 0)) && mode="$rate alerts/s"
@@ -75,15 +83,14 @@ bpid=$!
 bench_on_exit="kill $bpid 2>/dev/null || true"
 sleep 2  # the warm-up
 psql_x -c "SELECT pg_stat_statements_reset()" >/dev/null
-snapshot >"$results/cpu0"
-thread_snapshot >"$results/threads0"
-b0=$(bench_metric xiaonao_intake_batches_total) a0=$(bench_metric xiaonao_intake_batch_alerts_total)
-s0=$(bench_metric xiaonao_intake_transaction_seconds_total) r0=$(bench_metric xiaonao_feed_table_reads_total)
+mkdir -p "$results/at0" "$results/at1"
+snapshot "$results/at0"
 sleep "$duration"
-snapshot >"$results/cpu1"
-thread_snapshot >"$results/threads1"
-b1=$(bench_metric xiaonao_intake_batches_total) a1=$(bench_metric xiaonao_intake_batch_alerts_total)
-s1=$(bench_metric xiaonao_intake_transaction_seconds_total) r1=$(bench_metric xiaonao_feed_table_reads_total)
+snapshot "$results/at1"
+b0=$(metric "$results/at0" xiaonao_intake_batches_total) a0=$(metric "$results/at0" xiaonao_intake_batch_alerts_total)
+s0=$(metric "$results/at0" xiaonao_intake_transaction_seconds_total) r0=$(metric "$results/at0" xiaonao_feed_table_reads_total)
+b1=$(metric "$results/at1" xiaonao_intake_batches_total) a1=$(metric "$results/at1" xiaonao_intake_batch_alerts_total)
+s1=$(metric "$results/at1" xiaonao_intake_transaction_seconds_total) r1=$(metric "$results/at1" xiaonao_feed_table_reads_total)
 # What each PostgreSQL process ran last, to name it.
 psql_x -F'|' -c "SELECT pid, left(regexp_replace(query, '\s+', ' ', 'g'), 50) FROM pg_stat_activity" >"$results/names"
 psql_x -F' | ' -c "SELECT calls, round(total_exec_time::numeric, 0), round((total_exec_time / nullif(calls, 0))::numeric, 3),
@@ -101,12 +108,12 @@ alerts=$(awk -v a="${a0:-0}" -v b="${a1:-0}" 'BEGIN {print b - a}')
 echo
 echo "CPU per alert over the ${duration}s window ($alerts alerts committed):"
 # pid ticks-in-the-window, for every process that ran.
-awk 'FILENAME ~ /cpu0$/ { t0[$1] = $2; next } ($1 in t0) && $2 > t0[$1] { print $1, $2 - t0[$1] }' \
-  "$results/cpu0" "$results/cpu1" >"$results/cpu"
+awk 'FNR == NR { t0[$1] = $2; next } ($1 in t0) && $2 > t0[$1] { print $1, $2 - t0[$1] }' \
+  "$results/at0/cpu" "$results/at1/cpu" >"$results/cpu"
 per_alert() { awk -v hz="$hz" -v n="$alerts" '{ t += $2 } END { printf "%6.0f", t * 1e6 / hz / n }'; }
 printf '  xiaonaod            %s µs\n' "$(awk -v p="$server_pid" '$1 == p' "$results/cpu" | per_alert)"
-awk 'FILENAME ~ /threads0$/ { t0[$1] = $2; next } $2 > t0[$1] { print $1, $2 - t0[$1] }' \
-  "$results/threads0" "$results/threads1" | sort -k2,2nr | head -n 6 | while read -r name ticks; do
+awk 'FNR == NR { t0[$1] = $2; next } $2 > t0[$1] { print $1, $2 - t0[$1] }' \
+  "$results/at0/threads" "$results/at1/threads" | sort -k2,2nr | head -n 6 | while read -r name ticks; do
   printf '    thread %-14s %s µs\n' "$name" "$(echo "x $ticks" | per_alert)"
 done
 printf '  PostgreSQL, all     %s µs\n' "$(awk -v p="$server_pid" '$1 != p' "$results/cpu" | per_alert)"
