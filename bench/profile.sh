@@ -60,15 +60,14 @@ hz=$(getconf CLK_TCK)
 #            main thread, an I/O thread too, is xiaonaod) with their ticks;
 #   metrics  the server's /metrics.
 snapshot() {
-  local pm
-  pm=$(head -n 1 "$pg_dir/data/postmaster.pid")
+  local p stats=()
+  for p in "$server_pid" $(pg_pids); do stats+=("/proc/$p/stat"); done
   # Field 2 of stat is the name in parentheses (no spaces in these); 14 and 15 the ticks.
   awk -v dir="$1" '
     FILENAME ~ /\/task\// { n = substr($2, 2, length($2) - 2); t[n] += $14 + $15; next }
     { split(FILENAME, f, "/"); print f[3], $14 + $15 > (dir "/cpu") }
     END { for (n in t) print n, t[n] > (dir "/threads") }' \
-    /proc/"$server_pid"/stat /proc/"$pm"/stat $(pgrep -P "$pm" | sed 's#.*#/proc/&/stat#') \
-    /proc/"$server_pid"/task/*/stat 2>/dev/null || true
+    "${stats[@]}" /proc/"$server_pid"/task/*/stat 2>/dev/null || true
   curl -sf "$url/metrics" -H "Authorization: Bearer $api_key" >"$1/metrics" || true
 }
 # metric DIR NAME: one unlabelled metric from a snapshot.
