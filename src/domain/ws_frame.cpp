@@ -36,6 +36,13 @@ void append_frame(std::string& out, Opcode op, std::string_view payload) {
   out.append(payload);
 }
 
+std::string text_frame(std::string_view payload) {
+  std::string out;
+  out.reserve(payload.size() + 10);
+  append_frame(out, Opcode::text, payload);
+  return out;
+}
+
 void append_close(std::string& out, std::uint16_t code, std::string_view reason) {
   if (code == close_code::no_status) return append_header(out, Opcode::close, 0);
   const auto n = utf8_cut(reason, max_control_payload - 2);

@@ -244,7 +244,7 @@ void WsSession<Socket>::do_write() {
       const auto& f = frames[p.next];
       if (f.seq <= written_ || !wanted(f)) continue;
       written_ = f.seq;
-      wsf::append_frame(out_, wsf::Opcode::text, *f.text);
+      out_ += *f.wire;  // already a whole WebSocket frame, encoded once for everyone
       --queued_;
     }
     if (p.next == frames.size()) queue_.pop_front();

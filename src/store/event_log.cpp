@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "xiaonao/domain/json_text.hpp"
+#include "xiaonao/domain/ws_frame.hpp"
 #include "xiaonao/store/readers.hpp"
 
 namespace xiaonao::store {
@@ -57,7 +58,7 @@ std::vector<domain::Frame> event_frames(const std::vector<NewEvent>& events, std
   for (const auto& e : events) {
     ++seq;
     frames.push_back(domain::Frame{seq, e.category, e.station_id,
-                                   std::make_shared<const std::string>(frame_text(seq, e.type, at, e.data))});
+                                   std::make_shared<const std::string>(domain::ws::text_frame(frame_text(seq, e.type, at, e.data)))});
   }
   return frames;
 }

@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 
 #include "xiaonao/domain/json_text.hpp"
+#include "xiaonao/domain/ws_frame.hpp"
 #include "xiaonao/store/orders.hpp"
 #include "xiaonao/store/support_store.hpp"
 
@@ -246,8 +247,8 @@ std::vector<domain::Frame> read_events(pqxx::connection& c, std::int64_t after, 
   for (const auto& r : rows) {
     const auto seq = r[0].as<std::int64_t>();
     out.push_back(domain::Frame{seq, r[3].as<std::string>(), r[4].as<std::string>(),
-                                std::make_shared<const std::string>(frame_text(
-                                    seq, r[1].as<std::string>(), r[2].as<std::string>(), r[5].as<std::string>()))});
+                                std::make_shared<const std::string>(domain::ws::text_frame(frame_text(
+                                    seq, r[1].as<std::string>(), r[2].as<std::string>(), r[5].as<std::string>())))});
   }
   return out;
 }

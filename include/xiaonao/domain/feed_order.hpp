@@ -13,7 +13,9 @@ struct Frame {
   std::int64_t seq{0};
   std::string category;    ///< empty when the event has none
   std::string station_id;  ///< empty until stations exist or when the event has none
-  std::shared_ptr<const std::string> text;  ///< the JSON frame, serialized once for everyone
+  /// The frame as it goes on the wire, encoded once for every subscriber: a WebSocket text
+  /// frame (ws::text_frame: its header, then the JSON).
+  std::shared_ptr<const std::string> wire;
 };
 
 /// Accepts frames in any order and from several sources (local commits, database catch-up),

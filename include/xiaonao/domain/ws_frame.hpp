@@ -42,6 +42,10 @@ void append_header(std::string& out, Opcode op, std::uint64_t length);
 /// Appends one whole unmasked, final frame (header and payload) to `out`.
 void append_frame(std::string& out, Opcode op, std::string_view payload);
 
+/// One whole unmasked, final text frame carrying `payload`: the feed encodes each event once
+/// this way, and every subscriber's write sends the same bytes.
+std::string text_frame(std::string_view payload);
+
 /// Appends a close frame with `code` and `reason` (cut to the 123 bytes that fit, on a UTF-8
 /// character boundary). `code` = close_code::no_status appends a close frame without a body.
 void append_close(std::string& out, std::uint16_t code, std::string_view reason);

@@ -15,7 +15,7 @@ Frame frame(std::int64_t seq, std::string tag = "") {
   Frame f;
   f.seq = seq;
   f.category = "fraud";
-  f.text = std::make_shared<const std::string>("{\"seq\":" + std::to_string(seq) + tag + "}");
+  f.wire = std::make_shared<const std::string>("{\"seq\":" + std::to_string(seq) + tag + "}");
   return f;
 }
 
@@ -86,17 +86,17 @@ TEST(FeedOrder, DuplicatesWhilePendingAreReleasedOnce) {
   const auto out = order.offer(frames({1}));
   ASSERT_EQ(seqs(out), (Seqs{1, 2, 3}));
   // The first copy offered is the one kept.
-  EXPECT_EQ(*out[1].text, *first.text);
+  EXPECT_EQ(*out[1].wire, *first.wire);
 }
 
 TEST(FeedOrder, KeepsFramePayloadsIntact) {
   FeedOrder order(0);
   auto f = frame(1);
   f.station_id = "station-7";
-  const auto text = f.text;
+  const auto text = f.wire;
   const auto out = order.offer({f});
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].text, text);  // the same shared buffer, not a copy
+  EXPECT_EQ(out[0].wire, text);  // the same shared buffer, not a copy
   EXPECT_EQ(out[0].category, "fraud");
   EXPECT_EQ(out[0].station_id, "station-7");
 }

@@ -28,6 +28,15 @@ TEST(WsFrameEncode, ShortLengthUsesSevenBits) {
   EXPECT_EQ(out, std::string("\x81\x7d", 2));
 }
 
+TEST(WsFrameEncode, TextFrameIsTheWholeFrameOfItsPayload) {
+  EXPECT_EQ(text_frame("{}"), std::string("\x81\x02{}", 4));
+  const std::string json(300, 'x');
+  std::string expected;
+  append_frame(expected, Opcode::text, json);
+  EXPECT_EQ(text_frame(json), expected);
+  EXPECT_EQ(text_frame(json).substr(0, 4), std::string("\x81\x7e\x01\x2c", 4));
+}
+
 TEST(WsFrameEncode, MediumLengthUsesSixteenBits) {
   std::string out;
   append_header(out, Opcode::text, 126);
