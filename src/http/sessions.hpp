@@ -152,15 +152,17 @@ class WsSession final : public Session,
   /// Closes the feed with 4003 when its token or key no longer passes (revoked, expired,
   /// user disabled); also run on every ping tick.
   void recheck_credentials() override;
-  void deliver(service::FrameBatch batch) override;
+  void deliver(service::FrameBatch batch, std::chrono::steady_clock::time_point released) override;
 
  private:
   using std::enable_shared_from_this<WsSession<Socket>>::shared_from_this;
   // Frames of one batch (a hub release, a ring backlog or a replay page) still to be written,
   // from index `next` on; the batch is shared with every other subscriber.
+  // `released`: when the hub released it (live batches only).
   struct Pending {
     service::FrameBatch batch;
     std::size_t next;
+    std::optional<std::chrono::steady_clock::time_point> released;
   };
   void do_read();
   void on_read(beast::error_code ec, std::size_t n);
@@ -168,7 +170,7 @@ class WsSession final : public Session,
   void on_client_close(std::uint16_t code);
   void step_replay();
   void on_replay(std::vector<domain::Frame> frames, bool failed);
-  void enqueue(service::FrameBatch batch);
+  void enqueue(service::FrameBatch batch, std::optional<std::chrono::steady_clock::time_point> released = {});
   bool wanted(const domain::Frame& f) const;
   void do_write();
   void on_write(beast::error_code ec, std::size_t);
@@ -196,6 +198,8 @@ class WsSession final : public Session,
   std::size_t queued_{0};      // frames in queue_ that pass the filter
   std::string handshake_;      // the 101 response until it is written
   std::string out_;            // the bytes of the write in flight
+  // When the oldest live frame in the write in flight was released (xiaonao_feed_delivery_seconds).
+  std::optional<std::chrono::steady_clock::time_point> out_released_;
   std::optional<std::string> pong_;  // payload of the latest ping to answer
   bool ping_due_{false};
   bool heard_{false};          // something arrived from the peer since the last ping tick

@@ -182,10 +182,10 @@ void WsSession<Socket>::on_replay(std::vector<domain::Frame> frames, bool failed
 
 // Called under the hub's lock: one post per batch, whatever its size.
 template <class Socket>
-void WsSession<Socket>::deliver(service::FrameBatch batch) {
-  net::post(socket_.get_executor(), [self = shared_from_this(), batch = std::move(batch)]() mutable {
+void WsSession<Socket>::deliver(service::FrameBatch batch, std::chrono::steady_clock::time_point released) {
+  net::post(socket_.get_executor(), [self = shared_from_this(), batch = std::move(batch), released]() mutable {
     if (self->closing_) return;
-    self->enqueue(std::move(batch));
+    self->enqueue(std::move(batch), released);
     self->do_write();
   });
 }
@@ -200,7 +200,7 @@ bool WsSession<Socket>::wanted(const domain::Frame& f) const {
 }
 
 template <class Socket>
-void WsSession<Socket>::enqueue(service::FrameBatch batch) {
+void WsSession<Socket>::enqueue(service::FrameBatch batch, std::optional<std::chrono::steady_clock::time_point> released) {
   if (closing_) return;
   // Frames at or below the cursor were sent already: the seam between replay and live.
   std::size_t first = batch->size();
@@ -213,7 +213,7 @@ void WsSession<Socket>::enqueue(service::FrameBatch batch) {
     if (wanted(f)) ++count;
   }
   if (count == 0) return;
-  queue_.push_back({std::move(batch), first});
+  queue_.push_back({std::move(batch), first, released});
   queued_ += count;
   if (queued_ > server_.context().cfg.feed.send_queue_max) {
     log::warn("feed.slow_subscriber", {{"rid", rid_}, {"queued", queued_}, {"seq", cursor_}});
@@ -246,6 +246,7 @@ void WsSession<Socket>::do_write() {
       written_ = f.seq;
       out_ += *f.wire;  // already a whole WebSocket frame, encoded once for everyone
       --queued_;
+      if (p.released && !out_released_) out_released_ = p.released;  // the queue is in release order
     }
     if (p.next == frames.size()) queue_.pop_front();
   }
@@ -261,11 +262,15 @@ void WsSession<Socket>::do_write() {
 template <class Socket>
 void WsSession<Socket>::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
+  const auto released = std::exchange(out_released_, std::nullopt);
   if (closed_) return;
   if (ec) {
     fail(ec, "ws_write");
     return on_closed();
   }
+  if (released)
+    server_.context().metrics.observe_feed_delivery(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - *released).count());
   if (close_sent_) {
     // Our close is out. Hang up now if the peer already closed (or broke the protocol);
     // otherwise wait for its close reply, at most until close_timer_ fires.

@@ -16,10 +16,11 @@ void FeedHub::offer(std::vector<domain::Frame> frames) {
     if (ring_.size() > ring_size_) ring_.pop_front();
   }
   auto batch = std::make_shared<const std::vector<domain::Frame>>(std::move(released));
+  const auto now = std::chrono::steady_clock::now();
   std::erase_if(subscribers_, [&](const std::weak_ptr<Subscriber>& w) {
     auto s = w.lock();
     if (!s) return true;
-    s->deliver(batch);
+    s->deliver(batch, now);
     return false;
   });
 }

@@ -9,27 +9,42 @@ std::string num(double v) {
   std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
 }
+// One histogram in the exposition format: its buckets, sum and count, with `labels` (a
+// `name="value"` list, or empty) on each line.
+void append_histogram(std::string& out, const std::string& name, const std::string& labels,
+                      const std::array<std::uint64_t, Metrics::buckets.size()>& counts, std::uint64_t count, double sum) {
+  const std::string pre = labels.empty() ? "" : labels + ",";
+  for (std::size_t i = 0; i < Metrics::buckets.size(); ++i)
+    out += name + "_bucket{" + pre + "le=\"" + num(Metrics::buckets[i]) + "\"} " + std::to_string(counts[i]) + "\n";
+  out += name + "_bucket{" + pre + "le=\"+Inf\"} " + std::to_string(count) + "\n";
+  const std::string own = labels.empty() ? "" : "{" + labels + "}";
+  out += name + "_sum" + own + " " + num(sum) + "\n";
+  out += name + "_count" + own + " " + std::to_string(count) + "\n";
+}
 }  // namespace
+
+void Metrics::Histogram::add(double seconds) {
+  for (std::size_t i = 0; i < buckets.size(); ++i) {
+    if (seconds <= buckets[i]) ++counts[i];
+  }
+  ++count;
+  sum += seconds;
+}
 
 void Metrics::observe_request(std::string_view route, std::string_view method, int status, double seconds) {
   std::lock_guard lk(mu_);
   ++state_.requests[{std::string(route), std::string(method), status}];
-  auto& h = state_.latency[std::string(route)];
-  for (std::size_t i = 0; i < buckets.size(); ++i) {
-    if (seconds <= buckets[i]) ++h.counts[i];
-  }
-  ++h.count;
-  h.sum += seconds;
+  state_.latency[std::string(route)].add(seconds);
 }
 
 void Metrics::observe_fusion(std::string_view stage, double seconds) {
   std::lock_guard lk(mu_);
-  auto& h = state_.fusion[std::string(stage)];
-  for (std::size_t i = 0; i < buckets.size(); ++i) {
-    if (seconds <= buckets[i]) ++h.counts[i];
-  }
-  ++h.count;
-  h.sum += seconds;
+  state_.fusion[std::string(stage)].add(seconds);
+}
+
+void Metrics::observe_feed_delivery(double seconds) {
+  std::lock_guard lk(mu_);
+  state_.feed_delivery.add(seconds);
 }
 
 void Metrics::observe_deadline_missed(std::string_view kind, double lag_seconds) {
@@ -63,29 +78,18 @@ std::string Metrics::render() const {
   }
   out += "# HELP xiaonao_http_request_duration_seconds Time from a whole request read to its response queued.\n";
   out += "# TYPE xiaonao_http_request_duration_seconds histogram\n";
-  for (const auto& [route, h] : st.latency) {
-    const std::string lbl = "route=\"" + route + "\"";
-    for (std::size_t i = 0; i < buckets.size(); ++i) {
-      out += "xiaonao_http_request_duration_seconds_bucket{" + lbl + ",le=\"" + num(buckets[i]) + "\"} " +
-             std::to_string(h.counts[i]) + "\n";
-    }
-    out += "xiaonao_http_request_duration_seconds_bucket{" + lbl + ",le=\"+Inf\"} " + std::to_string(h.count) + "\n";
-    out += "xiaonao_http_request_duration_seconds_sum{" + lbl + "} " + num(h.sum) + "\n";
-    out += "xiaonao_http_request_duration_seconds_count{" + lbl + "} " + std::to_string(h.count) + "\n";
-  }
+  for (const auto& [route, h] : st.latency)
+    append_histogram(out, "xiaonao_http_request_duration_seconds", "route=\"" + route + "\"", h.counts, h.count, h.sum);
   if (!st.fusion.empty()) {
     out += "# HELP xiaonao_fusion_seconds Fusion time by stage: intake (locate, owner, merge; per batch), parts (cameras, units, household, history inside the intake transaction; per batch), full (locate to fused result, per alert), after_commit (the fusion worker, per incident).\n";
     out += "# TYPE xiaonao_fusion_seconds histogram\n";
   }
-  for (const auto& [stage, h] : st.fusion) {
-    const std::string lbl = "stage=\"" + stage + "\"";
-    for (std::size_t i = 0; i < buckets.size(); ++i) {
-      out += "xiaonao_fusion_seconds_bucket{" + lbl + ",le=\"" + num(buckets[i]) + "\"} " + std::to_string(h.counts[i]) + "\n";
-    }
-    out += "xiaonao_fusion_seconds_bucket{" + lbl + ",le=\"+Inf\"} " + std::to_string(h.count) + "\n";
-    out += "xiaonao_fusion_seconds_sum{" + lbl + "} " + num(h.sum) + "\n";
-    out += "xiaonao_fusion_seconds_count{" + lbl + "} " + std::to_string(h.count) + "\n";
-  }
+  for (const auto& [stage, h] : st.fusion)
+    append_histogram(out, "xiaonao_fusion_seconds", "stage=\"" + stage + "\"", h.counts, h.count, h.sum);
+  out += "# HELP xiaonao_feed_delivery_seconds From an event's release to this instance's feed (right after its commit) to the end of the socket write that carried it to a subscriber; one per write with live frames, for its oldest.\n";
+  out += "# TYPE xiaonao_feed_delivery_seconds histogram\n";
+  append_histogram(out, "xiaonao_feed_delivery_seconds", "", st.feed_delivery.counts, st.feed_delivery.count,
+                   st.feed_delivery.sum);
   // Always present, so a dashboard finds them before the first miss.
   out += "# HELP xiaonao_deadlines_missed_total Missed deadlines this instance announced, by deadline kind.\n";
   out += "# TYPE xiaonao_deadlines_missed_total counter\n";

@@ -320,6 +320,14 @@ TEST_F(Ops, HealthReadinessMetricsAndPortFile) {
       },
       10s))
       << "two events were published:\n" << text;
+  // The subscriber took them live: the write that carried them is in the delivery histogram.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        refresh();
+        return metric_value(text, "xiaonao_feed_delivery_seconds_count").value_or(0) >= 1.0;
+      },
+      10s))
+      << "a live write was timed:\n" << text;
   EXPECT_GE(metric_value(text, "xiaonao_http_requests_total").value_or(0), 3.0);
   EXPECT_NE(text.find("route="), std::string::npos) << "requests by route";
   EXPECT_NE(text.find("status="), std::string::npos) << "requests by status";

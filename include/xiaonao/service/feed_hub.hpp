@@ -1,6 +1,7 @@
 #pragma once
 /// The in-process side of the feed: orders frames, keeps a ring of recent ones, and hands
 /// each released batch to every subscriber. Thread-safe.
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -21,7 +22,8 @@ using FrameBatch = std::shared_ptr<const std::vector<domain::Frame>>;
 class Subscriber {
  public:
   virtual ~Subscriber() = default;
-  virtual void deliver(FrameBatch batch) = 0;
+  /// `released`: when the hub released the batch (for xiaonao_feed_delivery_seconds).
+  virtual void deliver(FrameBatch batch, std::chrono::steady_clock::time_point released) = 0;
 };
 
 class FeedHub {

@@ -37,6 +37,11 @@ class Metrics {
   /// `lag_seconds` the time from its due_at to the announcement's publication.
   void observe_deadline_missed(std::string_view kind, double lag_seconds);
 
+  /// Records one feed write that carried live frames: from the release of its oldest live frame
+  /// to this instance's feed (FeedHub::offer, right after the commit) to the end of the write
+  /// to the subscriber's socket. Replayed frames are not counted.
+  void observe_feed_delivery(double seconds);
+
   /// A value read at scrape time: `type` is "gauge" or "counter".
   void add_sampled(std::string name, std::string type, std::string help, std::function<double()> read);
 
@@ -48,6 +53,7 @@ class Metrics {
     std::array<std::uint64_t, buckets.size()> counts{};
     std::uint64_t count{0};
     double sum{0};
+    void add(double seconds);
   };
   struct Sampled {
     std::string name, type, help;
@@ -60,6 +66,7 @@ class Metrics {
     std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests;
     std::map<std::string, Histogram> latency;
     std::map<std::string, Histogram> fusion;
+    Histogram feed_delivery;
     std::map<std::string, std::uint64_t> missed;
     std::array<std::uint64_t, lag_buckets.size()> lag_counts{};
     std::uint64_t lag_count{0};

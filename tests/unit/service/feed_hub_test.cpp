@@ -20,7 +20,7 @@ std::vector<domain::Frame> frames(std::int64_t from, std::int64_t to) {
 // Records every seq it is handed, in order.
 struct Recorder final : Subscriber {
   std::vector<std::int64_t> seqs;
-  void deliver(FrameBatch batch) override {
+  void deliver(FrameBatch batch, std::chrono::steady_clock::time_point) override {
     for (const auto& f : *batch) seqs.push_back(f.seq);
   }
 };
@@ -125,6 +125,21 @@ TEST(Metrics, RendersCountersHistogramAndSampledValues) {
             std::string::npos);
   EXPECT_NE(text.find("xiaonao_feed_subscribers 7\n"), std::string::npos);
   EXPECT_NE(text.find("# TYPE xiaonao_feed_subscribers gauge"), std::string::npos);
+}
+
+TEST(Metrics, FeedDeliveryIsAHistogramWithoutLabelsPresentBeforeTheFirstWrite) {
+  Metrics m;
+  EXPECT_NE(m.render().find("xiaonao_feed_delivery_seconds_count 0\n"), std::string::npos);
+  m.observe_feed_delivery(0.0008);
+  m.observe_feed_delivery(0.012);
+  const auto text = m.render();
+  EXPECT_NE(text.find("# TYPE xiaonao_feed_delivery_seconds histogram\n"), std::string::npos);
+  EXPECT_NE(text.find("xiaonao_feed_delivery_seconds_bucket{le=\"0.00075\"} 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("xiaonao_feed_delivery_seconds_bucket{le=\"0.001\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("xiaonao_feed_delivery_seconds_bucket{le=\"0.015\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("xiaonao_feed_delivery_seconds_bucket{le=\"+Inf\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("xiaonao_feed_delivery_seconds_sum 0.0128\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("xiaonao_feed_delivery_seconds_count 2\n"), std::string::npos) << text;
 }
 
 }  // namespace
