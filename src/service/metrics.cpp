@@ -9,13 +9,15 @@ std::string num(double v) {
   std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
 }
-// One histogram in the exposition format: its buckets, sum and count, with `labels` (a
-// `name="value"` list, or empty) on each line.
+// One histogram in the exposition format: its buckets (upper `bounds`), sum and count, with
+// `labels` (a `name="value"` list, or empty) on each line.
+template <std::size_t N>
 void append_histogram(std::string& out, const std::string& name, const std::string& labels,
-                      const std::array<std::uint64_t, Metrics::buckets.size()>& counts, std::uint64_t count, double sum) {
+                      const std::array<double, N>& bounds, const std::array<std::uint64_t, N>& counts,
+                      std::uint64_t count, double sum) {
   const std::string pre = labels.empty() ? "" : labels + ",";
-  for (std::size_t i = 0; i < Metrics::buckets.size(); ++i)
-    out += name + "_bucket{" + pre + "le=\"" + num(Metrics::buckets[i]) + "\"} " + std::to_string(counts[i]) + "\n";
+  for (std::size_t i = 0; i < N; ++i)
+    out += name + "_bucket{" + pre + "le=\"" + num(bounds[i]) + "\"} " + std::to_string(counts[i]) + "\n";
   out += name + "_bucket{" + pre + "le=\"+Inf\"} " + std::to_string(count) + "\n";
   const std::string own = labels.empty() ? "" : "{" + labels + "}";
   out += name + "_sum" + own + " " + num(sum) + "\n";
@@ -79,17 +81,18 @@ std::string Metrics::render() const {
   out += "# HELP xiaonao_http_request_duration_seconds Time from a whole request read to its response queued.\n";
   out += "# TYPE xiaonao_http_request_duration_seconds histogram\n";
   for (const auto& [route, h] : st.latency)
-    append_histogram(out, "xiaonao_http_request_duration_seconds", "route=\"" + route + "\"", h.counts, h.count, h.sum);
+    append_histogram(out, "xiaonao_http_request_duration_seconds", "route=\"" + route + "\"", buckets, h.counts, h.count,
+                     h.sum);
   if (!st.fusion.empty()) {
     out += "# HELP xiaonao_fusion_seconds Fusion time by stage: intake (locate, owner, merge; per batch), parts (cameras, units, household, history inside the intake transaction; per batch), full (locate to fused result, per alert), after_commit (the fusion worker, per incident).\n";
     out += "# TYPE xiaonao_fusion_seconds histogram\n";
   }
   for (const auto& [stage, h] : st.fusion)
-    append_histogram(out, "xiaonao_fusion_seconds", "stage=\"" + stage + "\"", h.counts, h.count, h.sum);
-  out += "# HELP xiaonao_feed_delivery_seconds From an event's release to this instance's feed (right after its commit) to the end of the socket write that carried it to a subscriber; one per write with live frames, for its oldest.\n";
+    append_histogram(out, "xiaonao_fusion_seconds", "stage=\"" + stage + "\"", buckets, h.counts, h.count, h.sum);
+  out += "# HELP xiaonao_feed_delivery_seconds From an event's release to this instance's feed (right after its commit here, or its read from the table for another instance's) to the end of the socket write that carried it to a subscriber; one per write with live frames, for its oldest.\n";
   out += "# TYPE xiaonao_feed_delivery_seconds histogram\n";
-  append_histogram(out, "xiaonao_feed_delivery_seconds", "", st.feed_delivery.counts, st.feed_delivery.count,
-                   st.feed_delivery.sum);
+  append_histogram(out, "xiaonao_feed_delivery_seconds", "", buckets, st.feed_delivery.counts,
+                   st.feed_delivery.count, st.feed_delivery.sum);
   // Always present, so a dashboard finds them before the first miss.
   out += "# HELP xiaonao_deadlines_missed_total Missed deadlines this instance announced, by deadline kind.\n";
   out += "# TYPE xiaonao_deadlines_missed_total counter\n";
@@ -97,11 +100,7 @@ std::string Metrics::render() const {
     out += "xiaonao_deadlines_missed_total{kind=\"" + kind + "\"} " + std::to_string(n) + "\n";
   out += "# HELP xiaonao_escalation_lag_seconds From a missed deadline's due time to its deadline.missed event on the feed.\n";
   out += "# TYPE xiaonao_escalation_lag_seconds histogram\n";
-  for (std::size_t i = 0; i < lag_buckets.size(); ++i)
-    out += "xiaonao_escalation_lag_seconds_bucket{le=\"" + num(lag_buckets[i]) + "\"} " + std::to_string(st.lag_counts[i]) + "\n";
-  out += "xiaonao_escalation_lag_seconds_bucket{le=\"+Inf\"} " + std::to_string(st.lag_count) + "\n";
-  out += "xiaonao_escalation_lag_seconds_sum " + num(st.lag_sum) + "\n";
-  out += "xiaonao_escalation_lag_seconds_count " + std::to_string(st.lag_count) + "\n";
+  append_histogram(out, "xiaonao_escalation_lag_seconds", "", lag_buckets, st.lag_counts, st.lag_count, st.lag_sum);
   for (const auto& s : st.sampled) {
     out += "# HELP " + s.name + " " + s.help + "\n# TYPE " + s.name + " " + s.type + "\n";
     out += s.name + " " + num(s.read()) + "\n";
