@@ -49,6 +49,23 @@ pg_pids() {
 # bench_metric NAME: the value of one unlabelled metric of the server (needs $url and $api_key).
 bench_metric() { curl -sf "$url/metrics" -H "Authorization: Bearer $api_key" | awk -v m="$1" '$1 == m {print $2}'; }
 
+# bench_metrics FILE: the server's whole /metrics text into FILE (needs $url and $api_key).
+bench_metrics() { curl -sf "$url/metrics" -H "Authorization: Bearer $api_key" >"$1" || true; }
+
+# histogram_quantiles BEFORE AFTER NAME: from two /metrics texts, the p50 and p99 of what the
+# unlabelled histogram NAME recorded in between, each as the upper bound (ms) of the bucket it
+# falls in ("inf" past the last), then the count: "p50 p99 n". Nothing when it recorded nothing.
+histogram_quantiles() {
+  awk -v m="$3" 'FNR == NR { if (index($1, m "_bucket{") == 1) c0[$1] = $2; next }
+    index($1, m "_bucket{") == 1 { le = $1; sub(/.*le="/, "", le); sub(/".*/, "", le)
+      n++; bound[n] = le; c[n] = $2 - c0[$1] }
+    END { if (n == 0 || c[n] <= 0) exit
+      for (q = 1; q <= 2; q++) { want = (q == 1 ? 0.5 : 0.99) * c[n]
+        for (i = 1; i < n && c[i] < want; i++) {}
+        p[q] = bound[i] == "+Inf" ? "inf" : bound[i] * 1000 }
+      print p[1], p[2], c[n] }' "$1" "$2"
+}
+
 server_pid=""
 bench_on_exit=""  # a command the script wants run first on exit (e.g. stopping its clients)
 

@@ -126,17 +126,9 @@ awk -v b0="${b0:-0}" -v b1="${b1:-0}" -v a="$alerts" -v s0="${s0:-0}" -v s1="${s
   b = b1 - b0
   if (b > 0) printf "intake batches: %d, %.1f alerts each, %.2f ms each (BEGIN to COMMIT)\n", b, a / b, (s1 - s0) * 1000 / b
   printf "feed listener reads of the events table: %d\n", r1 - r0 }'
-# The server's own feed delay (xiaonao_feed_delivery_seconds, release to written, per write),
-# from the histogram's growth over the window: each percentile as the bucket bound it falls under.
-awk 'FNR == NR { if ($1 ~ /^xiaonao_feed_delivery_seconds_bucket/) c0[$1] = $2; next }
-  $1 ~ /^xiaonao_feed_delivery_seconds_bucket/ { le = $1; sub(/.*le="/, "", le); sub(/".*/, "", le)
-    n++; bound[n] = le; c[n] = $2 - c0[$1] }
-  END { if (n == 0 || c[n] == 0) exit
-    for (q = 1; q <= 2; q++) { want = (q == 1 ? 0.5 : 0.99) * c[n]
-      for (i = 1; i <= n && c[i] < want; i++) {}
-      p[q] = bound[i] == "+Inf" ? "+Inf" : sprintf("%.2f ms", bound[i] * 1000) }
-    printf "feed delivery (server, release to written): p50 <= %s, p99 <= %s (%d writes)\n", p[1], p[2], c[n] }' \
-  "$results/at0/metrics" "$results/at1/metrics"
+# The server's own feed delay, release to written, per write (its histogram's growth).
+read -r d50 d99 dn < <(histogram_quantiles "$results/at0/metrics" "$results/at1/metrics" xiaonao_feed_delivery_seconds) || true
+[[ -n "${dn:-}" ]] && echo "feed delivery (server, release to written): p50 <= $d50 ms, p99 <= $d99 ms ($dn writes)"
 echo
 echo "statements by total execution time (calls | ms | ms/call | plans | planning ms | JIT functions | JIT ms | statement):"
 cat "$results/statements"
