@@ -89,32 +89,12 @@ api_key=$(XIAONAO_DB="$db" "$server_bin" apikey create --name bench-fusion --sou
 
 bench_start_server
 
-scrape() { curl -sf -H "Authorization: Bearer $api_key" "$url/metrics" | grep '^xiaonao_fusion_seconds_bucket' >"$1" || true; }
-# hist_pct BEFORE AFTER STAGE P: the P-th percentile (ms) of STAGE between two scrapes,
-# interpolated linearly inside its bucket.
-hist_pct() {
-  awk -v stage="$3" -v p="$4" '
-    function le(line) { sub(/.*le="/, "", line); sub(/".*/, "", line); return line }
-    $0 ~ "stage=\"" stage "\"" { k = le($1); v = $2 + 0; if (FILENAME == ARGV[1]) b[k] = v; else { a[k] = v; order[++n] = k } }
-    END {
-      total = a["+Inf"] - b["+Inf"]; if (total <= 0) exit
-      want = total * p / 100; prev_le = 0; prev_c = 0
-      for (i = 1; i <= n; i++) {
-        k = order[i]; c = a[k] - b[k]
-        if (k == "+Inf") { printf "%.2f", prev_le * 1000; exit }
-        if (c >= want) { f = (c == prev_c) ? 1 : (want - prev_c) / (c - prev_c); printf "%.2f", (prev_le + f * (k - prev_le)) * 1000; exit }
-        prev_le = k; prev_c = c
-      }
-    }' "$1" "$2"
-}
-hist_count() { awk -v stage="$3" '$0 ~ "stage=\"" stage "\"" && /le="\+Inf"/ { if (FILENAME == ARGV[1]) b = $2; else a = $2 } END { print a - b }' "$1" "$2"; }
-
 seed=1000
 # phase NAME SENDERS RATE_EACH: senders post for $duration s; histogram deltas into results.
 phase() {
   local name=$1 senders=$2 rate=$3 pids=() s count
   count=$(awk -v r="$rate" -v d="$duration" 'BEGIN{printf "%d", r*d}')
-  scrape "$results/$name.before"
+  bench_metrics "$results/$name.before"
   for s in $(seq 1 "$senders"); do
     seed=$((seed + 1))
     XIAONAO_API_KEY=$api_key "$replay_bin" --url "$url" --county "$county_dir" --unit-reports 0 --rate "$rate" --count "$count" \
@@ -123,10 +103,11 @@ phase() {
   done
   for s in "${pids[@]}"; do wait "$s" || echo "$name: a sender failed (see $results)" >>"$results/notes"; done
   sleep 1  # the last batches (and the worker, if fusion runs after the commit) finish
-  scrape "$results/$name.after"
+  bench_metrics "$results/$name.after"
   local st
   for st in intake parts full after_commit; do
-    echo "$(hist_count "$results/$name.before" "$results/$name.after" "$st") $(hist_pct "$results/$name.before" "$results/$name.after" "$st" 50) $(hist_pct "$results/$name.before" "$results/$name.after" "$st" 99)" \
+    local m="^xiaonao_fusion_seconds_bucket[{]stage=\"$st\""
+    echo "$(hist_count "$results/$name.before" "$results/$name.after" "$m") $(hist_pct "$results/$name.before" "$results/$name.after" "$m" 50) $(hist_pct "$results/$name.before" "$results/$name.after" "$m" 99)" \
       >"$results/$name.$st"
   done
   say "  $name: n/p50/p99 intake $(cat "$results/$name.intake"); parts $(cat "$results/$name.parts"); full $(cat "$results/$name.full"); after_commit $(cat "$results/$name.after_commit")"

@@ -52,19 +52,28 @@ bench_metric() { curl -sf "$url/metrics" -H "Authorization: Bearer $api_key" | a
 # bench_metrics FILE: the server's whole /metrics text into FILE (needs $url and $api_key).
 bench_metrics() { curl -sf "$url/metrics" -H "Authorization: Bearer $api_key" >"$1" || true; }
 
-# histogram_quantiles BEFORE AFTER NAME: from two /metrics texts, the p50 and p99 of what the
-# unlabelled histogram NAME recorded in between, each as the upper bound (ms) of the bucket it
-# falls in ("inf" past the last), then the count: "p50 p99 n". Nothing when it recorded nothing.
-histogram_quantiles() {
-  awk -v m="$3" 'FNR == NR { if (index($1, m "_bucket{") == 1) c0[$1] = $2; next }
-    index($1, m "_bucket{") == 1 { le = $1; sub(/.*le="/, "", le); sub(/".*/, "", le)
-      n++; bound[n] = le; c[n] = $2 - c0[$1] }
-    END { if (n == 0 || c[n] <= 0) exit
-      for (q = 1; q <= 2; q++) { want = (q == 1 ? 0.5 : 0.99) * c[n]
-        for (i = 1; i < n && c[i] < want; i++) {}
-        p[q] = bound[i] == "+Inf" ? "inf" : bound[i] * 1000 }
-      print p[1], p[2], c[n] }' "$1" "$2"
+# hist_pct BEFORE AFTER MATCH P: the P-th percentile (ms) of what one histogram recorded between
+# two /metrics texts, interpolated linearly inside its bucket (the lower bound of the last one
+# when it falls past it); nothing when it recorded nothing. MATCH is an awk regular expression
+# for that histogram's bucket lines: its name, and the label that picks it when it has several,
+# e.g. '^xiaonao_fusion_seconds_bucket[{]stage="intake"'.
+hist_pct() {
+  awk -v m="$3" -v p="$4" '
+    function le(line) { sub(/.*le="/, "", line); sub(/".*/, "", line); return line }
+    $1 ~ m { k = le($1); v = $2 + 0; if (FILENAME == ARGV[1]) b[k] = v; else { a[k] = v; order[++n] = k } }
+    END {
+      total = a["+Inf"] - b["+Inf"]; if (total <= 0) exit
+      want = total * p / 100; prev_le = 0; prev_c = 0
+      for (i = 1; i <= n; i++) {
+        k = order[i]; c = a[k] - b[k]
+        if (k == "+Inf") { printf "%.2f", prev_le * 1000; exit }
+        if (c >= want) { f = (c == prev_c) ? 1 : (want - prev_c) / (c - prev_c); printf "%.2f", (prev_le + f * (k - prev_le)) * 1000; exit }
+        prev_le = k; prev_c = c
+      }
+    }' "$1" "$2"
 }
+# hist_count BEFORE AFTER MATCH: how many values that histogram recorded between the two texts.
+hist_count() { awk -v m="$3" '$1 ~ m && /le="\+Inf"/ { if (FILENAME == ARGV[1]) b = $2; else a = $2 } END { print a - b }' "$1" "$2"; }
 
 server_pid=""
 bench_on_exit=""  # a command the script wants run first on exit (e.g. stopping its clients)

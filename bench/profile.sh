@@ -13,7 +13,7 @@
 #     by the last statement it ran: the intake writers run `EXECUTE xn_...`);
 #   - the intake batches from /metrics: mean batch, mean transaction time, the feed listener's
 #     reads of the events table, and the server's own feed delay (xiaonao_feed_delivery_seconds:
-#     release to written, per write; p50 and p99 as the bucket bounds they fall under);
+#     release to written, per write; p50 and p99 interpolated inside their buckets);
 #   - the statements by total execution time (pg_stat_statements; execution only: parsing,
 #     executor start-up and commit are not in it), with how often each was planned and the
 #     planning time (a statement planned on every call shows plans close to calls).
@@ -69,7 +69,7 @@ snapshot() {
     { split(FILENAME, f, "/"); print f[3], $14 + $15 > (dir "/cpu") }
     END { for (n in t) print n, t[n] > (dir "/threads") }' \
     "${stats[@]}" /proc/"$server_pid"/task/*/stat 2>/dev/null || true
-  curl -sf "$url/metrics" -H "Authorization: Bearer $api_key" >"$1/metrics" || true
+  bench_metrics "$1/metrics"
 }
 # metric DIR NAME: one unlabelled metric from a snapshot.
 metric() { awk -v m="$2" '$1 == m {print $2}' "$1/metrics"; }
@@ -127,8 +127,12 @@ awk -v b0="${b0:-0}" -v b1="${b1:-0}" -v a="$alerts" -v s0="${s0:-0}" -v s1="${s
   if (b > 0) printf "intake batches: %d, %.1f alerts each, %.2f ms each (BEGIN to COMMIT)\n", b, a / b, (s1 - s0) * 1000 / b
   printf "feed listener reads of the events table: %d\n", r1 - r0 }'
 # The server's own feed delay, release to written, per write (its histogram's growth).
-read -r d50 d99 dn < <(histogram_quantiles "$results/at0/metrics" "$results/at1/metrics" xiaonao_feed_delivery_seconds) || true
-[[ -n "${dn:-}" ]] && echo "feed delivery (server, release to written): p50 <= $d50 ms, p99 <= $d99 ms ($dn writes)"
+delivery='^xiaonao_feed_delivery_seconds_bucket[{]'
+dn=$(hist_count "$results/at0/metrics" "$results/at1/metrics" "$delivery")
+if ((dn > 0)); then
+  echo "feed delivery (server, release to written): p50 $(hist_pct "$results/at0/metrics" "$results/at1/metrics" "$delivery" 50) ms," \
+    "p99 $(hist_pct "$results/at0/metrics" "$results/at1/metrics" "$delivery" 99) ms ($dn writes)"
+fi
 echo
 echo "statements by total execution time (calls | ms | ms/call | plans | planning ms | JIT functions | JIT ms | statement):"
 cat "$results/statements"

@@ -36,10 +36,15 @@ void append_frame(std::string& out, Opcode op, std::string_view payload) {
   out.append(payload);
 }
 
-std::string text_frame(std::string_view payload) {
+std::string text_frame(std::string_view payload) { return text_frame({payload}); }
+
+std::string text_frame(std::initializer_list<std::string_view> payload) {
+  std::size_t n = 0;
+  for (const auto part : payload) n += part.size();
   std::string out;
-  out.reserve(payload.size() + 10);
-  append_frame(out, Opcode::text, payload);
+  out.reserve(n + 10);
+  append_header(out, Opcode::text, n);
+  for (const auto part : payload) out.append(part);
   return out;
 }
 

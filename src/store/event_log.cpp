@@ -3,7 +3,6 @@
 #include <memory>
 
 #include "xiaonao/domain/json_text.hpp"
-#include "xiaonao/domain/ws_frame.hpp"
 #include "xiaonao/store/readers.hpp"
 
 namespace xiaonao::store {
@@ -57,8 +56,7 @@ std::vector<domain::Frame> event_frames(const std::vector<NewEvent>& events, std
   auto seq = last - static_cast<std::int64_t>(events.size());
   for (const auto& e : events) {
     ++seq;
-    frames.push_back(domain::Frame{seq, e.category, e.station_id,
-                                   std::make_shared<const std::string>(domain::ws::text_frame(frame_text(seq, e.type, at, e.data)))});
+    frames.push_back(domain::Frame{seq, e.category, e.station_id, feed_frame(seq, e.type, at, e.data)});
   }
   return frames;
 }

@@ -57,20 +57,13 @@ const char* join_or_null(const std::vector<std::string>& v, std::string& storage
 
 }  // namespace
 
-std::string frame_text(std::int64_t seq, const std::string& type, const std::string& at,
-                       const std::string& data_json) {
-  std::string out;
-  out.reserve(data_json.size() + type.size() + 64);
-  out += "{\"seq\":";
-  out += std::to_string(seq);
-  out += ",\"type\":";
-  domain::append_json_string(out, type);
-  out += ",\"at\":\"";
-  out += at;
-  out += "\",\"data\":";
-  out += data_json;
-  out += '}';
-  return out;
+std::shared_ptr<const std::string> feed_frame(std::int64_t seq, const std::string& type, const std::string& at,
+                                              const std::string& data_json) {
+  std::string type_json;
+  domain::append_json_string(type_json, type);
+  const auto seq_text = std::to_string(seq);
+  return std::make_shared<const std::string>(domain::ws::text_frame(
+      {"{\"seq\":", seq_text, ",\"type\":", type_json, ",\"at\":\"", at, "\",\"data\":", data_json, "}"}));
 }
 
 json list_incidents(pqxx::connection& c, const IncidentFilter& f) {
@@ -247,8 +240,7 @@ std::vector<domain::Frame> read_events(pqxx::connection& c, std::int64_t after, 
   for (const auto& r : rows) {
     const auto seq = r[0].as<std::int64_t>();
     out.push_back(domain::Frame{seq, r[3].as<std::string>(), r[4].as<std::string>(),
-                                std::make_shared<const std::string>(domain::ws::text_frame(frame_text(
-                                    seq, r[1].as<std::string>(), r[2].as<std::string>(), r[5].as<std::string>())))});
+                                feed_frame(seq, r[1].as<std::string>(), r[2].as<std::string>(), r[5].as<std::string>())});
   }
   return out;
 }

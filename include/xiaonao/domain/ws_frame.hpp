@@ -5,6 +5,7 @@
 /// and events into bytes, so that queued frames can leave in one socket write.
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,8 @@ void append_frame(std::string& out, Opcode op, std::string_view payload);
 /// One whole unmasked, final text frame carrying `payload`: the feed encodes each event once
 /// this way, and every subscriber's write sends the same bytes.
 std::string text_frame(std::string_view payload);
+/// The same for a payload given in pieces (their concatenation), written once, in place.
+std::string text_frame(std::initializer_list<std::string_view> payload);
 
 /// Appends a close frame with `code` and `reason` (cut to the 123 bytes that fit, on a UTF-8
 /// character boundary). `code` = close_code::no_status appends a close frame without a body.

@@ -2,6 +2,7 @@
 /// Read-side queries: incidents, the one-screen view, the event log, categories.
 /// Each function takes the worker's connection and runs one read-only transaction.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,8 +52,9 @@ std::int64_t last_seq(pqxx::connection& c);
 /// The applied schema version (0 when none).
 int schema_version(pqxx::connection& c);
 
-/// Serializes one feed frame: {"seq":N,"type":"...","at":"...","data":<data_json>}.
-std::string frame_text(std::int64_t seq, const std::string& type, const std::string& at,
-                       const std::string& data_json);
+/// One feed frame as it goes on the wire (domain::Frame::wire): a WebSocket text frame carrying
+/// {"seq":N,"type":"...","at":"...","data":<data_json>}, written in one piece.
+std::shared_ptr<const std::string> feed_frame(std::int64_t seq, const std::string& type, const std::string& at,
+                                              const std::string& data_json);
 
 }  // namespace xiaonao::store

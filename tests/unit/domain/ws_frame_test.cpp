@@ -35,6 +35,9 @@ TEST(WsFrameEncode, TextFrameIsTheWholeFrameOfItsPayload) {
   append_frame(expected, Opcode::text, json);
   EXPECT_EQ(text_frame(json), expected);
   EXPECT_EQ(text_frame(json).substr(0, 4), std::string("\x81\x7e\x01\x2c", 4));
+  // In pieces: the frame of their concatenation.
+  EXPECT_EQ(text_frame({"{\"a\":", "", "1", "}"}), text_frame("{\"a\":1}"));
+  EXPECT_EQ(text_frame({json.substr(0, 200), json.substr(200)}), expected);
 }
 
 TEST(WsFrameEncode, MediumLengthUsesSixteenBits) {
