@@ -173,8 +173,8 @@ run_bench latency --clients "$latency_clients" --subscribers "$latency_subscribe
   --rate "$latency_rate" --duration "$latency_duration" --warmup 3 --timeline
 bench_metrics "$results/latency-metrics-1"
 # The feed's delay as the server times it, from the commit (the load generator's starts at the
-# 201, which the server sends after handing the batch to the feed): the whole phase, warm-up and
-# drain included.
+# 201's arrival, a little after the commit): the whole phase, warm-up and drain included. The
+# target is judged on the larger of the two.
 delivery='^xiaonao_feed_delivery_seconds_bucket[{]'
 delivery_p50=$(hist_pct "$results/latency-metrics-0" "$results/latency-metrics-1" "$delivery" 50)
 delivery_p99=$(hist_pct "$results/latency-metrics-0" "$results/latency-metrics-1" "$delivery" 99)
@@ -234,7 +234,8 @@ pass() { if [[ -n "$1" ]] && awk -v a="$1" -v b="$3" "BEGIN{exit !(a $2 b)}"; th
   echo "  $(pass "${ratio[8]}" '>=' 1.0) intake >= 1.0x pgbench at 8 clients (${ratio[8]:-?}x)"
   echo "  $(pass "${ratio[32]}" '>=' 1.0) intake >= 1.0x pgbench at 32 clients (${ratio[32]:-?}x)"
   echo "  $(pass "$lat_p99" '<' 20) p99 POST < 20 ms at $latency_rate alerts/s ($(fmt2 "$lat_p99") ms)"
-  echo "  $(pass "$feed_p99" '<' 10) p99 commit-to-feed < 10 ms, $latency_subscribers subscribers at $latency_rate alerts/s ($(fmt2 "$feed_p99") ms from the 201; the server's own, release to written: p50 ${delivery_p50:-?} ms, p99 ${delivery_p99:-?} ms)"
+  feed_worst=$(awk -v a="$feed_p99" -v b="$delivery_p99" 'BEGIN{if (a == "" || b == "") exit; print (a > b ? a : b)}')
+  echo "  $(pass "$feed_worst" '<' 10) p99 commit-to-feed < 10 ms, $latency_subscribers subscribers at $latency_rate alerts/s ($(fmt2 "$feed_p99") ms from the 201; the server's own, release to written: p50 ${delivery_p50:-?} ms, p99 ${delivery_p99:-?} ms; judged on the larger)"
   echo "  $(pass "$rss_after" '<' 100) $idle_subscribers idle subscribers under 100 MB server RSS ($(fmt "$rss_after") MiB)"
   echo "server peak RSS over the whole run (VmHWM): ${server_hwm:-?} MiB"
   echo "feed checks: $(cat "$results"/*.txt | grep -c 'feed order: OK') runs with feed order OK, $(cat "$results"/*.txt | grep -c 'VIOLATION') with a violation, $(cat "$results"/*.txt | grep -c 'feed complete: MISSING') with missing alerts"

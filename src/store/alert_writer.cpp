@@ -905,9 +905,12 @@ void AlertWriter::run(bool first) {
       batch_alerts_.fetch_add(alerts.size(), std::memory_order_relaxed);
       parts_guessed_.fetch_add(parts.guessed, std::memory_order_relaxed);
       parts_rerun_.fetch_add(parts.rerun, std::memory_order_relaxed);
+      // The answers first: each only posts its response to its connection, while the hub's
+      // fan-out posts a write to every subscriber, which the answers would otherwise queue behind
+      // on the I/O threads (docs/PERFORMANCE.md, "The answers before the feed").
+      for (std::size_t i = 0; i < items.size(); ++i) items[i].done(std::move(results[i]));
       if (!frames.empty()) sink_(std::move(frames));
       ticket.reset();
-      for (std::size_t i = 0; i < items.size(); ++i) items[i].done(std::move(results[i]));
       if (!fuse && options_.after_commit && !touched.empty()) options_.after_commit(std::move(touched));
     });
     if (first) {
