@@ -2,15 +2,21 @@
 # Where the time goes in one intake load: for finding the next lever, not a target of its own
 # (docs/PERFORMANCE.md, "Where the time goes").
 #
-#   bash bench/profile.sh [--clients 8] [--rate 0] [--subscribers 4] [--duration 10] [--timeline] [--keep]
+#   bash bench/profile.sh [--clients 8] [--rate 0] [--subscribers 4] [--duration 10] [--prefill 0]
+#                         [--checkpoint] [--timeline] [--keep]
 #
 # Starts a private durable PostgreSQL with pg_stat_statements, xiaonaod on it, runs xiaonao-bench
-# once (closed loop, or --rate R alerts/s) and prints:
+# once (closed loop, or --rate R alerts/s) and prints what follows. --prefill S first runs S seconds
+# of closed-loop intake at 32 clients, not measured, so that the tables hold what bench/run.sh's
+# throughput phases leave before its latency phase (a fresh database is cheaper to write to).
+# --checkpoint runs a CHECKPOINT just before the window, which then starts where a checkpoint
+# cycle does: every page's first change after it writes the whole page to the WAL.
 #   - the load generator's own summary (rate, POST and feed latency, its CPU; with --timeline
 #     the POST latency of every second, to tell a steady tail from a few stalls);
 #   - CPU per alert of the server and of its busiest threads (by name: xn-intake-0 is the intake
 #     writer, xiaonaod and xn-io-N the I/O threads), of PostgreSQL in all and of its busiest processes (each named
 #     by the last statement it ran: the intake writers run `EXECUTE xn_...`);
+#   - the WAL written per alert (pg_stat_wal: records, full-page images, bytes);
 #   - the intake batches from /metrics: mean batch, mean transaction time, the feed listener's
 #     reads of the events table, and the server's own feed delay (xiaonao_feed_delivery_seconds:
 #     release to written, per write; p50 and p99 interpolated inside their buckets);
@@ -22,16 +28,18 @@
 # machine, and more than once: a single run on a shared machine is a hint, not a measurement.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-clients=8 rate=0 subscribers=4 duration=10 keep=0 timeline=()
+clients=8 rate=0 subscribers=4 duration=10 prefill=0 checkpoint=0 keep=0 timeline=()
 while (($#)); do
   case $1 in
     --clients) clients=$2; shift 2 ;;
     --rate) rate=$2; shift 2 ;;
     --subscribers) subscribers=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
+    --prefill) prefill=$2; shift 2 ;;
+    --checkpoint) checkpoint=1; shift ;;
     --timeline) timeline=(--timeline); shift ;;
     --keep) keep=1; shift ;;
-    *) echo "usage: bash bench/profile.sh [--clients N] [--rate R] [--subscribers M] [--duration S] [--timeline] [--keep]" >&2; exit 2 ;;
+    *) echo "usage: bash bench/profile.sh [--clients N] [--rate R] [--subscribers M] [--duration S] [--prefill S] [--checkpoint] [--timeline] [--keep]" >&2; exit 2 ;;
   esac
 done
 # shellcheck source=bench/lib.sh
@@ -70,10 +78,17 @@ snapshot() {
     END { for (n in t) print n, t[n] > (dir "/threads") }' \
     "${stats[@]}" /proc/"$server_pid"/task/*/stat 2>/dev/null || true
   bench_metrics "$1/metrics"
+  psql_x -F' ' -c "SELECT wal_records, wal_fpi, wal_bytes FROM pg_stat_wal" >"$1/wal"
 }
 # metric DIR NAME: one unlabelled metric from a snapshot.
 metric() { awk -v m="$2" '$1 == m {print $2}' "$1/metrics"; }
 
+if ((prefill > 0)); then
+  say "prefill: ${prefill}s of closed-loop intake at 32 clients (not measured)"
+  XIAONAO_API_KEY=$api_key "$bench_bin" --url "$url" --clients 32 --subscribers 0 --warmup 0 \
+    --duration "$prefill" >"$results/prefill.txt" 2>&1 || die "the prefill failed (see $results/prefill.txt)"
+  sed -n 's/^  alerts (201) */  prefill: /p' "$results/prefill.txt"
+fi
 mode="closed loop"
 ((rate > 0)) && mode="$rate alerts/s"
 say "load average at start $(cut -d' ' -f1 /proc/loadavg); $clients clients, $mode, $subscribers subscribers, ${duration}s"
@@ -83,6 +98,7 @@ bpid=$!
 bench_on_exit="kill $bpid 2>/dev/null || true"
 sleep 2  # the warm-up
 psql_x -c "SELECT pg_stat_statements_reset()" >/dev/null
+((checkpoint)) && psql_x -c "CHECKPOINT" >/dev/null
 mkdir -p "$results/at0" "$results/at1"
 snapshot "$results/at0"
 sleep "$duration"
@@ -126,6 +142,9 @@ awk -v b0="${b0:-0}" -v b1="${b1:-0}" -v a="$alerts" -v s0="${s0:-0}" -v s1="${s
   b = b1 - b0
   if (b > 0) printf "intake batches: %d, %.1f alerts each, %.2f ms each (BEGIN to COMMIT)\n", b, a / b, (s1 - s0) * 1000 / b
   printf "feed listener reads of the events table: %d\n", r1 - r0 }'
+read -r w0 f0 y0 <"$results/at0/wal" && read -r w1 f1 y1 <"$results/at1/wal" &&
+  awk -v a="$alerts" -v w="$((w1 - w0))" -v f="$((f1 - f0))" -v y="$((y1 - y0))" 'BEGIN {
+    printf "WAL per alert: %.1f records, %.2f full-page images, %.0f bytes\n", w / a, f / a, y / a }'
 # The server's own feed delay, release to written, per write (its histogram's growth).
 delivery='^xiaonao_feed_delivery_seconds_bucket[{]'
 dn=$(hist_count "$results/at0/metrics" "$results/at1/metrics" "$delivery")

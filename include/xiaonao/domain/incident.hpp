@@ -17,8 +17,8 @@ std::string format_incident_number(TimePoint at, std::int64_t serial, int utc_of
 /// True for a canonical lowercase UUID string (8-4-4-4-12 hex).
 bool is_uuid(std::string_view s);
 
-/// A random (version 4) UUID.
-std::string new_uuid();
+/// A time-ordered (version 7) UUID: `now`'s milliseconds, then random bits.
+std::string new_uuid(TimePoint now = now_utc());
 
 /// Position in a listing ordered by (received_at desc, id desc).
 struct PageCursor {

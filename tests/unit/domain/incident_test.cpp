@@ -61,15 +61,29 @@ TEST(Uuid, RecognisesOnlyCanonicalLowercase) {
   EXPECT_FALSE(is_uuid("../../../../etc/passwd-0000-0000-0000"));
 }
 
-TEST(Uuid, NewUuidsAreCanonicalVersion4AndDistinct) {
+TEST(Uuid, NewUuidsAreCanonicalVersion7AndDistinct) {
   std::set<std::string> seen;
   for (int i = 0; i < 10000; ++i) {
     const auto u = new_uuid();
     ASSERT_TRUE(is_uuid(u)) << u;
-    ASSERT_EQ(u[14], '4') << u;                          // version
+    ASSERT_EQ(u[14], '7') << u;                          // version
     ASSERT_NE(std::string("89ab").find(u[19]), std::string::npos) << u;  // variant
     ASSERT_TRUE(seen.insert(u).second) << "duplicate " << u;
   }
+}
+
+TEST(Uuid, NewUuidsBeginWithTheirMillisecondAndSortByIt) {
+  using namespace std::chrono;
+  // 2026-11-28T08:00:00.123Z is 1795852800123 ms since the epoch, 0x01a2212b107b.
+  const TimePoint t{milliseconds{1795852800123LL}};
+  const auto u = new_uuid(t + microseconds{456});
+  EXPECT_EQ(u.substr(0, 13), "01a2212b-107b") << u;
+  // Within a millisecond the order is random; a later millisecond sorts after.
+  for (int i = 0; i < 1000; ++i) {
+    const auto a = new_uuid(t), b = new_uuid(t + milliseconds{1});
+    ASSERT_LT(a, b) << a << " " << b;
+  }
+  EXPECT_LT(new_uuid(t), new_uuid(t + hours{24 * 365 * 100}));
 }
 
 TEST(Uuid, ThreadsDoNotShareASequence) {
