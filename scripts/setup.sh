@@ -3,7 +3,7 @@
 #
 # Installs the Debian 12 packages Xiaonao needs to build, test and run (compiler, CMake,
 # Boost 1.81, libpqxx, PostgreSQL 15 + PostGIS 3, nlohmann-json, spdlog, GoogleTest, libsodium,
-# OpenSSL, clang + libFuzzer runtime, wrk, curl, shellcheck; for the console: Chromium for its
+# OpenSSL, jemalloc, clang + libFuzzer runtime, wrk, curl, shellcheck; for the console: Chromium for its
 # end-to-end test, CJK fonts for its screenshots, and nodejs + npm only if node is missing).
 # Only what is missing is installed: when everything is present it returns in well under a
 # second without touching apt.
@@ -17,7 +17,7 @@ required=(
   libpqxx-dev
   postgresql-15 postgresql-client-15 postgresql-15-postgis-3 postgresql-15-postgis-3-scripts
   postgresql-contrib
-  nlohmann-json3-dev libspdlog-dev libgtest-dev libsodium-dev libssl-dev openssl
+  nlohmann-json3-dev libspdlog-dev libgtest-dev libsodium-dev libssl-dev openssl libjemalloc-dev
   clang libclang-rt-14-dev
   wrk shellcheck
   chromium fonts-noto-cjk
