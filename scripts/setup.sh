@@ -3,8 +3,9 @@
 #
 # Installs the Debian 12 packages Xiaonao needs to build, test and run (compiler, CMake,
 # Boost 1.81, libpqxx, PostgreSQL 15 + PostGIS 3, nlohmann-json, spdlog, GoogleTest, libsodium,
-# OpenSSL, jemalloc, clang + libFuzzer runtime, wrk, curl, shellcheck; for the console: Chromium for its
-# end-to-end test, CJK fonts for its screenshots, and nodejs + npm only if node is missing).
+# OpenSSL, jemalloc, clang + libFuzzer runtime, wrk, curl, shellcheck; for the console: Chromium
+# for its end-to-end test, CJK fonts for its screenshots, and nodejs + npm only if node is
+# missing).
 # Only what is missing is installed: when everything is present it returns in well under a
 # second without touching apt.
 # Works as root or as a normal user with sudo; never prompts (safe with CI=true and no stdin).
