@@ -401,10 +401,12 @@ function showView(v) {
   const slot = el.querySelector('.form-slot');
   const same = el.dataset.incident === (v.incident?.id || '');
   const openForm = same && slot && slot.firstElementChild ? slot.firstElementChild : null;
+  const typing = focusIn(openForm);
   selectedView = v;
   el.innerHTML = renderView(v, { may: (p) => api.may(p) });
   el.dataset.incident = v.incident?.id || '';
   if (openForm) el.querySelector('.form-slot').appendChild(openForm);
+  typing();
   // The view is newer than the feed's picture of this incident: take its location and status.
   const inc = queue.get(v.incident.id);
   if (inc) {
@@ -441,6 +443,18 @@ async function loadSupport() {
   renderSupport();
 }
 
+// Taking a form out of the page blurs the field being typed in, and the keys after it would
+// go nowhere: returns what puts the focus and the caret back once the form is in again.
+function focusIn(form) {
+  const a = document.activeElement;
+  if (!form || !a || !form.contains(a)) return () => {};
+  const caret = typeof a.selectionStart === 'number' ? [a.selectionStart, a.selectionEnd] : null;
+  return () => {
+    a.focus({ preventScroll: true });
+    if (caret) a.setSelectionRange(...caret);
+  };
+}
+
 function renderSupport() {
   if (!supportOpen) return;
   const el = document.getElementById('view');
@@ -448,9 +462,11 @@ function renderSupport() {
   // The form being typed in survives a reload of the list (another request changed meanwhile).
   const old = el.querySelector('form[data-support-form]');
   const typing = old && supportForm && old.dataset.id === supportForm.id && old.dataset.supportForm === supportForm.type ? old : null;
+  const refocus = focusIn(typing);
   el.innerHTML = renderSupportPanel(supportItems, { form: supportForm });
   el.dataset.incident = '';
   if (typing) el.querySelector('form[data-support-form]')?.replaceWith(typing);
+  refocus();
 }
 
 async function supportStep(id, body) {

@@ -341,6 +341,11 @@ async function main() {
     const unit = await dispatchButton.getAttribute('data-unit');
     await dispatchButton.click();
     await page.locator('form[data-form="dispatch"] textarea[name="instruction"]').fill('立即前往现场');
+    // A newer picture of the incident (a feed event, an action's answer) keeps the form, what was
+    // typed in it and the focus: the officer types on.
+    await page.evaluate((id) => window.__xiaonao.selectIncident(id), first.incident_id);
+    const typing = await page.evaluate(() => ({ name: document.activeElement?.name, value: document.activeElement?.value }));
+    check(typing.name === 'instruction' && typing.value === '立即前往现场', `the dispatch form kept its text and focus over a reload (${JSON.stringify(typing)})`);
     await page.getByTestId('form-submit').click();
     await page.getByTestId('view-orders').locator('li[data-id]').first().waitFor({ timeout: 5000 });
     const orderId = await page.getByTestId('view-orders').locator('li[data-id]').first().getAttribute('data-id');
