@@ -172,8 +172,10 @@ class WsSession final : public Session,
   void on_replay(std::vector<domain::Frame> frames, bool failed);
   void enqueue(service::FrameBatch batch, std::optional<std::chrono::steady_clock::time_point> released = {});
   bool wanted(const domain::Frame& f) const;
+  bool next_write();
   void do_write();
   void on_write(beast::error_code ec, std::size_t);
+  bool written(beast::error_code ec);
   void arm_ping();
   void on_ping_timer(beast::error_code ec);
   void close_with(std::uint16_t code, std::string reason);
@@ -207,6 +209,7 @@ class WsSession final : public Session,
   bool live_{false};
   bool replay_in_flight_{false};
   bool writing_{false};
+  bool write_now_{false};      // a plain TCP socket in non-blocking mode: do_write tries the write in place
   bool closing_{false};        // no more frames; a close frame is on its way
   bool close_sent_{false};     // our close frame is in a write (or written)
   bool peer_closed_{false};    // the peer's close frame arrived

@@ -47,6 +47,11 @@ template <class Socket>
 void WsSession<Socket>::run(const Request& req) {
   // The 101 goes out as the first bytes of the first write; frames may follow it in the same one.
   handshake_ = ws_switching_protocols(req);
+  if constexpr (std::is_same_v<Socket, tcp::socket>) {
+    beast::error_code ec;
+    socket_.non_blocking(true, ec);  // for do_write's write in place; async operations ignore it
+    write_now_ = !ec;
+  }
   if (server_.shutting_down()) {
     close_with(wsf::close_code::going_away, "server shutting down");
     return do_write();
@@ -224,8 +229,8 @@ void WsSession<Socket>::enqueue(service::FrameBatch batch, std::optional<std::ch
 // --- writing: everything pending leaves in one socket write ------------------------------------
 
 template <class Socket>
-void WsSession<Socket>::do_write() {
-  if (writing_ || closed_ || close_sent_) return;
+bool WsSession<Socket>::next_write() {
+  if (writing_ || closed_ || close_sent_) return false;
   out_.clear();
   out_ += handshake_;
   handshake_.clear();
@@ -254,19 +259,50 @@ void WsSession<Socket>::do_write() {
     wsf::append_close(out_, close_code_, close_reason_);
     close_sent_ = true;
   }
-  if (out_.empty()) return;
-  writing_ = true;
-  net::async_write(socket_, net::buffer(out_), beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
+  return !out_.empty();
+}
+
+// On a plain TCP socket (non-blocking since run) the write is first tried right here: when the
+// kernel takes all of it, as it nearly always does, the write is over without a completion
+// handler queued behind everyone else's on the I/O threads, and the feed's delivery time is
+// taken when the bytes were handed over. What the socket did not take goes by async_write.
+template <class Socket>
+void WsSession<Socket>::do_write() {
+  while (next_write()) {
+    writing_ = true;
+    std::size_t done = 0;
+    if (write_now_) {
+      beast::error_code ec;
+      done = socket_.write_some(net::buffer(out_), ec);
+      if (ec == net::error::would_block || ec == net::error::try_again) {
+        done = 0;
+      } else if (ec || done == out_.size()) {
+        if (!written(ec)) return;
+        continue;
+      }
+    }
+    net::async_write(socket_, net::buffer(out_.data() + done, out_.size() - done),
+                     beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
+    return;
+  }
 }
 
 template <class Socket>
 void WsSession<Socket>::on_write(beast::error_code ec, std::size_t) {
+  if (!written(ec)) return;
+  do_write();
+  if (!live_ && queued_ < replay_page() / 2) step_replay();
+}
+
+template <class Socket>
+bool WsSession<Socket>::written(beast::error_code ec) {
   writing_ = false;
   const auto released = std::exchange(out_released_, std::nullopt);
-  if (closed_) return;
+  if (closed_) return false;
   if (ec) {
     fail(ec, "ws_write");
-    return on_closed();
+    on_closed();
+    return false;
   }
   if (released)
     server_.context().metrics.observe_feed_delivery(
@@ -275,10 +311,9 @@ void WsSession<Socket>::on_write(beast::error_code ec, std::size_t) {
     // Our close is out. Hang up now if the peer already closed (or broke the protocol);
     // otherwise wait for its close reply, at most until close_timer_ fires.
     if (peer_closed_ || drop_after_close_) on_closed();
-    return;
+    return false;
   }
-  do_write();
-  if (!live_ && queued_ < replay_page() / 2) step_replay();
+  return true;
 }
 
 // --- keep-alive --------------------------------------------------------------------------------
@@ -287,6 +322,7 @@ void WsSession<Socket>::on_write(beast::error_code ec, std::size_t) {
 // silent a period later is taken for dead.
 template <class Socket>
 void WsSession<Socket>::arm_ping() {
+  if (closed_) return;
   ping_timer_.expires_after(std::chrono::milliseconds(server_.context().cfg.feed.ping_interval_ms));
   ping_timer_.async_wait(beast::bind_front_handler(&WsSession::on_ping_timer, shared_from_this()));
 }
@@ -342,6 +378,7 @@ void WsSession<Socket>::close_with(std::uint16_t code, std::string reason) {
   ping_due_ = false;
   // The close frame goes out with the next write (do_write), after the one in flight.
   if (!writing_) do_write();
+  if (closed_) return;  // the close frame went out in place and the peer had already closed
   // A peer that does not read cannot take the close frame either: cut it off after a grace.
   close_timer_.expires_after(std::chrono::milliseconds(server_.context().cfg.feed.slow_close_grace_ms));
   close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
