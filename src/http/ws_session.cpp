@@ -271,14 +271,16 @@ void WsSession<Socket>::do_write() {
   while (next_write()) {
     writing_ = true;
     std::size_t done = 0;
-    if (write_now_) {
-      beast::error_code ec;
-      done = socket_.write_some(net::buffer(out_), ec);
-      if (ec == net::error::would_block || ec == net::error::try_again) {
-        done = 0;
-      } else if (ec || done == out_.size()) {
-        if (!written(ec)) return;
-        continue;
+    if constexpr (std::is_same_v<Socket, tcp::socket>) {
+      if (write_now_) {
+        beast::error_code ec;
+        done = socket_.write_some(net::buffer(out_), ec);
+        if (ec == net::error::would_block) {
+          done = 0;
+        } else if (ec || done == out_.size()) {
+          if (!written(ec)) return;
+          continue;
+        }
       }
     }
     net::async_write(socket_, net::buffer(out_.data() + done, out_.size() - done),
