@@ -93,6 +93,46 @@ TEST_F(Feed, ReplayFromZeroThenLiveWithoutGapOrDuplicate) {
   }
 }
 
+// A reader that pauses while megabytes of replay wait: the server's writes in place fill the
+// socket, the rest goes by async_write, and the writes in place resume once it drains. Every
+// frame arrives whole and in order, and the reader is not cut off.
+TEST_F(Feed, AReaderThatPausesOverAFullSocketGetsEveryFrameWhole) {
+  Server& server = start_server();
+  std::string description;
+  for (int i = 0; i < 1300; ++i) description += "警";  // 3,900 bytes, on both events of an alert
+  constexpr int kAlerts = 1500;                          // about 12 MB of frames
+  constexpr int kThreads = 8;
+  std::atomic<int> next{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&] {
+      ApiClient http(server.port());
+      for (int i = next.fetch_add(1); i < kAlerts; i = next.fetch_add(1)) {
+        json a = make_alert("theft");
+        a["description"] = description;
+        if (post_alert(http, a).status != 201) ++failures;
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  ASSERT_EQ(failures.load(), 0);
+  const std::int64_t m = sql().max_seq();
+
+  FeedReader feed(server.port(), "since=0");
+  std::this_thread::sleep_for(1500ms);  // the server fills the socket meanwhile
+  ASSERT_TRUE(feed.read_through(m, 120s)) << "stopped at seq " << feed.last_seq() << " of " << m;
+  EXPECT_FALSE(feed.closed()) << "cut off with code " << feed.close_code();
+  EXPECT_TRUE(feed.errors().empty()) << feed.errors().front();
+  EXPECT_EQ(seq_problem(feed.events(), 1), "");
+  EXPECT_EQ(feed.events().size(), static_cast<std::size_t>(m));
+  for (const auto& e : feed.events()) {
+    if (e.type == "alert.received") {
+      EXPECT_EQ(e.data.value("description", ""), description) << "seq " << e.seq;
+    }
+  }
+}
+
 TEST_F(Feed, SinceNReplaysExactlyTheEventsAfterN) {
   Server& server = start_server();
   ApiClient http(server.port());
